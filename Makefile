@@ -1,0 +1,30 @@
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SHARED ?= ../shared/data
+
+.PHONY: install test demo data bench clean
+
+install: $(STAMP)
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[cpu,test]'
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+demo: $(STAMP)
+	$(PY) -m data_prep demo --out runs/demo
+
+data: $(STAMP)
+	$(PY) -m data_prep standard --shared $(SHARED) --out data
+
+bench: $(STAMP)
+	$(PY) benchmarks/data_pipeline.py
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache

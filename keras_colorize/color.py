@@ -1,0 +1,221 @@
+"""Colour maths shared by every model: sRGB <-> CIELAB, the papers' encodings, ab quantization.
+
+All conversions are TensorFlow ops, so they run inside `tf.data` pipelines and inside models;
+they take any leading shape (`(H, W, 3)` or `(N, H, W, 3)`) and return float32.
+The formulas are the ones `skimage.color.rgb2lab` / `lab2rgb` use (sRGB companding, D65
+white point, 2-degree observer), so results agree with scikit-image to well under 0.5 units.
+
+Encodings (value ranges):
+
+| name              | L            | a, b                 | used by                       |
+|-------------------|--------------|----------------------|-------------------------------|
+| CIELAB            | [0, 100]     | about [-128, 127]    | everything in between         |
+| unit              | L / 100      | (ab + 128) / 255     | LAB U-Net (sigmoid ab output) |
+| signed            | -            | ab / 128             | fusion and regression heads   |
+| uint8 storage     | round(2.55 L)| round(ab + 128)      | HDF5 files from `data_prep`   |
+
+The uint8 storage round trip loses at most 50/255 = 0.196 L units and 0.5 ab units
+(sRGB colours span a in [-86.2, 98.3] and b in [-107.9, 94.5], so nothing is clipped).
+"""
+
+import functools
+
+import numpy as np
+import tensorflow as tf
+
+# sRGB (D65) -> XYZ, rows X, Y, Z; the same matrix scikit-image uses.
+_RGB_TO_XYZ = np.array(
+    [
+        [0.412453, 0.357580, 0.180423],
+        [0.212671, 0.715160, 0.072169],
+        [0.019334, 0.119193, 0.950227],
+    ]
+)
+_XYZ_TO_RGB = np.linalg.inv(_RGB_TO_XYZ)
+_D65_WHITE = np.array([0.95047, 1.0, 1.08883])
+_EPSILON = 0.008856  # (6/29)^3: where the CIELAB cube root turns linear
+_KAPPA_SLOPE = 7.787  # slope of that linear part
+
+L_MAX = 100.0
+AB_OFFSET = 128.0
+AB_UNIT_SPAN = 255.0
+
+
+def _float32(x):
+    return tf.cast(tf.convert_to_tensor(x), tf.float32)
+
+
+def _apply_matrix(pixels, matrix):
+    return tf.tensordot(pixels, tf.constant(matrix.T, tf.float32), axes=1)
+
+
+def rgb_to_lab(rgb):
+    """sRGB in [0, 1] (float) -> CIELAB with L in [0, 100]."""
+    rgb = _float32(rgb)
+    linear = tf.where(rgb > 0.04045, tf.pow((rgb + 0.055) / 1.055, 2.4), rgb / 12.92)
+    xyz = _apply_matrix(linear, _RGB_TO_XYZ) / tf.constant(_D65_WHITE, tf.float32)
+    f = tf.where(
+        xyz > _EPSILON,
+        tf.pow(tf.maximum(xyz, _EPSILON), 1.0 / 3.0),
+        _KAPPA_SLOPE * xyz + 16.0 / 116.0,
+    )
+    fx, fy, fz = tf.unstack(f, axis=-1)
+    return tf.stack([116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)], axis=-1)
+
+
+def lab_to_rgb(lab):
+    """CIELAB -> sRGB in [0, 1]; out-of-gamut colours are clipped, as scikit-image does."""
+    lab = _float32(lab)
+    lightness, a, b = tf.unstack(lab, axis=-1)
+    fy = (lightness + 16.0) / 116.0
+    f = tf.stack([fy + a / 500.0, fy, tf.maximum(fy - b / 200.0, 0.0)], axis=-1)
+    xyz = tf.where(f > 0.2068966, tf.pow(f, 3.0), (f - 16.0 / 116.0) / _KAPPA_SLOPE)
+    linear = _apply_matrix(xyz * tf.constant(_D65_WHITE, tf.float32), _XYZ_TO_RGB)
+    rgb = tf.where(
+        linear > 0.0031308,
+        1.055 * tf.pow(tf.maximum(linear, 0.0031308), 1.0 / 2.4) - 0.055,
+        12.92 * linear,
+    )
+    return tf.clip_by_value(rgb, 0.0, 1.0)
+
+
+def rgb_to_gray(rgb):
+    """The luminance of an sRGB image as sRGB (a = b = 0): the 'gray' baseline and model input."""
+    return lab_to_rgb(rgb_to_lab(rgb) * tf.constant([1.0, 0.0, 0.0]))
+
+
+def split_lab(lab):
+    """(..., 3) LAB -> (L (..., 1), ab (..., 2))."""
+    return lab[..., :1], lab[..., 1:]
+
+
+def join_lab(lightness, ab):
+    return tf.concat([_float32(lightness), _float32(ab)], axis=-1)
+
+
+def l_to_unit(lightness):
+    return _float32(lightness) / L_MAX
+
+
+def l_from_unit(unit):
+    return _float32(unit) * L_MAX
+
+
+def ab_to_unit(ab):
+    """ab -> [0, 1], the range of the LAB U-Net's sigmoid output."""
+    return (_float32(ab) + AB_OFFSET) / AB_UNIT_SPAN
+
+
+def ab_from_unit(unit):
+    return _float32(unit) * AB_UNIT_SPAN - AB_OFFSET
+
+
+def ab_to_signed(ab):
+    """ab -> about [-1, 1], for tanh heads."""
+    return _float32(ab) / AB_OFFSET
+
+
+def ab_from_signed(signed):
+    return _float32(signed) * AB_OFFSET
+
+
+def lab_to_uint8(lab):
+    """CIELAB -> the uint8 storage encoding (see the module docstring)."""
+    lab = _float32(lab)
+    scaled = tf.concat([lab[..., :1] * (255.0 / L_MAX), lab[..., 1:] + AB_OFFSET], axis=-1)
+    return tf.cast(tf.clip_by_value(tf.round(scaled), 0.0, 255.0), tf.uint8)
+
+
+def lab_from_uint8(encoded):
+    encoded = _float32(encoded)
+    return tf.concat(
+        [encoded[..., :1] * (L_MAX / 255.0), encoded[..., 1:] - AB_OFFSET], axis=-1
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def in_gamut_bins(grid_size=10.0, gamut_levels=64):
+    """Centres of the ab grid cells that some sRGB colour falls in, shape (Q, 2).
+
+    The sRGB cube is sampled at `gamut_levels` steps per channel and each colour's ab is
+    rounded to the nearest grid point. With a 10-unit grid this keeps 261 cells; Zhang et
+    al. (2016) report 313 from an in-gamut test they do not publish, evidently a looser one
+    (keeping every point within 10 units of the gamut gives 306).
+    """
+    steps = np.linspace(0.0, 1.0, gamut_levels, dtype=np.float32)
+    cube = np.stack(np.meshgrid(steps, steps, steps, indexing="ij"), axis=-1).reshape(-1, 3)
+    gamut_ab = rgb_to_lab(cube).numpy()[:, 1:]
+    cells = np.unique(np.round(gamut_ab / grid_size).astype(np.int64), axis=0)
+    bins = cells.astype(np.float32) * np.float32(grid_size)
+    bins.flags.writeable = False
+    return bins
+
+
+class ABQuantizer:
+    """Zhang et al. (2016) ab quantization: the in-gamut cells of a square ab grid.
+
+    `grid_size=10` keeps the cells that any sRGB colour falls in (see `in_gamut_bins`: 261
+    here, 313 in the paper); a coarser grid (e.g. 20) gives fewer, larger bins. `soft_encode` spreads each pixel's ab over its
+    `neighbours` nearest bins with a Gaussian of `sigma`; `decode` is the annealed mean
+    with temperature `temperature` (0.38 in the paper); `rebalancing_weights` gives the
+    class weights of the paper's eq. 3-4 from an empirical bin distribution.
+    """
+
+    def __init__(self, grid_size=10.0, neighbours=5, sigma=5.0, temperature=0.38):
+        self.grid_size = float(grid_size)
+        self.neighbours = int(neighbours)
+        self.sigma = float(sigma)
+        self.temperature = float(temperature)
+        self.bins = in_gamut_bins(self.grid_size)
+
+    @property
+    def num_bins(self):
+        return len(self.bins)
+
+    def get_config(self):
+        return {
+            "grid_size": self.grid_size,
+            "neighbours": self.neighbours,
+            "sigma": self.sigma,
+            "temperature": self.temperature,
+        }
+
+    def _squared_distances(self, ab):
+        ab = _float32(ab)[..., None, :]
+        return tf.reduce_sum(tf.square(ab - tf.constant(self.bins)), axis=-1)
+
+    def hard_encode(self, ab):
+        """Index of the nearest bin, shape ab.shape[:-1]."""
+        return tf.argmin(self._squared_distances(ab), axis=-1, output_type=tf.int32)
+
+    def soft_encode(self, ab):
+        """(..., 2) ab -> (..., Q) target distribution over bins (sums to 1)."""
+        distances = self._squared_distances(ab)
+        neg_nearest, indices = tf.math.top_k(-distances, k=self.neighbours)
+        weights = tf.exp(neg_nearest / (2.0 * self.sigma**2))
+        weights /= tf.reduce_sum(weights, axis=-1, keepdims=True)
+        one_hot = tf.one_hot(indices, self.num_bins, dtype=tf.float32)
+        return tf.reduce_sum(one_hot * weights[..., None], axis=-2)
+
+    def decode(self, probabilities, temperature=None):
+        """Annealed mean: (..., Q) probabilities -> (..., 2) ab.
+
+        temperature 1 is the mean, towards 0 the mode; the paper's 0.38 keeps colours vivid
+        without the mode's spatial blotches.
+        """
+        temperature = self.temperature if temperature is None else temperature
+        log_p = tf.math.log(tf.maximum(_float32(probabilities), 1e-12)) / temperature
+        annealed = tf.nn.softmax(log_p, axis=-1)
+        return tf.tensordot(annealed, tf.constant(self.bins), axes=1)
+
+    def rebalancing_weights(self, bin_probabilities, mix=0.5, smoothing_sigma=5.0):
+        """Zhang et al. eq. 4: w ~ ((1 - mix) * p_smoothed + mix / Q)^-1, with E_p[w] = 1."""
+        p = np.asarray(bin_probabilities, np.float64)
+        p = p / max(p.sum(), 1e-12)
+        d2 = ((self.bins[:, None, :] - self.bins[None, :, :]) ** 2).sum(-1)
+        kernel = np.exp(-d2 / (2.0 * smoothing_sigma**2))
+        smoothed = kernel @ p
+        smoothed /= smoothed.sum()
+        weights = 1.0 / ((1.0 - mix) * smoothed + mix / self.num_bins)
+        weights /= (smoothed * weights).sum()
+        return weights.astype(np.float32)

@@ -1,0 +1,90 @@
+"""Reading and writing image files, with errors that name the file and the problem.
+
+Every part of the package that touches image files goes through here, so a bad file gives
+the same clear `ImageError` everywhere instead of a traceback from deep inside a decoder.
+"""
+
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".ppm", ".pgm")
+
+
+class ImageError(ValueError):
+    """A file that cannot be used as an image; `reason` is a short machine-friendly tag."""
+
+    def __init__(self, path, reason, detail=""):
+        self.path = str(path)
+        self.reason = reason
+        self.detail = detail
+        message = f"{self.path}: {reason}" + (f" ({detail})" if detail else "")
+        super().__init__(message)
+
+
+def open_image(path):
+    """Open and fully decode an image file with Pillow; raise ImageError when it can't be."""
+    path = Path(path)
+    if not path.is_file():
+        raise ImageError(path, "missing", "no such file")
+    if path.stat().st_size == 0:
+        raise ImageError(path, "empty", "zero bytes")
+    try:
+        image = Image.open(path)
+        image.load()
+    except UnidentifiedImageError:
+        raise ImageError(path, "not_an_image", "not a format Pillow can read") from None
+    except (OSError, SyntaxError, ValueError) as error:
+        raise ImageError(path, "truncated_or_corrupt", str(error)) from None
+    return image
+
+
+def to_rgb_array(image, path="<array>"):
+    """A Pillow image of any mode -> uint8 (H, W, 3) RGB; 16-bit images are rescaled."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        wide = np.asarray(image, dtype=np.float64)
+        scale = 65535.0 if wide.max() > 255 else 255.0
+        gray = np.round(np.clip(wide / scale, 0, 1) * 255).astype(np.uint8)
+        return np.repeat(gray[..., None], 3, axis=-1)
+    if image.mode in ("RGBA", "LA", "P", "PA"):
+        image = image.convert("RGBA")
+        background = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(background, image)
+    try:
+        return np.asarray(image.convert("RGB"), dtype=np.uint8)
+    except (OSError, ValueError) as error:
+        raise ImageError(path, "unsupported_mode", f"{image.mode}: {error}") from None
+
+
+def read_rgb(path):
+    """Read any image file as uint8 (H, W, 3) RGB; transparent areas become white."""
+    return to_rgb_array(open_image(path), path)
+
+
+def list_images(*sources, recursive=True):
+    """Image files under the given files, folders or glob patterns, sorted, without duplicates."""
+    found = []
+    for source in sources:
+        source = Path(source)
+        if source.is_dir():
+            walk = source.rglob("*") if recursive else source.glob("*")
+            found += [p for p in walk if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
+        elif source.exists():
+            found.append(source)
+        else:
+            found += [p for p in Path().glob(str(source)) if p.is_file()]
+    return sorted(dict.fromkeys(found))
+
+
+def write_image(path, rgb, overwrite=False):
+    """Write uint8 RGB (or gray) to `path` atomically; never replace an existing file unless asked."""
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path}: exists; refusing to overwrite it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.partial{path.suffix}")
+    Image.fromarray(np.asarray(rgb, dtype=np.uint8)).save(temporary)
+    os.replace(temporary, path)
+    return path

@@ -1,0 +1,107 @@
+"""Every loss the models train with, in one place.
+
+Pixel losses are Keras's own (`get("mse" | "mae" | "huber")`); the rest are here:
+`SSIMLoss` (the LAB U-Net's second stage), `RebalancedCrossEntropy` (Zhang et al. 2016
+class-rebalanced multinomial loss over quantized ab bins) and the conditional-GAN losses
+(`generator_adversarial_loss`, `discriminator_loss`).
+"""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_colorize.color import ABQuantizer
+
+SSIM_FILTER_SIZE = 11
+SSIM_FILTER_SIGMA = 1.5
+
+_binary_crossentropy = keras.losses.BinaryCrossentropy(from_logits=True)
+
+
+@keras.saving.register_keras_serializable(package="keras_colorize")
+class SSIMLoss(keras.losses.Loss):
+    """1 - SSIM (11x11 Gaussian window, sigma 1.5), for images in [0, max_val]."""
+
+    def __init__(self, max_val=1.0, name="ssim_loss", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.max_val = max_val
+
+    def call(self, y_true, y_pred):
+        y_true = tf.cast(y_true, tf.float32)
+        y_pred = tf.cast(y_pred, tf.float32)
+        similarity = tf.image.ssim(
+            y_true,
+            y_pred,
+            max_val=self.max_val,
+            filter_size=SSIM_FILTER_SIZE,
+            filter_sigma=SSIM_FILTER_SIGMA,
+        )
+        return 1.0 - similarity
+
+    def get_config(self):
+        return {**super().get_config(), "max_val": self.max_val}
+
+
+@keras.saving.register_keras_serializable(package="keras_colorize")
+class RebalancedCrossEntropy(keras.losses.Loss):
+    """Zhang et al. (2016) eq. 2-4: soft-encoded ab targets, per-pixel rebalancing weights.
+
+    y_true: ab in CIELAB units, (N, H, W, 2), at any resolution (area-resized to the
+    prediction's); y_pred: logits over the quantizer's bins, (N, h, w, Q).
+    `class_weights` of None means uniform weights (no rebalancing).
+    """
+
+    def __init__(self, quantizer_config=None, class_weights=None, name="rebalanced_ce", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.quantizer_config = dict(quantizer_config or {})
+        self.quantizer = ABQuantizer(**self.quantizer_config)
+        if class_weights is None:
+            class_weights = np.ones(self.quantizer.num_bins, np.float32)
+        self.class_weights = np.asarray(class_weights, np.float32)
+        if self.class_weights.shape != (self.quantizer.num_bins,):
+            raise ValueError(
+                f"class_weights has shape {self.class_weights.shape}; "
+                f"the quantizer has {self.quantizer.num_bins} bins"
+            )
+
+    def call(self, y_true, y_pred):
+        logits = tf.cast(y_pred, tf.float32)
+        ab = tf.image.resize(tf.cast(y_true, tf.float32), tf.shape(logits)[1:3], method="area")
+        target = self.quantizer.soft_encode(ab)
+        pixel_weights = tf.gather(self.class_weights, tf.argmax(target, axis=-1))
+        cross_entropy = -tf.reduce_sum(target * tf.nn.log_softmax(logits, axis=-1), axis=-1)
+        return tf.reduce_mean(cross_entropy * pixel_weights, axis=[1, 2])
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "quantizer_config": self.quantizer_config,
+            "class_weights": self.class_weights.tolist(),
+        }
+
+
+def generator_adversarial_loss(fake_logits):
+    """The generator wants the discriminator to call its output real."""
+    return _binary_crossentropy(tf.ones_like(fake_logits), fake_logits)
+
+
+def discriminator_loss(real_logits, fake_logits):
+    """(BCE(real, 1) + BCE(fake, 0)) / 2, as in pix2pix."""
+    real = _binary_crossentropy(tf.ones_like(real_logits), real_logits)
+    fake = _binary_crossentropy(tf.zeros_like(fake_logits), fake_logits)
+    return 0.5 * (real + fake)
+
+
+_PIXEL_LOSSES = {
+    "mse": keras.losses.MeanSquaredError,
+    "mae": keras.losses.MeanAbsoluteError,
+    "huber": keras.losses.Huber,
+    "ssim": SSIMLoss,
+}
+
+
+def get(name, **kwargs):
+    """A pixel loss by name: mse, mae, huber (delta=1 as Sayyed et al.'s eq. 2), ssim."""
+    if name not in _PIXEL_LOSSES:
+        raise ValueError(f"unknown loss {name!r}; choose from {sorted(_PIXEL_LOSSES)}")
+    return _PIXEL_LOSSES[name](**kwargs)

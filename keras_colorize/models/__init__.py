@@ -1,0 +1,67 @@
+"""The papers' networks, registered by name and built from presets.
+
+    >>> from keras_colorize import models
+    >>> models.available()
+    >>> model = models.build("unet", preset="small", base_filters=8)
+
+Each model module registers a builder with `@register(name, presets={...})`; a preset is a dict
+of builder keyword arguments, `paper` holding the paper's sizes and `small` a size that trains
+in seconds on a 2-core CPU. `build(name, preset, **overrides)` merges overrides over the preset.
+"""
+
+import importlib
+
+_BUILDERS = {}
+_PRESETS = {}
+_MODULES = ("sketch_inverter", "lab_unet", "lab_unet_gan", "fusion", "pix2pix", "classifier")
+
+
+def register(name, presets):
+    """Decorator: register `builder(**config) -> keras.Model` under `name` with its presets."""
+
+    def decorate(builder):
+        _BUILDERS[name] = builder
+        _PRESETS[name] = {key: dict(value) for key, value in presets.items()}
+        return builder
+
+    return decorate
+
+
+def _load_all():
+    for module in _MODULES:
+        try:
+            importlib.import_module(f"{__name__}.{module}")
+        except ModuleNotFoundError as error:
+            if error.name != f"{__name__}.{module}":
+                raise
+
+
+def available():
+    """Names of the registered models, sorted."""
+    _load_all()
+    return sorted(_BUILDERS)
+
+
+def presets(name):
+    """{preset name: config dict} for one model."""
+    _load_all()
+    _check_name(name)
+    return {key: dict(value) for key, value in _PRESETS[name].items()}
+
+
+def config(name, preset="small", **overrides):
+    """The full builder config: the preset with overrides applied."""
+    options = presets(name)
+    if preset not in options:
+        raise ValueError(f"model {name!r} has no preset {preset!r}; presets: {sorted(options)}")
+    return {**options[preset], **overrides}
+
+
+def build(name, preset="small", **overrides):
+    """Build model `name` at `preset` ('paper' or 'small'), with builder overrides."""
+    return _BUILDERS[name](**config(name, preset, **overrides))
+
+
+def _check_name(name):
+    if name not in _BUILDERS:
+        raise ValueError(f"unknown model {name!r}; available: {sorted(_BUILDERS)}")
