@@ -49,11 +49,26 @@ def _apply_matrix(pixels, matrix):
     return tf.tensordot(pixels, tf.constant(matrix.T, tf.float32), axes=1)
 
 
+def _srgb_to_linear(rgb):
+    return tf.where(rgb > 0.04045, tf.pow((rgb + 0.055) / 1.055, 2.4), rgb / 12.92)
+
+
+def _linear_to_srgb(linear):
+    return tf.where(
+        linear > 0.0031308,
+        1.055 * tf.pow(tf.maximum(linear, 0.0031308), 1.0 / 2.4) - 0.055,
+        12.92 * linear,
+    )
+
+
+def _inverse_f(f):
+    """Inverse of the CIELAB companding function."""
+    return tf.where(f > 0.2068966, tf.pow(f, 3.0), (f - 16.0 / 116.0) / _KAPPA_SLOPE)
+
+
 def rgb_to_lab(rgb):
     """sRGB in [0, 1] (float) -> CIELAB with L in [0, 100]."""
-    rgb = _float32(rgb)
-    linear = tf.where(rgb > 0.04045, tf.pow((rgb + 0.055) / 1.055, 2.4), rgb / 12.92)
-    xyz = _apply_matrix(linear, _RGB_TO_XYZ) / tf.constant(_D65_WHITE, tf.float32)
+    xyz = _apply_matrix(_srgb_to_linear(_float32(rgb)), _RGB_TO_XYZ) / tf.constant(_D65_WHITE, tf.float32)
     f = tf.where(
         xyz > _EPSILON,
         tf.pow(tf.maximum(xyz, _EPSILON), 1.0 / 3.0),
@@ -69,19 +84,24 @@ def lab_to_rgb(lab):
     lightness, a, b = tf.unstack(lab, axis=-1)
     fy = (lightness + 16.0) / 116.0
     f = tf.stack([fy + a / 500.0, fy, tf.maximum(fy - b / 200.0, 0.0)], axis=-1)
-    xyz = tf.where(f > 0.2068966, tf.pow(f, 3.0), (f - 16.0 / 116.0) / _KAPPA_SLOPE)
-    linear = _apply_matrix(xyz * tf.constant(_D65_WHITE, tf.float32), _XYZ_TO_RGB)
-    rgb = tf.where(
-        linear > 0.0031308,
-        1.055 * tf.pow(tf.maximum(linear, 0.0031308), 1.0 / 2.4) - 0.055,
-        12.92 * linear,
-    )
-    return tf.clip_by_value(rgb, 0.0, 1.0)
+    linear = _apply_matrix(_inverse_f(f) * tf.constant(_D65_WHITE, tf.float32), _XYZ_TO_RGB)
+    return tf.clip_by_value(_linear_to_srgb(linear), 0.0, 1.0)
+
+
+def lightness_to_gray(lightness):
+    """L in [0, 100], shape (..., 1) -> the neutral sRGB gray of that lightness, (..., 3).
+
+    Computed through the luminance Y rather than `lab_to_rgb(L, 0, 0)`, whose channels differ by
+    up to 0.006 because the sRGB matrix's white and the D65 white differ in the 4th digit.
+    """
+    luminance = _inverse_f((_float32(lightness) + 16.0) / 116.0)
+    gray = tf.clip_by_value(_linear_to_srgb(luminance), 0.0, 1.0)
+    return tf.concat([gray] * 3, axis=-1)
 
 
 def rgb_to_gray(rgb):
-    """The luminance of an sRGB image as sRGB (a = b = 0): the 'gray' baseline and model input."""
-    return lab_to_rgb(rgb_to_lab(rgb) * tf.constant([1.0, 0.0, 0.0]))
+    """The lightness of an sRGB image as neutral sRGB gray: the 'gray' baseline and model input."""
+    return lightness_to_gray(rgb_to_lab(rgb)[..., :1])
 
 
 def split_lab(lab):

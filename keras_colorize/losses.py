@@ -80,6 +80,33 @@ class RebalancedCrossEntropy(keras.losses.Loss):
         }
 
 
+@keras.saving.register_keras_serializable(package="keras_colorize")
+class SwitchingLoss(keras.losses.Loss):
+    """`first` until `stage` is set to 1, then `second` (the LAB U-Net trains MAE, then SSIM).
+
+    `stage` is a variable so that an already compiled train step follows the switch;
+    `callbacks.LossStage` sets it by epoch.
+    """
+
+    def __init__(self, first="mae", second="ssim", name="switching_loss", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.first_name, self.second_name = first, second
+        self.first, self.second = get(first), get(second)
+        self.stage = tf.Variable(0.0, trainable=False, name="loss_stage")
+
+    def call(self, y_true, y_pred):
+        first = self._per_sample(self.first.call(y_true, y_pred))
+        second = self._per_sample(self.second.call(y_true, y_pred))
+        return (1.0 - self.stage) * first + self.stage * second
+
+    @staticmethod
+    def _per_sample(values):
+        return tf.reduce_mean(tf.reshape(values, [tf.shape(values)[0], -1]), axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "first": self.first_name, "second": self.second_name}
+
+
 def generator_adversarial_loss(fake_logits):
     """The generator wants the discriminator to call its output real."""
     return _binary_crossentropy(tf.ones_like(fake_logits), fake_logits)

@@ -4,24 +4,33 @@
     >>> models.available()
     >>> model = models.build("unet", preset="small", base_filters=8)
 
-Each model module registers a builder with `@register(name, presets={...})`; a preset is a dict
-of builder keyword arguments, `paper` holding the paper's sizes and `small` a size that trains
-in seconds on a 2-core CPU. `build(name, preset, **overrides)` merges overrides over the preset.
+Each model module registers a builder with `@register(name, presets={...}, element_format=...)`;
+a preset is a dict of builder keyword arguments, `paper` holding the paper's sizes and `small` a
+size that trains in seconds on a 2-core CPU. `build(name, preset, **overrides)` merges overrides
+over the preset. `element_format(name)` names the `keras_colorize.data` format of the model's
+(input, target) pairs. A model whose raw output is not in that target format (the classifier's
+logits) registers `inference=fn`, turning the trained model into one that outputs the target
+format; `inference_model(name, model)` applies it (identity for the others).
 """
 
 import importlib
 
 _BUILDERS = {}
 _PRESETS = {}
+_FORMATS = {}
+_INFERENCE = {}
 _MODULES = ("sketch_inverter", "lab_unet", "lab_unet_gan", "fusion", "pix2pix", "classifier")
 
 
-def register(name, presets):
+def register(name, presets, element_format, inference=None):
     """Decorator: register `builder(**config) -> keras.Model` under `name` with its presets."""
 
     def decorate(builder):
         _BUILDERS[name] = builder
         _PRESETS[name] = {key: dict(value) for key, value in presets.items()}
+        _FORMATS[name] = element_format
+        if inference is not None:
+            _INFERENCE[name] = inference
         return builder
 
     return decorate
@@ -47,6 +56,20 @@ def presets(name):
     _load_all()
     _check_name(name)
     return {key: dict(value) for key, value in _PRESETS[name].items()}
+
+
+def element_format(name):
+    """The `keras_colorize.data` element format giving this model's (input, target) pairs."""
+    _load_all()
+    _check_name(name)
+    return _FORMATS[name]
+
+
+def inference_model(name, model):
+    """`model` as a model whose output is in its element format's target encoding."""
+    _load_all()
+    _check_name(name)
+    return _INFERENCE[name](model) if name in _INFERENCE else model
 
 
 def config(name, preset="small", **overrides):

@@ -1,0 +1,97 @@
+"""Keras callbacks used in training: prediction triplets, loss switching, GAN phases."""
+
+from pathlib import Path
+
+import keras
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from keras_colorize import inference  # noqa: E402
+
+TRIPLET_COLUMNS = ("input", "ground truth", "prediction")
+
+
+def triplet_grid(rows, path, title=""):
+    """Save a grid of image rows (each a sequence of uint8 RGB images) as a PNG."""
+    rows = [list(row) for row in rows]
+    columns = len(rows[0])
+    figure, axes = plt.subplots(
+        len(rows), columns, figsize=(2.2 * columns, 2.2 * len(rows)), squeeze=False
+    )
+    for row_axes, row in zip(axes, rows):
+        for axis, image in zip(row_axes, row):
+            axis.imshow(image)
+            axis.set_xticks([])
+            axis.set_yticks([])
+    for axis, label in zip(axes[0], TRIPLET_COLUMNS if columns == 3 else ()):
+        axis.set_title(label, fontsize=9)
+    if title:
+        figure.suptitle(title, fontsize=10)
+    figure.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=80)
+    plt.close(figure)
+    return Path(path)
+
+
+class PredictionTriplets(keras.callbacks.Callback):
+    """Each epoch, render fixed validation samples as input / ground truth / prediction.
+
+    Writes `out_dir/epoch_NNN.png` and, with `log_dir`, logs the same images to TensorBoard.
+    `predictor` maps a model input batch to outputs in the element format's target encoding
+    (defaults to the model being trained).
+    """
+
+    def __init__(self, inputs, targets, element_format, out_dir, log_dir=None, predictor=None):
+        super().__init__()
+        self.inputs = np.asarray(inputs)
+        self.targets = np.asarray(targets)
+        self.element_format = element_format
+        self.out_dir = Path(out_dir)
+        self.log_dir = log_dir
+        self.predictor = predictor
+        self._writer = None
+
+    def _rgb(self, outputs):
+        return inference.to_uint8(
+            inference.outputs_to_rgb(self.element_format, self.inputs, outputs)
+        ).numpy()
+
+    def render(self):
+        predictor = self.predictor or self.model
+        predictions = predictor(self.inputs, training=False)
+        shown = inference.to_uint8(inference.inputs_to_rgb(self.element_format, self.inputs)).numpy()
+        return np.stack([shown, self._rgb(self.targets), self._rgb(predictions)], axis=1)
+
+    def on_epoch_end(self, epoch, logs=None):
+        triplets = self.render()
+        triplet_grid(triplets, self.out_dir / f"epoch_{epoch + 1:03d}.png", f"epoch {epoch + 1}")
+        if self.log_dir:
+            if self._writer is None:
+                self._writer = tf.summary.create_file_writer(str(Path(self.log_dir) / "triplets"))
+            strips = np.concatenate(list(np.moveaxis(triplets, 1, 0)), axis=2)
+            with self._writer.as_default():
+                tf.summary.image("input | truth | prediction", strips, step=epoch, max_outputs=8)
+            self._writer.flush()
+
+
+class LossStage(keras.callbacks.Callback):
+    """Sets a `losses.SwitchingLoss` to its second loss from epoch `at_epoch` (0-based) on.
+
+    Keyed on the epoch number, so a resumed run switches at the same epoch.
+    """
+
+    def __init__(self, loss, at_epoch):
+        super().__init__()
+        self.loss = loss
+        self.at_epoch = int(at_epoch)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        second = epoch >= self.at_epoch
+        if second != bool(self.loss.stage.numpy()):
+            print(f"\nEpoch {epoch + 1}: training with {self.loss.second.name if second else self.loss.first.name}")
+        self.loss.stage.assign(1.0 if second else 0.0)
