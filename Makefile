@@ -4,7 +4,13 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SHARED ?= ../shared/data
 
-.PHONY: install test demo data bench clean
+MODEL ?= unet
+PRESET ?= small
+OUT ?= runs/$(MODEL)
+TRAIN_ARGS = --model $(MODEL) --preset $(PRESET) --out $(OUT) \
+	$(if $(DATA),--data $(DATA)) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(BATCH),--batch $(BATCH))
+
+.PHONY: install test demo data train bench clean
 
 install: $(STAMP)
 
@@ -22,6 +28,9 @@ demo: $(STAMP)
 
 data: $(STAMP)
 	$(PY) -m data_prep standard --shared $(SHARED) --out data
+
+train: $(STAMP)
+	$(PY) train.py $(TRAIN_ARGS)
 
 bench: $(STAMP)
 	$(PY) benchmarks/data_pipeline.py

@@ -1,5 +1,6 @@
-"""Keras callbacks used in training: prediction triplets, loss switching, GAN phases."""
+"""Keras callbacks used in training: prediction triplets, loss switching, GAN phases, summaries."""
 
+import time
 from pathlib import Path
 
 import keras
@@ -95,3 +96,47 @@ class LossStage(keras.callbacks.Callback):
         if second != bool(self.loss.stage.numpy()):
             print(f"\nEpoch {epoch + 1}: training with {self.loss.second.name if second else self.loss.first.name}")
         self.loss.stage.assign(1.0 if second else 0.0)
+
+
+class DiscriminatorWarmup(keras.callbacks.Callback):
+    """GAN training with the discriminator alone for the first `epochs` epochs, then both.
+
+    The LAB U-Net GAN's first phase (Varjas & Vitanov, sec. 3.2); keyed on the epoch number,
+    so a resumed run is in the right phase.
+    """
+
+    def __init__(self, epochs):
+        super().__init__()
+        self.epochs = int(epochs)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.model.train_generator = epoch >= self.epochs
+
+
+class EpochSummary(keras.callbacks.Callback):
+    """One line per epoch: the losses, the epoch's wall time and its training images/s.
+
+    The rate counts the training steps only (up to the epoch's last batch), not validation
+    and the callbacks that follow it.
+    """
+
+    def __init__(self, images_per_epoch):
+        super().__init__()
+        self.images_per_epoch = images_per_epoch
+        self._started = self._last_batch_end = 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._started = self._last_batch_end = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._last_batch_end = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        seconds = time.perf_counter() - self._started
+        training_seconds = max(self._last_batch_end - self._started, 1e-9)
+        losses = "  ".join(f"{name} {value:.4f}" for name, value in sorted((logs or {}).items()))
+        print(
+            f"epoch {epoch + 1}: {losses}  {seconds:.1f} s  "
+            f"{self.images_per_epoch / training_seconds:.1f} img/s",
+            flush=True,
+        )

@@ -4,6 +4,7 @@ Every part of the package that touches image files goes through here, so a bad f
 the same clear `ImageError` everywhere instead of a traceback from deep inside a decoder.
 """
 
+import glob
 import os
 from pathlib import Path
 
@@ -74,7 +75,7 @@ def list_images(*sources, recursive=True):
         elif source.exists():
             found.append(source)
         else:
-            found += [p for p in Path().glob(str(source)) if p.is_file()]
+            found += [Path(p) for p in glob.glob(str(source), recursive=True) if Path(p).is_file()]
     return sorted(dict.fromkeys(found))
 
 

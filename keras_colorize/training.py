@@ -52,7 +52,7 @@ class TrainingSettings:
     beta_1: float = 0.9
     loss: str = "mse"
     second_loss: str = ""  # switched to after `second_loss_epoch` epochs (LAB U-Net: MAE -> SSIM)
-    second_loss_epoch: int = 0
+    second_loss_epoch: int = 0  # 0: half way through the run
     halve_lr_every_half_epoch: bool = False
     augment: str = ""  # "", "gan" or "pix2pix"
     discriminator_warmup_epochs: int = 0
@@ -74,8 +74,7 @@ PAPER_SETTINGS = {
     "sketch_inverter": dict(loss="mse", learning_rate=1e-3, batch_size=32, epochs=10,
                             halve_lr_every_half_epoch=True),
     # Varjas & Vitanov: MAE first, then SSIM; Adam; batch and epochs unstated (ours).
-    "unet": dict(loss="mae", second_loss="ssim", second_loss_epoch=10, learning_rate=1e-3,
-                 batch_size=32, epochs=20),
+    "unet": dict(loss="mae", second_loss="ssim", learning_rate=1e-3, batch_size=32, epochs=20),
     # Same paper, sec. 3.2: discriminator alone first, then both.
     "unet_gan": dict(loss="mae", learning_rate=2e-4, beta_1=0.5, batch_size=16, epochs=10,
                      discriminator_warmup_epochs=1),
@@ -216,7 +215,7 @@ def compile_model(model, settings, train_pairs, steps_per_epoch):
     if settings.loss == "rebalanced":
         from keras_colorize.models import classifier
 
-        loss = classifier.training_loss(model, train_pairs)
+        loss = classifier.training_loss(model, train_pairs, max_batches=steps_per_epoch)
     else:
         loss = _pixel_loss(settings)
     model.compile(optimizer=_adam(settings, steps_per_epoch), loss=loss)
@@ -258,10 +257,12 @@ def _callbacks(settings, out_dir, model, loss, validation_pairs, steps_per_epoch
             log_dir=out_dir / "logs",
             predictor=models.inference_model(settings.model, model),
         ),
-        kc_callbacks.EpochSummary(),
+        kc_callbacks.EpochSummary(steps_per_epoch * settings.batch_size),
     ]
     if isinstance(loss, losses.SwitchingLoss):
-        chosen.append(kc_callbacks.LossStage(loss, settings.second_loss_epoch))
+        chosen.append(
+            kc_callbacks.LossStage(loss, settings.second_loss_epoch or settings.epochs // 2)
+        )
     if settings.discriminator_warmup_epochs:
         chosen.append(kc_callbacks.DiscriminatorWarmup(settings.discriminator_warmup_epochs))
     return chosen

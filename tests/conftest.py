@@ -34,3 +34,26 @@ def lfw_faces(lfw_root):
 @pytest.fixture(scope="session")
 def cufs_root():
     return shared_path("cufs_cuhk")
+
+
+@pytest.fixture(scope="session")
+def lfw_pairs(lfw_faces):
+    """`pairs(model_name, size)`: the 8 LFW faces as that model's (input, target) numpy batch.
+
+    Made by `keras_colorize.data` in the model's element format at size x size; the sketch
+    formats get each face's gray image as a stand-in sketch.
+    """
+    from keras_colorize import color, data, models
+
+    gray = color.rgb_to_gray(lfw_faces / 255.0)[..., 0].numpy()
+    sketches = np.round(gray * 255.0).astype(np.uint8)
+
+    def pairs(model_name, size):
+        source = data.resize_samples(data.from_arrays(lfw_faces, sketch=sketches), size)
+        batches = data.make_dataset(
+            source, models.element_format(model_name), len(lfw_faces), shuffle=False
+        )
+        inputs, targets = next(iter(batches))
+        return inputs.numpy(), targets.numpy()
+
+    return pairs

@@ -38,11 +38,7 @@ def register(name, presets, element_format, inference=None):
 
 def _load_all():
     for module in _MODULES:
-        try:
-            importlib.import_module(f"{__name__}.{module}")
-        except ModuleNotFoundError as error:
-            if error.name != f"{__name__}.{module}":
-                raise
+        importlib.import_module(f"{__name__}.{module}")
 
 
 def available():
@@ -82,7 +78,8 @@ def config(name, preset="small", **overrides):
 
 def build(name, preset="small", **overrides):
     """Build model `name` at `preset` ('paper' or 'small'), with builder overrides."""
-    return _BUILDERS[name](**config(name, preset, **overrides))
+    options = config(name, preset, **overrides)  # loads the model modules first
+    return _BUILDERS[name](**options)
 
 
 def _check_name(name):

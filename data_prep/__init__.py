@@ -1,0 +1,41 @@
+"""Dataset preparation for keras-colorize: each step is a function here and a subcommand of
+`python -m data_prep` (see docs/data.md):
+
+- `sketch`: pencil (colour dodge) and line (XDoG) sketches of photos;
+- `faces`: square crops around the largest face (OpenCV Haar cascade);
+- `clean`: find unreadable, odd-mode, tiny, flat, gray and duplicate images;
+- `pairs`: split side-by-side (sketch | photo) images;
+- `build`: write an HDF5 dataset file (images, sketches, identities, splits);
+- `standard`: build the standard datasets from ../shared/data (`make data`);
+- `demo`: prepare and plot the built-in sample photos (`make demo`).
+
+Every step shows a progress bar, skips and counts bad files, and prints a summary.
+"""
+
+from data_prep.build import build_dataset
+from data_prep.clean import ImageChecker, clean_folder, is_grayscale, min_max_scale
+from data_prep.demo import run_demo
+from data_prep.faces import centre_box, crop_face, crop_faces_folder, face_box
+from data_prep.pairs import split_pair, split_pairs_folder
+from data_prep.sketch import line_sketch, make_sketch, pencil_sketch, sketch_folder
+from data_prep.standard import build_standard
+
+__all__ = [
+    "ImageChecker",
+    "build_dataset",
+    "build_standard",
+    "centre_box",
+    "clean_folder",
+    "crop_face",
+    "crop_faces_folder",
+    "face_box",
+    "is_grayscale",
+    "line_sketch",
+    "make_sketch",
+    "min_max_scale",
+    "pencil_sketch",
+    "run_demo",
+    "sketch_folder",
+    "split_pair",
+    "split_pairs_folder",
+]

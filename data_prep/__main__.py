@@ -1,0 +1,136 @@
+"""Command line: `python -m data_prep SUBCOMMAND ...` (`SUBCOMMAND -h` lists its options)."""
+
+import argparse
+import sys
+from pathlib import Path
+
+from data_prep.build import ENCODINGS, IDENTITY_MODES, build_dataset
+from data_prep.clean import ImageChecker, clean_folder
+from data_prep.demo import run_demo
+from data_prep.faces import crop_faces_folder
+from data_prep.pairs import SKETCH_SIDES, split_pairs_folder
+from data_prep.sketch import SKETCH_STYLES, sketch_folder
+from data_prep.standard import build_standard
+
+
+def _sketch(args):
+    params = {"kernel_size": args.kernel_size, "sigma": args.sigma}
+    params = {name: value for name, value in params.items() if value is not None}
+    sketch_folder(args.source, args.out, args.style, **params)
+
+
+def _faces(args):
+    crop_faces_folder(args.source, args.out, args.size, args.margin, args.keep_faceless)
+
+
+def _clean(args):
+    checker = ImageChecker(args.min_size, args.allow_gray, args.gray_tolerance)
+    clean_folder(args.source, args.out, checker)
+
+
+def _pairs(args):
+    split_pairs_folder(args.source, args.out, args.sketch_side)
+
+
+def _build(args):
+    build_dataset(
+        args.sources,
+        args.out,
+        args.size,
+        faces=args.faces,
+        sketch=args.sketch,
+        pairs=args.pairs,
+        encoding=args.encoding,
+        identities=args.identities,
+        split=tuple(args.split),
+        seed=args.seed,
+        limit=args.limit,
+        overwrite=args.overwrite,
+        center_crop=args.center_crop,
+        keep_faceless=args.keep_faceless,
+    )
+
+
+def _standard(args):
+    if not args.shared.is_dir():
+        print(f"{args.shared}: not found, so there are no standard datasets to build")
+        return
+    build_standard(args.shared, args.out, args.limit)
+
+
+def _demo(args):
+    run_demo(args.out, args.size)
+
+
+def _parser():
+    parser = argparse.ArgumentParser(
+        prog="python -m data_prep", description="Prepare colorization datasets."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def command(name, run, description, source=True, out=True):
+        sub = commands.add_parser(name, help=description, description=description)
+        sub.set_defaults(run=run)
+        if source:
+            sub.add_argument("source", type=Path, help="folder of input images (left untouched)")
+        if out:
+            sub.add_argument("--out", type=Path, required=True, help="new or empty output folder")
+        return sub
+
+    sub = command("sketch", _sketch, "Sketch a folder of images (PNG outputs, same names).")
+    sub.add_argument("--style", choices=sorted(SKETCH_STYLES), default="pencil")
+    sub.add_argument("--kernel-size", type=int, help="pencil: Gaussian kernel size (odd)")
+    sub.add_argument("--sigma", type=float, help="pencil: blur sigma; line: stroke scale")
+
+    sub = command("faces", _faces, "Crop the largest face of each image (Haar cascade).")
+    sub.add_argument("--size", type=int, default=100)
+    sub.add_argument("--margin", type=float, default=0.25, help="added on each side, x face size")
+    sub.add_argument("--keep-faceless", action="store_true", help="centre-crop faceless images")
+
+    sub = command("clean", _clean, "List usable images (kept.txt) and rejects (rejects.tsv).")
+    sub.add_argument("--min-size", type=int, default=32)
+    sub.add_argument("--allow-gray", action="store_true", help="keep grayscale images")
+    sub.add_argument("--gray-tolerance", type=int, default=3, help="R, G, B spread in levels")
+
+    sub = command("pairs", _pairs, "Split side-by-side images into sketches/ and photos/.")
+    sub.add_argument("--sketch-side", choices=SKETCH_SIDES, default="left")
+
+    sub = command("build", _build, "Build an HDF5 dataset file.", source=False, out=False)
+    sub.add_argument("sources", type=Path, nargs="+", help="image folders or files")
+    sub.add_argument("out", type=Path, help="the .h5 file to write")
+    sub.add_argument("--size", type=int, required=True, help="side of the square images")
+    sub.add_argument("--faces", action="store_true", help="crop around the largest face")
+    sub.add_argument("--keep-faceless", action="store_true", help="with --faces: centre-crop")
+    sub.add_argument("--center-crop", type=float, default=1.0, help="share of the shorter side")
+    sub.add_argument("--sketch", choices=sorted(SKETCH_STYLES), help="store generated sketches")
+    sub.add_argument("--pairs", choices=SKETCH_SIDES, help="side-by-side: the sketch's side")
+    sub.add_argument("--encoding", choices=sorted(ENCODINGS), default="both")
+    sub.add_argument("--identities", choices=IDENTITY_MODES, default="auto")
+    sub.add_argument("--seed", type=int, default=0)
+    sub.add_argument("--split", type=float, nargs=3, default=(0.8, 0.1, 0.1),
+                     metavar=("TRAIN", "VAL", "TEST"))
+    sub.add_argument("--limit", type=int, help="use only the first LIMIT images")
+    sub.add_argument("--overwrite", action="store_true", help="replace an existing OUT")
+
+    sub = command("standard", _standard, "Build the standard datasets from the shared data.",
+                  source=False)
+    sub.add_argument("--shared", type=Path, default=Path("../shared/data"))
+    sub.add_argument("--limit", type=int, help="use only the first LIMIT images of each")
+
+    sub = command("demo", _demo, "Prepare the built-in samples and plot them.", source=False)
+    sub.add_argument("--size", type=int, default=256)
+    return parser
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
+    if args.command == "sketch" and args.style == "line" and args.kernel_size is not None:
+        sys.exit("data_prep sketch: error: --kernel-size applies to --style pencil only")
+    try:
+        args.run(args)
+    except (FileExistsError, FileNotFoundError, ValueError) as error:
+        sys.exit(f"data_prep {args.command}: error: {error}")
+
+
+if __name__ == "__main__":
+    main()

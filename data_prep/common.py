@@ -1,0 +1,91 @@
+"""What every data_prep step shares: the progress bar, the counted summary, safe output folders.
+
+A step reads many files, keeps some and skips others. `Tally` counts both, keeps the skipped
+files' `ImageError`s for the rejects report, and drives one Keras progress bar, so every step
+reports the same way and a bad file never stops a batch job.
+"""
+
+import collections
+from pathlib import Path
+
+import keras
+
+from keras_colorize.images import ImageError, list_images, write_image
+
+OUTPUT_SUFFIX = ".png"  # lossless, so a step's output is exactly what it computed
+
+
+class Tally:
+    """Counts kept and skipped files (skipped by reason) while showing a progress bar."""
+
+    def __init__(self, total, label, verbose=True):
+        if verbose:
+            print(f"{label}: {total} files")
+        self.verbose = verbose
+        self.kept = 0
+        self.rejects = []
+        self._bar = keras.utils.Progbar(total, verbose=int(verbose), unit_name="file")
+
+    @property
+    def skipped(self):
+        return dict(sorted(collections.Counter(e.reason for e in self.rejects).items()))
+
+    def keep(self):
+        self.kept += 1
+        self._bar.add(1)
+
+    def reject(self, error):
+        self.rejects.append(error)
+        self._bar.add(1)
+
+    def finish(self, title, **extra):
+        """The summary dict (kept, skipped by reason, `extra`), printed when verbose."""
+        summary = {"kept": self.kept, "skipped": self.skipped, **extra}
+        if self.verbose:
+            print_summary(title, summary)
+        return summary
+
+
+def print_summary(title, summary):
+    """Print a step's summary dict as indented `name: value` lines."""
+    print(f"{title}:")
+    for name, value in summary.items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{k} {v}" for k, v in value.items()) or "none"
+        print(f"  {name}: {value}")
+
+
+def prepare_output_folder(out, source):
+    """Create `out` for a step's files; refuse one that could mix with or overwrite anything."""
+    out, source = Path(out), Path(source)
+    if not source.is_dir():
+        raise FileNotFoundError(f"{source}: no such folder")
+    if out.resolve() == source.resolve() or source.resolve() in out.resolve().parents:
+        raise ValueError(f"{out}: the output folder must be outside the source folder {source}")
+    if out.exists() and any(out.iterdir()):
+        raise FileExistsError(f"{out}: exists and is not empty; choose a new output folder")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def map_folder(source, out, transform, label, verbose=True):
+    """Apply `transform(path) -> {subfolder: image}` to every image under `source`.
+
+    Each image is written losslessly as `out/subfolder/<path relative to source>.png`, so the
+    outputs of one input share a name. Files that raise `ImageError` are skipped and counted.
+    Returns the `Tally`.
+    """
+    out = prepare_output_folder(out, source)
+    paths = list_images(source)
+    tally = Tally(len(paths), label, verbose)
+    for path in paths:
+        try:
+            outputs = transform(path)
+        except ImageError as error:
+            tally.reject(error)
+            continue
+        name = path.relative_to(source).with_suffix(OUTPUT_SUFFIX)
+        for subfolder, image in outputs.items():
+            write_image(out / subfolder / name, image)
+        tally.keep()
+    return tally

@@ -1,0 +1,63 @@
+"""`make demo`: prepare the built-in sample photos as a dataset and show what a model sees.
+
+Writes into the output folder (its own files there are regenerated on each run):
+`samples/*.png` (the photos), `samples.h5` (the prepared dataset, pencil sketches) and
+`pairs.png` (per image: photo, gray input, pencil sketch, line sketch).
+"""
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+from matplotlib.figure import Figure
+
+from data_prep.build import SPLITS, build_dataset
+from data_prep.sketch import line_sketch
+from keras_colorize import color
+from keras_colorize.samples import write_sample_folder
+
+GRID_COLUMNS = ("photo", "gray", "pencil sketch", "line sketch")
+
+
+def read_pairs(dataset_path):
+    """(photos (n, N, N, 3), pencil sketches (n, N, N), names) of every split of a dataset file."""
+    with h5py.File(dataset_path, "r") as file:
+        groups = [file[split] for split in SPLITS]
+        photos = np.concatenate([group["rgb"][:] for group in groups])
+        sketches = np.concatenate([group["sketch"][:] for group in groups])
+        names = [name.decode() for group in groups for name in group["source"][:]]
+    return photos, sketches, names
+
+
+def plot_pairs(photos, sketches, names, path):
+    """A PNG grid, one row per image: photo, gray, pencil sketch, line sketch."""
+    grays = np.round(color.rgb_to_gray(photos.astype(np.float32) / 255.0).numpy() * 255)
+    grays = grays.astype(np.uint8)
+    figure = Figure(figsize=(2.2 * len(GRID_COLUMNS), 2.2 * len(photos)))
+    axes = figure.subplots(len(photos), len(GRID_COLUMNS), squeeze=False)
+    for row, (photo, gray, sketch, name) in enumerate(zip(photos, grays, sketches, names)):
+        panels = (photo, gray, sketch, line_sketch(photo))
+        for column, (axis, panel) in enumerate(zip(axes[row], panels)):
+            axis.imshow(panel, cmap="gray", vmin=0, vmax=255)
+            axis.set_axis_off()
+            axis.set_title(GRID_COLUMNS[column] if row == 0 else "", fontsize=9)
+        axes[row][0].text(-8, photo.shape[0] / 2, Path(name).stem, rotation=90,
+                          ha="right", va="center", fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=80)
+    return Path(path)
+
+
+def run_demo(out, size=256, verbose=True):
+    """Write the samples, build their dataset and plot it; returns the paths written."""
+    out = Path(out)
+    samples = out / "samples"
+    write_sample_folder(samples, overwrite=True)
+    dataset = out / "samples.h5"
+    build_dataset([samples], dataset, size, sketch="pencil", overwrite=True, verbose=verbose)
+    grid = plot_pairs(*read_pairs(dataset), out / "pairs.png")
+    paths = {"photos": samples, "dataset": dataset, "grid": grid}
+    if verbose:
+        for what, path in paths.items():
+            print(f"{what}: {path}")
+    return paths

@@ -1,0 +1,36 @@
+"""Side-by-side (sketch | photo) images, the pix2pix format, split into their two halves.
+
+Which half holds the sketch differs between datasets (edges2shoes: left; the anime pairs the
+pix2pix paper used: right), so it is always a parameter.
+"""
+
+from data_prep.common import map_folder
+from data_prep.sketch import to_gray
+from keras_colorize.images import ImageError, read_rgb
+
+SKETCH_SIDES = ("left", "right")
+
+
+def split_pair(image, sketch_side="left", path="<array>"):
+    """(H, 2W, C) side-by-side image -> (sketch half, photo half), each (H, W, C)."""
+    if sketch_side not in SKETCH_SIDES:
+        raise ValueError(f"sketch_side must be one of {SKETCH_SIDES}, not {sketch_side!r}")
+    width = image.shape[1]
+    if width % 2:
+        raise ImageError(path, "not_side_by_side", f"odd width {width} cannot split in halves")
+    left, right = image[:, : width // 2], image[:, width // 2 :]
+    return (left, right) if sketch_side == "left" else (right, left)
+
+
+def split_pairs_folder(source, out, sketch_side="left", verbose=True):
+    """Split every image under `source` into `out/sketches/NAME.png` (gray) and
+    `out/photos/NAME.png`: the photo/sketch folder layout that `build` reads as drawn pairs.
+    Returns the summary.
+    """
+
+    def split(path):
+        sketch, photo = split_pair(read_rgb(path), sketch_side, path)
+        return {"sketches": to_gray(sketch), "photos": photo}
+
+    tally = map_folder(source, out, split, label=f"splitting pairs in {source}", verbose=verbose)
+    return tally.finish("split pairs", output=str(out))

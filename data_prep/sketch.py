@@ -1,0 +1,71 @@
+"""Synthetic sketches of photos: the inputs that sketch-inversion models learn to colorize.
+
+Two styles, both single-channel uint8 with 255 = paper white:
+
+- `pencil_sketch`: the pencil sketch of the sketch-inversion paper (Joy & Singh 2017):
+  gray -> negative -> Gaussian blur -> colour-dodge blend of the gray image with the blurred
+  negative. Flat areas become white and edges keep their gray-level shading.
+- `line_sketch`: an XDoG line drawing (Winnemoeller et al. 2012): a soft-thresholded
+  difference of Gaussians that keeps only dark strokes, like the papers' "line sketch" inputs.
+"""
+
+import cv2
+import numpy as np
+
+from data_prep.common import map_folder
+from keras_colorize.images import read_rgb
+
+
+def to_gray(image):
+    """uint8 RGB (H, W, 3) or gray (H, W) -> gray (H, W), OpenCV's Rec. 601 luma."""
+    image = np.asarray(image, dtype=np.uint8)
+    return image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+
+
+def pencil_sketch(image, kernel_size=21, sigma=0.0):
+    """Colour-dodge pencil sketch; `sigma` 0 lets OpenCV derive it from `kernel_size` (odd)."""
+    gray = to_gray(image)
+    blurred_negative = cv2.GaussianBlur(255 - gray, (kernel_size, kernel_size), sigma)
+    # Colour dodge: gray / (1 - blurred negative), saturating at white. The divisor is kept
+    # >= 1 because cv2.divide turns x / 0 into black where the dodge gives white.
+    return cv2.divide(gray, np.maximum(255 - blurred_negative, 1).astype(np.uint8), scale=256)
+
+
+def line_sketch(image, sigma=0.8, k=1.6, gamma=1.0, phi=100.0, epsilon=-0.01):
+    """XDoG line drawing: dark strokes where the difference of Gaussians drops below `epsilon`.
+
+    `sigma` sets the stroke scale, `k` the ratio of the two Gaussians, `gamma` how much of the
+    wider one is subtracted (below 1 also darkens dark regions), `epsilon` the edge strength
+    (in gray levels / 255) where strokes start and `phi` how sharply they fade in.
+    """
+    gray = to_gray(image).astype(np.float32) / 255.0
+    fine = cv2.GaussianBlur(gray, (0, 0), sigma)
+    coarse = cv2.GaussianBlur(gray, (0, 0), sigma * k)
+    difference = fine - gamma * coarse
+    strokes = np.where(difference >= epsilon, 1.0, 1.0 + np.tanh(phi * (difference - epsilon)))
+    return np.round(np.clip(strokes, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+SKETCH_STYLES = {"pencil": pencil_sketch, "line": line_sketch}
+
+
+def make_sketch(image, style="pencil", **params):
+    """The `style` sketch ("pencil" or "line") of an RGB or gray uint8 image."""
+    if style not in SKETCH_STYLES:
+        raise ValueError(f"unknown sketch style {style!r}; choose from {sorted(SKETCH_STYLES)}")
+    return SKETCH_STYLES[style](image, **params)
+
+
+def sketch_folder(source, out, style="pencil", verbose=True, **params):
+    """Sketch every image under `source` into `out` (same relative names, .png).
+
+    Returns the summary.
+    """
+    tally = map_folder(
+        source,
+        out,
+        lambda path: {"": make_sketch(read_rgb(path), style, **params)},
+        label=f"{style} sketches of {source}",
+        verbose=verbose,
+    )
+    return tally.finish(f"{style} sketches", output=str(out))

@@ -1,0 +1,129 @@
+"""Paired augmentation: one random transform applied identically to every image of a sample.
+
+Colorization pairs must stay pixel-aligned (a photo's L channel and its ab target, a sketch and
+the photo it was drawn from), so `apply_jointly` stacks all images of a sample along the
+channel axis, draws one random transform and applies it to the stack.
+
+- `"gan"`, the GAN colorization recipe: random rotation, shear, zoom and shift, composed into
+  one affine map, then Gaussian noise on the model input only.
+- `"pix2pix"`, Isola et al. (2017): random jitter (resize up by 286/256, crop back at a random
+  place) and random mirroring.
+
+Randomness is stateless: each sample brings its own seed (`keras_colorize.data.make_dataset`
+draws them from `tf.data.Dataset.random`), so a pipeline gives the same augmentations on every
+run with the same seed however many threads map it. Keras' `RandomRotation` & co. are not used
+because they draw from a stateful `SeedGenerator`, whose draws reach samples in whatever order
+parallel map calls happen to run; composing the four maps also interpolates once, not four times.
+Geometric transforms fill the border by reflection: a constant fill would paint black wedges,
+which as LAB targets teach the model wrong colours.
+"""
+
+import math
+
+import keras
+import tensorflow as tf
+
+
+class RandomAffine:
+    """Random rotation, shear, zoom and shift as one affine map, plus input noise ("gan").
+
+    Args:
+        rotation: largest rotation, degrees either way.
+        shear: largest horizontal shear angle, degrees either way.
+        zoom: largest relative zoom in or out (0.1: scale in [0.9, 1.1]).
+        shift: largest shift, as a fraction of the image size, in each direction.
+        noise_stddev: standard deviation of the Gaussian noise added to the model input.
+        fill_mode: "reflect" or "nearest" (see the module docstring).
+    """
+
+    def __init__(self, rotation=15.0, shear=10.0, zoom=0.1, shift=0.1, noise_stddev=0.02,
+                 fill_mode="reflect"):
+        if fill_mode not in ("reflect", "nearest"):
+            raise ValueError(f"fill_mode must be 'reflect' or 'nearest', not {fill_mode!r}")
+        self.rotation = math.radians(rotation)
+        self.shear = math.radians(shear)
+        self.zoom = zoom
+        self.shift = shift
+        self.noise_stddev = noise_stddev
+        self.fill_mode = fill_mode
+
+    def __call__(self, images, seed):
+        """(H, W, C) float images and a stateless seed (2,) -> the same images, transformed."""
+        height = tf.cast(tf.shape(images)[0], tf.float32)
+        width = tf.cast(tf.shape(images)[1], tf.float32)
+        angle, shear, zoom, shift_x, shift_y = tf.unstack(
+            tf.random.stateless_uniform([5], seed, minval=-1.0, maxval=1.0)
+        )
+        angle, shear, zoom = angle * self.rotation, shear * self.shear, 1.0 + zoom * self.zoom
+        centre_x, centre_y = (width - 1.0) / 2.0, (height - 1.0) / 2.0
+        # Rotate, shear and zoom about the image centre, then shift; pixel (x, y) coordinates.
+        forward = (
+            _affine(1.0, 0.0, 0.0, 1.0, centre_x + shift_x * self.shift * width,
+                    centre_y + shift_y * self.shift * height)
+            @ _affine(tf.cos(angle), -tf.sin(angle), tf.sin(angle), tf.cos(angle))
+            @ _affine(1.0, tf.tan(shear), 0.0, 1.0)
+            @ _affine(zoom, 0.0, 0.0, zoom)
+            @ _affine(1.0, 0.0, 0.0, 1.0, -centre_x, -centre_y)
+        )
+        # The op maps each output pixel back to where it is sampled from in the input.
+        output_to_input = tf.reshape(tf.linalg.inv(forward), [9])[:8]
+        return keras.ops.image.affine_transform(
+            images, output_to_input, interpolation="bilinear", fill_mode=self.fill_mode
+        )
+
+
+class RandomJitter:
+    """pix2pix random jitter: resize up by `scale`, crop a random window back, maybe mirror."""
+
+    noise_stddev = 0.0
+
+    def __init__(self, scale=286 / 256, mirror=True):
+        self.scale = scale
+        self.mirror = mirror
+
+    def __call__(self, images, seed):
+        """(H, W, C) float images and a stateless seed (2,) -> the same images, transformed."""
+        crop_seed, flip_seed = tf.unstack(tf.random.split(seed, 2))
+        shape = tf.shape(images)
+        enlarged_size = tf.cast(tf.round(tf.cast(shape[:2], tf.float32) * self.scale), tf.int32)
+        enlarged = tf.image.resize(images, enlarged_size)
+        jittered = tf.image.stateless_random_crop(enlarged, shape, crop_seed)
+        if self.mirror:
+            jittered = tf.image.stateless_random_flip_left_right(jittered, flip_seed)
+        return tf.ensure_shape(jittered, images.shape)
+
+
+AUGMENTATIONS = {"gan": RandomAffine, "pix2pix": RandomJitter}
+
+
+def get(augment):
+    """None, a name in AUGMENTATIONS (default settings) or an augmentation object -> the object.
+
+    An augmentation object maps `(images, seed)` to transformed images, like `RandomAffine`,
+    and has a `noise_stddev` (0 for none) for the noise added to the model input afterwards.
+    """
+    if augment is None or callable(augment):
+        return augment
+    if augment not in AUGMENTATIONS:
+        raise ValueError(f"unknown augmentation {augment!r}; choose from {sorted(AUGMENTATIONS)}")
+    return AUGMENTATIONS[augment]()
+
+
+def apply_jointly(augmentation, sample, seed):
+    """One random draw of `augmentation` applied to every image of a sample dict alike."""
+    keys = sorted(sample)
+    stacked = tf.concat([sample[key] for key in keys], axis=-1)
+    channels = [sample[key].shape[-1] for key in keys]
+    return dict(zip(keys, tf.split(augmentation(stacked, seed), channels, axis=-1)))
+
+
+def gaussian_noise(images, seed, stddev, value_range):
+    """Add N(0, stddev) noise, clipped back into the images' value range."""
+    noise = tf.random.stateless_normal(tf.shape(images), seed, stddev=stddev)
+    return tf.clip_by_value(images + noise, *value_range)
+
+
+def _affine(a, b, c, d, x=0.0, y=0.0):
+    """The 3x3 matrix of the map (u, v) -> (a u + b v + x, c u + d v + y)."""
+    entries = [a, b, x, c, d, y, 0.0, 0.0, 1.0]
+    return tf.reshape(tf.stack([tf.cast(entry, tf.float32) for entry in entries]), (3, 3))

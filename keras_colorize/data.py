@@ -1,0 +1,373 @@
+"""`tf.data` input pipelines: image sources, per-model (input, target) formats, batching.
+
+A pipeline has two halves. A *source* is a stream of samples, dicts of float32 images in [0, 1]:
+`{"rgb": (S, S, 3)}`, plus `"sketch": (S, S, 1)` (1 = paper white) when the source has one.
+
+    from_hdf5(path, split="train")       # a `data_prep build` file, streamed block by block
+    from_folder(folder, size)            # image files, centre-square cropped and resized
+    from_pairs(folder, size, "left")     # side-by-side sketch | photo files (pix2pix style)
+    from_arrays(rgb_uint8, sketch=None)  # images already in memory
+
+`resize_samples(source, size)` brings a source to a model's image size. `make_dataset(source,
+element_format, batch_size, ...)` then shuffles, augments (one random transform for input and
+target alike, see `keras_colorize.augment`), maps each sample to the model family's
+(input, target) pair, batches and prefetches:
+
+| format              | input (S, S, C)      | target (S, S, C)                 | models          |
+|---------------------|----------------------|----------------------------------|-----------------|
+| `"l_ab_unit"`       | L / 100, C=1         | (ab + 128) / 255 in [0, 1], C=2  | LAB U-Net       |
+| `"l_lab_unit"`      | L / 100, C=1         | concat(L / 100, ab unit), C=3    | LAB U-Net, L+ab |
+| `"l_ab_signed"`     | L / 100, C=1         | ab / 128, about [-1, 1], C=2     | fusion          |
+| `"l_ab"`            | L / 100, C=1         | CIELAB ab, [-128, 127], C=2      | classifier      |
+| `"gray_rgb"`        | gray, [0, 1], C=3    | sRGB, [0, 1], C=3                | gray -> RGB     |
+| `"sketch_rgb"`      | sketch, [0, 1], C=3  | sRGB, [0, 1], C=3                | sketch inverter |
+| `"sketch_rgb_tanh"` | sketch, [-1, 1], C=3 | sRGB, [-1, 1], C=3               | pix2pix         |
+
+The classifier's loss soft-encodes the raw ab itself. The gray image is the photo's CIELAB
+lightness shown as sRGB (`color.rgb_to_gray`), the lightness the L formats feed, so every model
+sees one definition of "gray".
+
+Runs are deterministic: with the same `seed` two pipelines give identical batches (shuffling
+and augmentation draw from seeded streams; parallel maps keep their order). tf.data autotuning
+is off, with small fixed parallelism, because with it on TF 2.21's `fit` can stall at an
+epoch's end.
+"""
+
+import dataclasses
+import functools
+import logging
+from pathlib import Path
+from typing import Callable
+
+import h5py
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_colorize import augment as augment_lib
+from keras_colorize import color, images
+
+logger = logging.getLogger(__name__)
+
+PARALLEL_CALLS = 2
+PREFETCH_BATCHES = 2
+HDF5_FORMAT = "keras-colorize"
+HDF5_VERSION = 1
+
+
+class DataSourceError(images.ImageError):
+    """A data source (HDF5 file, image folder) that cannot be used; names it and the problem."""
+
+
+# --- element formats -------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ElementFormat:
+    """How one model family wants its samples: `to_pair(samples) -> (inputs, targets)`.
+
+    `to_pair` takes one sample or a batch of them. `reads` names the sample images it uses;
+    `input_range` bounds the input's values (augmentation noise is clipped to it).
+    """
+
+    name: str
+    to_pair: Callable
+    reads: tuple = ("rgb",)
+    input_range: tuple = (0.0, 1.0)
+
+
+_FORMATS = {}
+
+
+def _element_format(name, **details):
+    def register(to_pair):
+        _FORMATS[name] = ElementFormat(name, to_pair, **details)
+        return to_pair
+
+    return register
+
+
+def element_formats():
+    """Names of the element formats, sorted."""
+    return sorted(_FORMATS)
+
+
+def get_format(name):
+    """The `ElementFormat` registered under `name`."""
+    if name not in _FORMATS:
+        raise ValueError(f"unknown element format {name!r}; choose from {element_formats()}")
+    return _FORMATS[name]
+
+
+def _unit_lightness_and_ab(rgb):
+    lightness, ab = color.split_lab(color.rgb_to_lab(rgb))
+    return color.l_to_unit(lightness), ab
+
+
+@_element_format("l_ab_unit")
+def _l_ab_unit(sample):
+    lightness, ab = _unit_lightness_and_ab(sample["rgb"])
+    return lightness, color.ab_to_unit(ab)
+
+
+@_element_format("l_lab_unit")
+def _l_lab_unit(sample):
+    lightness, ab_unit = _l_ab_unit(sample)
+    return lightness, tf.concat([lightness, ab_unit], axis=-1)
+
+
+@_element_format("l_ab_signed")
+def _l_ab_signed(sample):
+    lightness, ab = _unit_lightness_and_ab(sample["rgb"])
+    return lightness, color.ab_to_signed(ab)
+
+
+@_element_format("l_ab")
+def _l_ab(sample):
+    return _unit_lightness_and_ab(sample["rgb"])
+
+
+@_element_format("gray_rgb")
+def _gray_rgb(sample):
+    return color.rgb_to_gray(sample["rgb"]), sample["rgb"]
+
+
+@_element_format("sketch_rgb", reads=("rgb", "sketch"))
+def _sketch_rgb(sample):
+    return tf.image.grayscale_to_rgb(sample["sketch"]), sample["rgb"]
+
+
+@_element_format("sketch_rgb_tanh", reads=("rgb", "sketch"), input_range=(-1.0, 1.0))
+def _sketch_rgb_tanh(sample):
+    sketch, rgb = _sketch_rgb(sample)
+    return sketch * 2.0 - 1.0, rgb * 2.0 - 1.0
+
+
+# --- sources ---------------------------------------------------------------------------------
+
+
+def from_arrays(rgb, sketch=None):
+    """Images in memory -> sample stream: uint8 rgb (N, S, S, 3), sketch (N, S, S[, 1])."""
+    arrays = {"rgb": np.asarray(rgb, np.uint8)}
+    if arrays["rgb"].ndim != 4 or arrays["rgb"].shape[-1] != 3:
+        raise ValueError(f"rgb must have shape (N, S, S, 3), not {arrays['rgb'].shape}")
+    if sketch is not None:
+        arrays["sketch"] = np.asarray(sketch, np.uint8)
+        if arrays["sketch"].shape[:3] != arrays["rgb"].shape[:3]:
+            raise ValueError(
+                f"sketch shape {arrays['sketch'].shape} does not match rgb {arrays['rgb'].shape}"
+            )
+    return _decoded(tf.data.Dataset.from_tensor_slices(arrays))
+
+
+def from_hdf5(path, split="train", *, block_size=64):
+    """Stream one split of a `data_prep build` HDF5 file (format: docs/data.md).
+
+    Rows are read `block_size` at a time by a generator, so memory stays flat however large
+    the file. The builder stores rows in a seeded-shuffled order, so a shuffle buffer much
+    smaller than the split still mixes well. Uses the "rgb" images when the file has them,
+    else decodes the "lab" ones.
+    """
+    path = Path(path)
+    columns, count, image_size = _inspect_hdf5(path, split)
+    channels = {"rgb": (3,), "lab": (3,), "sketch": ()}
+    signature = {
+        column: tf.TensorSpec((image_size, image_size) + channels[column], tf.uint8)
+        for column in columns
+    }
+
+    def rows():
+        with h5py.File(path, "r") as file:
+            group = file[split]
+            for start in range(0, count, block_size):
+                block = {column: group[column][start : start + block_size] for column in columns}
+                for row in range(len(block[columns[0]])):
+                    yield {column: block[column][row] for column in columns}
+
+    dataset = tf.data.Dataset.from_generator(rows, output_signature=signature)
+    return _decoded(dataset.apply(tf.data.experimental.assert_cardinality(count)))
+
+
+def from_folder(folder, size, *, skipped=None):
+    """Every image under `folder` (`images.list_images`), centre-square cropped to size x size.
+
+    Files that cannot be read are skipped, logged once and recorded in the dict `skipped`
+    (path -> ImageError) when one is given, so one bad file never stops a training run.
+    """
+    dataset = _image_files(folder, skipped)
+    squares = dataset.map(
+        lambda rgb: {"rgb": _centre_square(rgb, size)}, num_parallel_calls=PARALLEL_CALLS
+    )
+    return _with_options(squares)
+
+
+def from_pairs(folder, size, sketch_side="left", *, skipped=None):
+    """Side-by-side files (sketch on `sketch_side`, photo on the other half) -> rgb + sketch.
+
+    Each half is centre-square cropped to size x size; the sketch becomes one channel, its
+    CIELAB lightness. Unreadable files are skipped as in `from_folder`.
+    """
+    if sketch_side not in ("left", "right"):
+        raise ValueError(f"sketch_side must be 'left' or 'right', not {sketch_side!r}")
+
+    def split_pair(pair):
+        half = tf.shape(pair)[1] // 2
+        left, right = pair[:, :half], pair[:, half : 2 * half]
+        sketch, photo = (left, right) if sketch_side == "left" else (right, left)
+        sketch_lightness = color.rgb_to_gray(_centre_square(sketch, size))[..., :1]
+        return {"rgb": _centre_square(photo, size), "sketch": sketch_lightness}
+
+    return _with_options(
+        _image_files(folder, skipped).map(split_pair, num_parallel_calls=PARALLEL_CALLS)
+    )
+
+
+def resize_samples(samples, size):
+    """A sample stream with every image resized to size x size (unchanged when already so)."""
+    if samples.element_spec["rgb"].shape[:2] == (size, size):
+        return samples
+
+    def resize(sample):
+        return {name: _centre_square(image, size) for name, image in sample.items()}
+
+    return _with_options(samples.map(resize, num_parallel_calls=PARALLEL_CALLS))
+
+
+def _inspect_hdf5(path, split):
+    """Check that `path` is a usable keras-colorize file -> (columns to read, rows, image size)."""
+    if not path.is_file():
+        raise DataSourceError(path, "missing", "no such file")
+    try:
+        file = h5py.File(path, "r")
+    except OSError as error:
+        raise DataSourceError(path, "not_hdf5", str(error)) from None
+    with file:
+        file_format = file.attrs.get("format", "")
+        if isinstance(file_format, bytes):
+            file_format = file_format.decode()
+        if file_format != HDF5_FORMAT:
+            raise DataSourceError(
+                path, "not_keras_colorize",
+                f"no format={HDF5_FORMAT!r} attribute; make one with `data_prep build`",
+            )
+        if file.attrs.get("version", 0) > HDF5_VERSION:
+            raise DataSourceError(
+                path, "unsupported_version",
+                f"version {file.attrs['version']}; this keras-colorize reads up to {HDF5_VERSION}",
+            )
+        if not isinstance(file.get(split), h5py.Group):
+            present = [name for name in file if isinstance(file[name], h5py.Group)]
+            raise DataSourceError(path, "missing_split", f"no split {split!r}; it has {present}")
+        group = file[split]
+        encoding = next((name for name in ("rgb", "lab") if name in group), None)
+        if encoding is None:
+            raise DataSourceError(path, "no_images", f"split {split!r} has neither 'rgb' nor 'lab'")
+        columns = (encoding, "sketch") if "sketch" in group else (encoding,)
+        return columns, len(group[encoding]), int(file.attrs["image_size"])
+
+
+def _image_files(folder, skipped):
+    """The decodable files under `folder` as uint8 (H, W, 3) tensors; bad ones go to `skipped`."""
+    if not Path(folder).is_dir():
+        raise DataSourceError(folder, "missing", "no such folder")
+    paths = images.list_images(folder)
+    if not paths:
+        raise DataSourceError(folder, "no_images", "no image files found")
+    skipped = {} if skipped is None else skipped
+
+    def readable():
+        for path in paths:
+            try:
+                yield images.read_rgb(path)
+            except images.ImageError as error:
+                if str(path) not in skipped:
+                    logger.warning("skipping %s", error)
+                skipped[str(path)] = error
+
+    signature = tf.TensorSpec((None, None, 3), tf.uint8)
+    return tf.data.Dataset.from_generator(readable, output_signature=signature)
+
+
+def _centre_square(image, size):
+    """uint8 or [0, 1] float image -> its centre square resized to size x size, float32."""
+    image = tf.image.convert_image_dtype(image, tf.float32)
+    square = keras.ops.image.resize(image, (size, size), crop_to_aspect_ratio=True, antialias=True)
+    return tf.clip_by_value(square, 0.0, 1.0)
+
+
+def _decoded(dataset):
+    """Stored uint8 columns (rgb or lab storage encoding, sketch) -> float32 samples."""
+
+    def decode(columns):
+        if "rgb" in columns:
+            sample = {"rgb": tf.image.convert_image_dtype(columns["rgb"], tf.float32)}
+        else:
+            sample = {"rgb": color.lab_to_rgb(color.lab_from_uint8(columns["lab"]))}
+        if "sketch" in columns:
+            sketch = columns["sketch"]
+            sketch = sketch[..., None] if sketch.shape.rank == 2 else sketch
+            sample["sketch"] = tf.image.convert_image_dtype(sketch, tf.float32)
+        return sample
+
+    return _with_options(dataset.map(decode, num_parallel_calls=PARALLEL_CALLS))
+
+
+# --- training pipelines ----------------------------------------------------------------------
+
+
+def make_dataset(source, element_format, batch_size, *, augment=None, shuffle=True, seed=0,
+                 cache=False, drop_remainder=False, shuffle_buffer=512):
+    """A sample stream -> batched, prefetched (input, target) pairs for `fit`.
+
+    Args:
+        source: a sample stream from `from_hdf5`, `from_folder`, `from_pairs` or `from_arrays`.
+        element_format: a name from `element_formats()` (see the module docstring).
+        augment: None, "gan", "pix2pix" or an augmentation object (see `keras_colorize.augment`).
+        shuffle: shuffle with a `shuffle_buffer`-sample buffer, reshuffled every epoch.
+        seed: seeds shuffling and augmentation; the same seed gives the same batches.
+        cache: keep the decoded samples in memory after the first epoch (small data sets).
+        drop_remainder: drop the last, smaller batch.
+    """
+    element = get_format(element_format)
+    missing = set(element.reads) - set(source.element_spec)
+    if missing:
+        raise ValueError(
+            f"element format {element.name!r} needs {sorted(missing)}, which this source lacks "
+            f"(it has {sorted(source.element_spec)})"
+        )
+    augmentation = augment_lib.get(augment)
+    dataset = source.map(lambda sample: {name: sample[name] for name in element.reads})
+    if cache:
+        dataset = dataset.cache()
+    if shuffle:
+        dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+    # Formats map single samples: on a 2-core CPU that measured as fast as mapping whole
+    # batches, and it gives every sample its own noise seed.
+    if augmentation is None:
+        dataset = dataset.map(element.to_pair, num_parallel_calls=PARALLEL_CALLS)
+    else:
+        sample_seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+        dataset = tf.data.Dataset.zip(dataset, sample_seeds).map(
+            functools.partial(_augmented_pair, element, augmentation),
+            num_parallel_calls=PARALLEL_CALLS,
+        )
+    dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
+    return _with_options(dataset.prefetch(PREFETCH_BATCHES))
+
+
+def _augmented_pair(element, augmentation, sample, seed):
+    transform_seed, noise_seed = tf.unstack(tf.random.split(seed, 2))
+    augmented = augment_lib.apply_jointly(augmentation, sample, transform_seed)
+    inputs, target = element.to_pair(augmented)
+    if augmentation.noise_stddev:
+        inputs = augment_lib.gaussian_noise(
+            inputs, noise_seed, augmentation.noise_stddev, element.input_range
+        )
+    return inputs, target
+
+
+def _with_options(dataset):
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    options.deterministic = True
+    return dataset.with_options(options)

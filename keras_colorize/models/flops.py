@@ -1,0 +1,38 @@
+"""Analytic forward-pass FLOPs of a model, for docs/models.md and the benchmarks.
+
+`forward_flops(model)` counts 2 FLOPs per multiply-add of the layers that dominate a
+convolutional network -- Conv2D, Conv2DTranspose, DepthwiseConv2D and Dense -- for one
+image, walking into nested models (a VGG16 inside the fusion network, say). Biases,
+activations, normalization, pooling and resizing are left out: each costs a few FLOPs per
+activation, against a kernel's worth of multiply-adds per activation in the layers counted.
+
+A GAN counts what its functional graph runs: the generator (the discriminator only trains).
+"""
+
+import math
+
+import keras
+
+
+def forward_flops(model):
+    """FLOPs (2 x multiply-adds) of one forward pass of one image through `model`."""
+    return sum(_layer_flops(layer) for layer in model.layers)
+
+
+def _layer_flops(layer):
+    if isinstance(layer, keras.Model):
+        return forward_flops(layer)
+    if isinstance(layer, keras.layers.Conv2DTranspose):
+        # Every input pixel is multiplied by the whole kernel and scattered to the output.
+        return 2 * math.prod(layer.kernel.shape) * _positions(layer.input.shape)
+    if isinstance(layer, (keras.layers.Conv2D, keras.layers.DepthwiseConv2D, keras.layers.Dense)):
+        return 2 * math.prod(layer.kernel.shape) * _positions(layer.output.shape)
+    return 0
+
+
+def _positions(shape):
+    """How many times a layer applies its kernel: the product of the non-batch, non-channel dims."""
+    positions = shape[1:-1]
+    if any(size is None for size in positions):
+        raise ValueError(f"forward_flops needs fixed spatial sizes; got a layer with shape {shape}")
+    return math.prod(positions)

@@ -1,0 +1,226 @@
+"""The fusion network: a colorization encoder-decoder told what the picture shows by VGG16.
+
+You et al., "Facial Colorization Using Transfer Learning", after Baldassarre et al. (2017),
+"Deep Koalarization: Image Colorization using CNNs and Inception-ResNet-v2". A
+convolutional encoder reads L; an ImageNet classifier reads the same image and its class
+vector is tiled over the encoder's H/8 x W/8 grid and fused in by a 1x1 convolution; a
+decoder upsamples to the image's ab, through tanh (ab/128, element format "l_ab_signed").
+The resize to VGG's input and VGG's own preprocessing happen inside the model.
+
+Layer table (paper preset, 224x224 input, base_filters 64; 3x3 ReLU convs):
+
+| part      | layer                                               | output        |
+|-----------|-----------------------------------------------------|---------------|
+| encoder   | conv 64, stride 2                                   | 112x112x64    |
+|           | conv 128, dropout 0.25                              | 112x112x128   |
+|           | conv 128, stride 2                                  | 56x56x128     |
+|           | conv 256, dropout 0.25                              | 56x56x256     |
+|           | conv 256, stride 2                                  | 28x28x256     |
+|           | conv 512, dropout 0.25                              | 28x28x512     |
+|           | conv 512                                            | 28x28x512     |
+|           | conv 256, dropout 0.5                               | 28x28x256     |
+| embedding | L -> gray RGB 224x224 -> VGG16 -> 1000 class scores | 1000          |
+| fusion    | tile to 28x28, concat encoder, conv 1x1 256         | 28x28x256     |
+| decoder   | conv 128, upsample                                  | 56x56x128     |
+|           | conv 64, conv 64, upsample                          | 112x112x64    |
+|           | conv 32, conv 2 tanh, upsample                      | 224x224x2     |
+
+Trained with Adam on MSE against ab/128.
+
+Where and why this departs from the papers:
+- The classifier is VGG16 (You et al.), not Koalarization's Inception-ResNet-v2; its
+  1000 ImageNet scores stand for Koalarization's 1001-d embedding.
+- `vgg_weights=None` (the presets' default) gives a randomly initialised, trainable
+  VGG16, because ImageNet weights cannot be downloaded everywhere; the papers' frozen
+  pretrained VGG is `vgg_weights="imagenet"` or a path to the Keras weights file.
+- The dropout rates of You et al.'s encoder table are not available here; 0.25 after
+  each resolution's widening conv and 0.5 before the fusion are a reading.
+- The small preset feeds VGG16 a 32x32 resize without its classifier top
+  (`vgg_top=False`): global-average-pooled conv features and a trainable Dense 1000
+  softmax stand in for the class scores, since VGG16 at 224x224 costs about 31 GFLOPs an image.
+- VGG sees the exact sRGB gray of L (`color.lab_to_rgb` with a = b = 0), replicated to
+  three channels, rather than the gray JPEG the papers started from.
+"""
+
+from pathlib import Path
+
+import keras
+
+from keras_colorize import color
+from keras_colorize.models import register
+
+# (filters / base_filters, stride, dropout rate after the conv)
+ENCODER = (
+    (1, 2, 0.0),
+    (2, 1, 0.25),
+    (2, 2, 0.0),
+    (4, 1, 0.25),
+    (4, 2, 0.0),
+    (8, 1, 0.25),
+    (8, 1, 0.0),
+    (4, 1, 0.5),
+)
+FUSION = 4  # 1x1 fusion conv filters / base_filters
+# (filters / base_filters, upsample after the conv)
+DECODER = ((2, True), (1, False), (1, True), (0.5, False))
+DOWNSAMPLING = 8
+VGG_TOP_INPUT_SIZE = 224
+
+
+@keras.saving.register_keras_serializable(package="keras_colorize")
+class VGGInput(keras.layers.Layer):
+    """L/100 (N, H, W, 1) -> VGG16's input: the gray sRGB image, resized, caffe-preprocessed."""
+
+    def __init__(self, size, **kwargs):
+        super().__init__(**kwargs)
+        self.size = size
+
+    def call(self, lightness):
+        lightness = keras.ops.image.resize(lightness, (self.size, self.size))
+        no_colour = [[0, 0], [0, 0], [0, 0], [0, 2]]  # a = b = 0
+        lab = keras.ops.pad(color.l_from_unit(lightness), no_colour)
+        gray_rgb = color.lab_to_rgb(lab) * 255.0
+        return keras.applications.vgg16.preprocess_input(gray_rgb)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.size, self.size, 3)
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size}
+
+
+def load_vgg16(weights, include_top, input_size):
+    """VGG16 giving a vector per image; frozen when pretrained, trainable when `weights` is None.
+
+    weights: None, "imagenet" (downloaded by Keras) or the path to a Keras VGG16 weights
+    file with or without the classifier top, as `include_top` says.
+    """
+    options = {
+        "include_top": include_top,
+        "input_shape": (input_size, input_size, 3),
+        "pooling": None if include_top else "avg",
+    }
+    if weights == "imagenet":
+        vgg = _imagenet_vgg16(options)
+    elif weights is None:
+        vgg = keras.applications.VGG16(weights=None, **options)
+    else:
+        vgg = _local_vgg16(Path(weights), options)
+    vgg.trainable = weights is None
+    return vgg
+
+
+def _imagenet_vgg16(options):
+    try:
+        return keras.applications.VGG16(weights="imagenet", **options)
+    except Exception as error:  # keras raises a bare Exception when the download fails
+        top = "" if options["include_top"] else "_notop"
+        raise RuntimeError(
+            f"the VGG16 ImageNet weights could not be downloaded ({error}). Download "
+            f"'vgg16_weights_tf_dim_ordering_tf_kernels{top}.h5' from "
+            "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/ and pass its "
+            "path as vgg_weights, or pass vgg_weights=None for a trainable, randomly "
+            "initialised VGG16"
+        ) from error
+
+
+def _local_vgg16(path, options):
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such VGG16 weights file")
+    try:
+        return keras.applications.VGG16(weights=str(path), **options)
+    except ValueError as error:
+        top = "with" if options["include_top"] else "without"
+        raise ValueError(f"{path}: not the weights of a VGG16 {top} its classifier top") from error
+
+
+def _encoder(lightness, base_filters):
+    x = lightness
+    for index, (multiple, strides, dropout_rate) in enumerate(ENCODER, start=1):
+        x = keras.layers.Conv2D(
+            int(multiple * base_filters),
+            3,
+            strides=strides,
+            padding="same",
+            activation="relu",
+            name=f"encoder_conv{index}",
+        )(x)
+        if dropout_rate:
+            x = keras.layers.Dropout(dropout_rate, name=f"encoder_dropout{index}")(x)
+    return x
+
+
+def _embedding(lightness, vgg_weights, vgg_top, vgg_input_size, embedding_size):
+    vgg = load_vgg16(vgg_weights, vgg_top, vgg_input_size)
+    embedding = vgg(VGGInput(vgg_input_size, name="vgg_input")(lightness))
+    if not vgg_top:
+        embedding = keras.layers.Dense(embedding_size, activation="softmax", name="embedding")(
+            embedding
+        )
+    return embedding
+
+
+def _fuse(features, embedding, base_filters):
+    height, width = features.shape[1:3]
+    tiled = keras.layers.RepeatVector(height * width, name="embedding_tile")(embedding)
+    tiled = keras.layers.Reshape((height, width, embedding.shape[-1]), name="embedding_grid")(tiled)
+    fused = keras.layers.Concatenate(name="fusion_concat")([features, tiled])
+    return keras.layers.Conv2D(
+        FUSION * base_filters, 1, activation="relu", name="fusion_conv"
+    )(fused)
+
+
+def _decoder(x, base_filters):
+    for index, (multiple, upsample) in enumerate(DECODER, start=1):
+        x = keras.layers.Conv2D(
+            int(multiple * base_filters),
+            3,
+            padding="same",
+            activation="relu",
+            name=f"decoder_conv{index}",
+        )(x)
+        if upsample:
+            x = keras.layers.UpSampling2D(name=f"decoder_upsample{index}")(x)
+    x = keras.layers.Conv2D(
+        2, 3, padding="same", activation="tanh", dtype="float32", name="ab_tanh"
+    )(x)
+    return keras.layers.UpSampling2D(dtype="float32", name="ab")(x)
+
+
+@register(
+    "fusion",
+    presets={
+        "paper": {"image_size": 224, "base_filters": 64, "vgg_top": True, "vgg_input_size": 224},
+        "small": {"image_size": 64, "base_filters": 16, "vgg_top": False, "vgg_input_size": 32},
+    },
+    element_format="l_ab_signed",
+)
+def build_fusion(
+    image_size=224,
+    base_filters=64,
+    vgg_weights=None,
+    vgg_top=True,
+    vgg_input_size=VGG_TOP_INPUT_SIZE,
+    embedding_size=1000,
+    learning_rate=1e-3,
+):
+    """The fusion network, compiled with Adam and MSE: L/100 (S, S, 1) -> ab/128 (S, S, 2).
+
+    vgg_weights: "imagenet", a path to a Keras VGG16 weights file (with or without the
+    top, matching `vgg_top`), or None for a trainable random VGG16. vgg_top: use VGG's
+    1000 class scores (needs vgg_input_size 224), else pooled features -> Dense(embedding_size).
+    """
+    if image_size % DOWNSAMPLING:
+        raise ValueError(f"image_size must be a multiple of {DOWNSAMPLING}; got {image_size}")
+    if vgg_top and vgg_input_size != VGG_TOP_INPUT_SIZE:
+        raise ValueError(
+            f"vgg_top=True needs vgg_input_size {VGG_TOP_INPUT_SIZE}; got {vgg_input_size}"
+        )
+    lightness = keras.Input((image_size, image_size, 1), name="lightness")
+    features = _encoder(lightness, base_filters)
+    embedding = _embedding(lightness, vgg_weights, vgg_top, vgg_input_size, embedding_size)
+    ab = _decoder(_fuse(features, embedding, base_filters), base_filters)
+
+    model = keras.Model(lightness, ab, name="fusion")
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse")
+    return model

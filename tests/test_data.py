@@ -1,0 +1,365 @@
+"""tf.data pipelines: sources, element formats, paired augmentation, determinism."""
+
+import tracemalloc
+
+import h5py
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+from skimage import color as skcolor
+
+from conftest import shared_path
+from data_prep.build import build_dataset
+from keras_colorize import augment, color, data
+
+SIZE = 48
+
+# What each format documents: (input channels, input range), (target channels, target range).
+FORMATS = {
+    "l_ab_unit": ((1, (0, 1)), (2, (0, 1))),
+    "l_lab_unit": ((1, (0, 1)), (3, (0, 1))),
+    "l_ab_signed": ((1, (0, 1)), (2, (-1, 1))),
+    "l_ab": ((1, (0, 1)), (2, (-128, 127))),
+    "gray_rgb": ((3, (0, 1)), (3, (0, 1))),
+    "sketch_rgb": ((3, (0, 1)), (3, (0, 1))),
+    "sketch_rgb_tanh": ((3, (-1, 1)), (3, (-1, 1))),
+}
+
+
+def smooth_photos(count, size=SIZE, seed=0):
+    """Colourful images with structure at several scales, so misalignment shows."""
+    rng = np.random.default_rng(seed)
+    coarse = rng.uniform(0, 1, (count, 6, 6, 3)).astype(np.float32)
+    fine = rng.uniform(-0.15, 0.15, (count, size // 4, size // 4, 3)).astype(np.float32)
+    photos = tf.image.resize(coarse, (size, size), "bicubic") + tf.image.resize(fine, (size, size))
+    return np.round(np.clip(photos.numpy(), 0, 1) * 255).astype(np.uint8)
+
+
+def sketch_of(photos):
+    """A stand-in sketch drawn from the photo: its lightness, one uint8 channel."""
+    gray = color.rgb_to_gray(photos.astype(np.float32) / 255.0).numpy()[..., 0]
+    return np.round(gray * 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def photos():
+    return smooth_photos(6)
+
+
+@pytest.fixture(scope="module")
+def source(photos):
+    return data.from_arrays(photos, sketch_of(photos))
+
+
+def first_batch(source, element_format, batch_size=4, **options):
+    """The first (input, target) batch of a pipeline, unshuffled unless asked, as numpy."""
+    options.setdefault("shuffle", False)
+    dataset = data.make_dataset(source, element_format, batch_size, **options)
+    inputs, target = next(iter(dataset))
+    return inputs.numpy(), target.numpy()
+
+
+@pytest.fixture(scope="module")
+def photo_folder(tmp_path_factory, photos):
+    folder = tmp_path_factory.mktemp("photos")
+    for index, photo in enumerate(photos):
+        Image.fromarray(photo).save(folder / f"photo_{index}.png")
+    return folder
+
+
+def build(photo_folder, path, **options):
+    """An HDF5 file made by `data_prep build`, at the photos' own size."""
+    build_dataset([photo_folder], path, SIZE, verbose=False, split=(0.5, 0.25, 0.25), **options)
+    return path
+
+
+def stored_photos(path, split, folder):
+    """The photos a file's split should hold, in its row order, found by their `source` names."""
+    with h5py.File(path) as file:
+        names = file[split]["source"].asstr()[:]
+    return np.stack([np.asarray(Image.open(folder / name)) for name in names])
+
+
+# --- element formats -------------------------------------------------------------------------
+
+
+def test_every_documented_format_is_registered():
+    assert data.element_formats() == sorted(FORMATS)
+
+
+@pytest.mark.parametrize("name", sorted(FORMATS))
+def test_format_shapes_dtypes_and_ranges(source, name):
+    inputs, target = first_batch(source, name)
+    (input_channels, (input_low, input_high)), (target_channels, (target_low, target_high)) = (
+        FORMATS[name]
+    )
+    assert inputs.shape == (4, SIZE, SIZE, input_channels) and inputs.dtype == np.float32
+    assert target.shape == (4, SIZE, SIZE, target_channels) and target.dtype == np.float32
+    assert input_low <= inputs.min() and inputs.max() <= input_high
+    assert target_low <= target.min() and target.max() <= target_high
+    # The synthetic photos are colourful: each range is actually used, not collapsed.
+    assert target.max() - target.min() > 0.3 * (target_high - target_low)
+
+
+def test_lab_formats_agree_with_skimage(source, photos):
+    reference = skcolor.rgb2lab(photos[:4])
+    pairs = {
+        name: first_batch(source, name)
+        for name in ("l_ab_unit", "l_lab_unit", "l_ab_signed", "l_ab")
+    }
+    decoded_ab = {
+        "l_ab_unit": pairs["l_ab_unit"][1] * 255 - 128,
+        "l_lab_unit": pairs["l_lab_unit"][1][..., 1:] * 255 - 128,
+        "l_ab_signed": pairs["l_ab_signed"][1] * 128,
+        "l_ab": pairs["l_ab"][1],
+    }
+    for name, (lightness, _) in pairs.items():
+        np.testing.assert_allclose(lightness[..., 0] * 100, reference[..., 0], atol=0.01)
+        np.testing.assert_allclose(decoded_ab[name], reference[..., 1:], atol=0.01)
+    np.testing.assert_array_equal(pairs["l_lab_unit"][1][..., :1], pairs["l_lab_unit"][0])
+
+
+def test_gray_input_has_the_photo_lightness_and_no_colour(source, photos):
+    gray, rgb = first_batch(source, "gray_rgb", 4)
+    np.testing.assert_allclose(rgb, photos[:4] / 255.0, atol=1e-6)
+    gray_lab = skcolor.rgb2lab(gray)
+    np.testing.assert_allclose(gray_lab[..., 0], skcolor.rgb2lab(photos[:4])[..., 0], atol=0.05)
+    assert np.abs(gray_lab[..., 1:]).max() < 0.05
+
+
+def test_sketch_formats_replicate_the_sketch(source, photos):
+    sketch, rgb = first_batch(source, "sketch_rgb", 4)
+    expected = sketch_of(photos[:4]) / 255.0
+    for channel in range(3):
+        np.testing.assert_allclose(sketch[..., channel], expected, atol=1e-6)
+    sketch_tanh, rgb_tanh = first_batch(source, "sketch_rgb_tanh", 4)
+    np.testing.assert_allclose(sketch_tanh, sketch * 2 - 1, atol=1e-6)
+    np.testing.assert_allclose(rgb_tanh, rgb * 2 - 1, atol=1e-6)
+
+
+def test_bad_format_requests_are_clear(photos):
+    no_sketch = data.from_arrays(photos)
+    with pytest.raises(ValueError, match="needs \\['sketch'\\]"):
+        data.make_dataset(no_sketch, "sketch_rgb", 2)
+    with pytest.raises(ValueError, match="unknown element format"):
+        data.make_dataset(no_sketch, "lab", 2)
+    with pytest.raises(ValueError, match="unknown augmentation"):
+        data.make_dataset(no_sketch, "l_ab", 2, augment="flip")
+
+
+# --- augmentation ----------------------------------------------------------------------------
+
+
+def test_gan_augmentation_transforms_before_formatting(source, photos):
+    """Formats are computed from the augmented photo, so gray input and target share pixels."""
+    geometric = augment.RandomAffine(noise_stddev=0.0)
+    gray, rgb = first_batch(source, "gray_rgb", 6, augment=geometric)
+    assert np.abs(rgb - photos / 255.0).mean() > 0.03  # the transform really moved the pixels
+    np.testing.assert_allclose(gray, color.rgb_to_gray(rgb), atol=1e-5)
+
+
+def test_gan_noise_goes_on_the_input_only(source):
+    def pair(augmentation):
+        return first_batch(source, "l_lab_unit", 6, augment=augmentation)
+
+    noisy_input, noisy_target = pair(augment.RandomAffine(noise_stddev=0.05))
+    clean_input, clean_target = pair(augment.RandomAffine(noise_stddev=0.0))
+    np.testing.assert_array_equal(noisy_target, clean_target)
+    noise = (noisy_input - clean_input)[(clean_input > 0.2) & (clean_input < 0.8)]
+    assert abs(noise.std() - 0.05) < 0.005 and abs(noise.mean()) < 0.005
+    # Without noise the L channel of the target is exactly the input: one transform for both.
+    np.testing.assert_array_equal(clean_target[..., :1], clean_input)
+
+
+@pytest.mark.parametrize("augmentation", ["pix2pix", "gan"])
+def test_augmented_sketch_stays_aligned_with_its_photo(source, photos, augmentation):
+    sketch, rgb = first_batch(source, "sketch_rgb", 6, augment=augmentation)
+    redrawn = color.rgb_to_gray(rgb).numpy()
+    noise = augment.get(augmentation).noise_stddev
+    assert np.abs(sketch - redrawn).mean() < 0.01 + noise
+    assert np.abs(sketch - np.flip(redrawn, axis=2)).mean() > 0.03
+
+
+def test_pix2pix_jitter_crops_and_mirrors(photos):
+    jitter = augment.RandomJitter(mirror=True)
+    image = tf.constant(photos[0] / 255.0, tf.float32)
+    outputs = [jitter(image, tf.constant([seed, 0], tf.int64)).numpy() for seed in range(12)]
+    assert all(output.shape == image.shape for output in outputs)
+    assert len({output.tobytes() for output in outputs}) == len(outputs)
+    # Mirrored draws look like the flipped photo: compare against both orientations.
+    flipped = np.flip(image.numpy(), axis=1)
+    mirrored = [np.abs(o - flipped).mean() < np.abs(o - image.numpy()).mean() for o in outputs]
+    assert 0 < sum(mirrored) < len(outputs)
+
+
+def test_affine_map_is_centred(photos):
+    image = tf.constant(photos[0] / 255.0, tf.float32)
+    still = augment.RandomAffine(rotation=0, shear=0, zoom=0, shift=0)
+    np.testing.assert_allclose(still(image, tf.constant([0, 0], tf.int64)), image, atol=1e-5)
+    # A centred round blob is unchanged by rotation about the centre, whatever the angle
+    # (a blob 2 pixels off centre changes by 0.014 to 0.045 here).
+    y, x = np.mgrid[:SIZE, :SIZE] - (SIZE - 1) / 2
+    blob = np.exp(-(x**2 + y**2) / (2 * (SIZE / 6) ** 2))[..., None].astype(np.float32)
+    turn = augment.RandomAffine(rotation=90, shear=0, zoom=0, shift=0)
+    for seed in range(3):
+        turned = turn(tf.constant(blob), tf.constant([seed, 2], tf.int64)).numpy()
+        assert np.abs(turned - blob).mean() < 0.005
+
+
+def test_affine_fill_reflects_instead_of_painting_black():
+    white = tf.ones((32, 32, 3))
+    strong = augment.RandomAffine(rotation=45, shear=20, zoom=0.3, shift=0.3)
+    for seed in range(5):
+        np.testing.assert_allclose(strong(white, tf.constant([seed, 1], tf.int64)), 1.0, atol=1e-5)
+
+
+# --- determinism -----------------------------------------------------------------------------
+
+
+def all_batches(dataset):
+    return [(inputs.numpy(), target.numpy()) for inputs, target in dataset]
+
+
+def test_same_seed_gives_identical_batches_and_epochs_differ(source):
+    def pipeline(seed):
+        return data.make_dataset(source, "l_ab_unit", 2, augment="gan", shuffle=True, seed=seed,
+                                 shuffle_buffer=6)
+
+    first_run, second_run = pipeline(3), pipeline(3)
+    epoch_one = all_batches(first_run)
+    for (a_input, a_target), (b_input, b_target) in zip(epoch_one, all_batches(second_run)):
+        np.testing.assert_array_equal(a_input, b_input)
+        np.testing.assert_array_equal(a_target, b_target)
+    assert not np.array_equal(epoch_one[0][1], all_batches(pipeline(4))[0][1])
+    assert not np.array_equal(epoch_one[0][1], all_batches(first_run)[0][1])
+    assert first_run.options().autotune.enabled is False
+
+
+# --- sources: HDF5 ---------------------------------------------------------------------------
+
+
+def test_from_hdf5_reads_rgb_and_sketch(tmp_path, photo_folder):
+    path = build(photo_folder, tmp_path / "pencil.h5", sketch="pencil")
+    with h5py.File(path) as file:
+        stored_sketches = file["train/sketch"][:]
+        rows = {split: len(file[split]["source"]) for split in ("train", "val", "test")}
+    train = list(data.from_hdf5(path, "train").as_numpy_iterator())
+    assert len(train) == rows["train"] == 3
+    assert data.from_hdf5(path, "test").cardinality() == rows["test"] > 0
+    photos = stored_photos(path, "train", photo_folder)
+    np.testing.assert_allclose(np.stack([s["rgb"] for s in train]), photos / 255.0, atol=1e-6)
+    sketches = np.stack([s["sketch"] for s in train])
+    np.testing.assert_allclose(sketches, stored_sketches[..., None] / 255.0, atol=1e-6)
+    # Known cardinality survives the pipeline, so `fit` knows its steps per epoch.
+    pairs = data.make_dataset(data.from_hdf5(path, "train"), "sketch_rgb", 2, augment="gan")
+    assert pairs.cardinality() == 2
+
+
+def test_from_hdf5_decodes_lab_only_files_like_skimage(tmp_path, photo_folder):
+    path = build(photo_folder, tmp_path / "lab.h5", encoding="lab")
+    samples = list(data.from_hdf5(path).as_numpy_iterator())
+    assert set(samples[0]) == {"rgb"}
+    with h5py.File(path) as file:
+        stored = file["train/lab"][:].astype(np.float64)
+    stored_lab = np.concatenate([stored[..., :1] * 100 / 255, stored[..., 1:] - 128], axis=-1)
+    reference = skcolor.lab2rgb(stored_lab)
+    np.testing.assert_allclose(np.stack([s["rgb"] for s in samples]), reference, atol=2e-3)
+    photos = stored_photos(path, "train", photo_folder)
+    assert np.abs(reference - photos / 255.0).mean() < 0.01
+
+
+def test_from_hdf5_streams_instead_of_loading_the_split(tmp_path, photo_folder):
+    """A 100,000-row split (690 MB of pixels, mostly unwritten chunks) yields rows at once."""
+    path = build(photo_folder, tmp_path / "huge.h5", encoding="rgb")
+    with h5py.File(path, "a") as file:
+        file["train/rgb"].resize(100_000, axis=0)
+    assert path.stat().st_size < 1_000_000
+    dataset = data.from_hdf5(path, "train")
+    assert dataset.cardinality() == 100_000
+    tracemalloc.start()
+    first = [sample["rgb"] for sample in dataset.take(3).as_numpy_iterator()]
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    np.testing.assert_allclose(first, stored_photos(path, "train", photo_folder) / 255, atol=1e-6)
+    assert peak < 50_000_000
+
+
+def test_from_hdf5_names_the_file_and_the_problem(tmp_path, photo_folder):
+    cases = {"missing": tmp_path / "absent.h5"}
+    cases["not_hdf5"] = tmp_path / "notes.h5"
+    cases["not_hdf5"].write_text("not an HDF5 file")
+    cases["not_keras_colorize"] = tmp_path / "other.h5"
+    with h5py.File(cases["not_keras_colorize"], "w") as file:
+        file.create_dataset("x", data=np.zeros(3))
+    for reason, path in cases.items():
+        with pytest.raises(data.DataSourceError, match=reason) as raised:
+            data.from_hdf5(path)
+        assert raised.value.reason == reason and str(path) in str(raised.value)
+    path = build(photo_folder, tmp_path / "ok.h5")
+    with pytest.raises(data.DataSourceError, match="no split 'validation'.*'train'"):
+        data.from_hdf5(path, "validation")
+
+
+def test_resize_samples_brings_every_image_to_the_model_size(source):
+    assert data.resize_samples(source, SIZE) is source
+    colour = np.array([10, 120, 250], np.uint8)
+    flat = data.from_arrays(np.broadcast_to(colour, (2, 40, 60, 3)), np.zeros((2, 40, 60)))
+    resized = list(data.resize_samples(flat, 24).as_numpy_iterator())
+    assert resized[0]["rgb"].shape == (24, 24, 3) and resized[0]["sketch"].shape == (24, 24, 1)
+    np.testing.assert_allclose(resized[0]["rgb"], np.tile(colour / 255, (24, 24, 1)), atol=1e-5)
+
+
+# --- sources: image folders ------------------------------------------------------------------
+
+
+def test_from_folder_crops_the_centre_square_and_skips_broken_files(tmp_path):
+    stripes = np.zeros((30, 90, 3), np.uint8)
+    stripes[:, :30], stripes[:, 30:60], stripes[:, 60:] = (255, 0, 0), (0, 200, 0), (0, 0, 255)
+    Image.fromarray(stripes).save(tmp_path / "wide.png")
+    Image.fromarray(np.transpose(stripes, (1, 0, 2))).save(tmp_path / "tall.png")
+    (tmp_path / "nested").mkdir()
+    Image.fromarray(np.full((20, 20, 3), 90, np.uint8)).save(tmp_path / "nested" / "gray.jpg")
+    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    skipped = {}
+    samples = list(data.from_folder(tmp_path, 16, skipped=skipped).as_numpy_iterator())
+    assert len(samples) == 3
+    assert list(skipped) == [str(tmp_path / "broken.jpg")]
+    assert skipped[str(tmp_path / "broken.jpg")].reason == "truncated_or_corrupt"
+    for sample in samples:
+        assert sample["rgb"].shape == (16, 16, 3) and sample["rgb"].dtype == np.float32
+    green = np.array([0, 200 / 255, 0])
+    np.testing.assert_allclose(samples[1]["rgb"], np.broadcast_to(green, (16, 16, 3)), atol=1e-5)
+    np.testing.assert_allclose(samples[2]["rgb"], np.broadcast_to(green, (16, 16, 3)), atol=1e-5)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(data.DataSourceError, match="no_images"):
+        data.from_folder(tmp_path / "empty", 16)
+    with pytest.raises(data.DataSourceError, match="missing"):
+        data.from_folder(tmp_path / "absent", 16)
+
+
+def test_from_pairs_splits_on_the_given_side(tmp_path):
+    sketch = np.full((32, 32, 3), 255, np.uint8)
+    sketch[10:20, 5:25] = 0
+    photo = np.zeros((32, 32, 3), np.uint8)
+    photo[...] = (200, 40, 60)
+    Image.fromarray(np.concatenate([sketch, photo], axis=1)).save(tmp_path / "1_AB.png")
+    Image.fromarray(np.concatenate([photo, sketch], axis=1)).save(tmp_path / "2_BA.png")
+    left, right = (
+        list(data.from_pairs(tmp_path, 32, side).as_numpy_iterator()) for side in ("left", "right")
+    )
+    for sample in (left[0], right[1]):
+        np.testing.assert_allclose(sample["rgb"], photo / 255, atol=1e-5)
+        np.testing.assert_allclose(sample["sketch"][..., 0], sketch[..., 0] / 255.0, atol=1e-3)
+    with pytest.raises(ValueError, match="sketch_side"):
+        data.from_pairs(tmp_path, 32, "top")
+
+
+def test_from_pairs_on_edges2shoes_puts_the_drawing_left():
+    folder = shared_path("edges2shoes")
+    samples = list(data.from_pairs(folder, 64, "left").take(8).as_numpy_iterator())
+    for sample in samples:
+        assert sample["sketch"].shape == (64, 64, 1) and sample["rgb"].shape == (64, 64, 3)
+        assert (sample["sketch"] > 0.8).mean() > 0.8  # a line drawing: mostly white paper
+    ab = skcolor.rgb2lab(np.stack([sample["rgb"] for sample in samples]))[..., 1:]
+    assert np.hypot(ab[..., 0], ab[..., 1]).mean() > 5  # the photo half has colour

@@ -1,0 +1,202 @@
+"""data_prep image transforms: sketches, face crops, side-by-side pairs, min-max scaling, samples"""
+
+import cv2
+import numpy as np
+import pytest
+import skimage.data
+
+from conftest import shared_path
+from data_prep.clean import min_max_scale
+from data_prep.faces import centre_box, crop_face, crop_faces_folder, face_box
+from data_prep.pairs import split_pair, split_pairs_folder
+from data_prep.sketch import line_sketch, make_sketch, pencil_sketch, sketch_folder
+from keras_colorize.images import ImageError, read_rgb, write_image
+from keras_colorize.samples import SAMPLE_NAMES, sample_photos, write_sample_folder
+
+
+@pytest.fixture(scope="module")
+def astronaut():
+    return skimage.data.astronaut()
+
+
+@pytest.fixture(scope="module")
+def small_photo(astronaut):
+    return cv2.resize(astronaut, (128, 128), interpolation=cv2.INTER_AREA)
+
+
+def folder_snapshot(folder):
+    return {path: path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+# --- sketches -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kernel_size, sigma", [(21, 0.0), (7, 3.0)])
+def test_pencil_sketch_is_the_colour_dodge_of_the_blurred_negative(small_photo, kernel_size, sigma):
+    gray = cv2.cvtColor(small_photo, cv2.COLOR_RGB2GRAY)
+    blurred_negative = cv2.GaussianBlur(255 - gray, (kernel_size, kernel_size), sigma)
+    reference = cv2.divide(gray, np.maximum(255 - blurred_negative, 1).astype(np.uint8), scale=256)
+
+    sketch = pencil_sketch(small_photo, kernel_size, sigma)
+
+    assert sketch.shape == (128, 128) and sketch.dtype == np.uint8
+    np.testing.assert_array_equal(sketch, reference)
+    # The dodge formula in floats: gray * 256 / (255 - blurred negative), saturated at white.
+    dodge = gray * 256.0 / np.maximum(255.0 - blurred_negative, 1.0)
+    np.testing.assert_allclose(sketch, np.clip(dodge, 0, 255), atol=1)
+
+
+def test_pencil_sketch_turns_flat_areas_white_and_keeps_edges_dark(small_photo):
+    assert (pencil_sketch(np.full((32, 32, 3), 90, np.uint8)) == 255).all()
+    sketch = pencil_sketch(small_photo)
+    assert np.median(sketch) > 220 and sketch.min() < 60
+    # Gray input gives the same sketch as the colour image it came from.
+    gray = cv2.cvtColor(small_photo, cv2.COLOR_RGB2GRAY)
+    np.testing.assert_array_equal(pencil_sketch(gray), sketch)
+
+
+def test_line_sketch_draws_dark_strokes_on_edges_only(small_photo):
+    assert (line_sketch(np.full((32, 32, 3), 90, np.uint8)) == 255).all()
+    sketch = line_sketch(small_photo)
+    assert sketch.shape == (128, 128) and sketch.dtype == np.uint8
+    strokes = sketch < 128
+    assert 0.02 < strokes.mean() < 0.35  # a drawing, neither blank nor ink-filled
+    edges = cv2.Canny(cv2.cvtColor(small_photo, cv2.COLOR_RGB2GRAY), 50, 150)
+    near_edges = cv2.dilate(edges, np.ones((5, 5), np.uint8)) > 0
+    assert near_edges[strokes].mean() > 0.8
+
+
+def test_make_sketch_picks_the_style_and_rejects_unknown_ones(small_photo):
+    np.testing.assert_array_equal(make_sketch(small_photo, "line"), line_sketch(small_photo))
+    np.testing.assert_array_equal(
+        make_sketch(small_photo, "pencil", kernel_size=5), pencil_sketch(small_photo, 5)
+    )
+    with pytest.raises(ValueError, match="unknown sketch style"):
+        make_sketch(small_photo, "charcoal")
+
+
+def test_sketch_folder_writes_same_names_and_leaves_the_source_alone(tmp_path, small_photo):
+    source = tmp_path / "photos"
+    write_image(source / "a.jpg", small_photo)
+    write_image(source / "sub" / "b.png", small_photo[:64])
+    (source / "broken.png").write_bytes(b"not an image")
+    before = folder_snapshot(source)
+
+    summary = sketch_folder(source, tmp_path / "out", "line", verbose=False)
+
+    assert summary["kept"] == 2 and summary["skipped"] == {"not_an_image": 1}
+    np.testing.assert_array_equal(
+        read_rgb(tmp_path / "out" / "sub" / "b.png")[..., 0], line_sketch(small_photo[:64])
+    )
+    assert (tmp_path / "out" / "a.png").is_file()
+    assert folder_snapshot(source) == before
+    with pytest.raises(FileExistsError, match="not empty"):
+        sketch_folder(source, tmp_path / "out", verbose=False)
+    with pytest.raises(ValueError, match="outside the source"):
+        sketch_folder(source, source / "sketches", verbose=False)
+
+
+# --- face and centre crops ------------------------------------------------------------------
+
+
+def test_haar_cascade_finds_the_astronauts_face(astronaut):
+    x, y, side = face_box(astronaut)
+    # The face (hair to chin) spans about x 140-320, y 30-230 of the 512 x 512 image.
+    overlap_width = min(x + side, 320) - max(x, 140)
+    overlap_height = min(y + side, 230) - max(y, 30)
+    assert overlap_width > 0.8 * side and overlap_height > 0.8 * side
+    crop = crop_face(astronaut, size=100)
+    assert crop.shape == (100, 100, 3) and crop.dtype == np.uint8
+
+
+def test_images_without_a_face_are_skipped_or_centre_cropped(tmp_path, astronaut):
+    coffee = skimage.data.coffee()
+    assert face_box(coffee) is None and crop_face(coffee) is None
+    source = tmp_path / "photos"
+    write_image(source / "astronaut.png", astronaut)
+    write_image(source / "coffee.png", coffee)
+
+    skipping = crop_faces_folder(source, tmp_path / "faces", size=64, verbose=False)
+    keeping = crop_faces_folder(
+        source, tmp_path / "all", size=64, keep_faceless=True, verbose=False
+    )
+
+    assert skipping["kept"] == 1 and skipping["skipped"] == {"no_face": 1}
+    assert sorted(p.name for p in (tmp_path / "faces").iterdir()) == ["astronaut.png"]
+    assert keeping["kept"] == 2 and keeping["kept_without_face"] == 1
+    x, y, side = centre_box(coffee.shape)
+    square = coffee[y : y + side, x : x + side]
+    expected = cv2.resize(square, (64, 64), interpolation=cv2.INTER_AREA)
+    np.testing.assert_array_equal(read_rgb(tmp_path / "all" / "coffee.png"), expected)
+
+
+def test_centre_box_is_the_centred_square_of_the_shorter_side():
+    assert centre_box((250, 200, 3)) == (0, 25, 200)  # CUFS portrait: height 250, width 200
+    assert centre_box((250, 250, 3), 0.64) == (45, 45, 160)
+    assert centre_box((100, 300)) == (100, 0, 100)
+
+
+# --- side-by-side pairs ---------------------------------------------------------------------
+
+
+def test_split_pair_takes_the_sketch_from_the_given_side():
+    pair = np.concatenate([np.full((4, 6, 3), 1, np.uint8), np.full((4, 6, 3), 2, np.uint8)], 1)
+    sketch, photo = split_pair(pair, "left")
+    assert sketch.shape == photo.shape == (4, 6, 3)
+    assert (sketch == 1).all() and (photo == 2).all()
+    sketch, photo = split_pair(pair, "right")
+    assert (sketch == 2).all() and (photo == 1).all()
+    with pytest.raises(ImageError, match="odd width"):
+        split_pair(pair[:, :11], "left")
+    with pytest.raises(ValueError, match="sketch_side"):
+        split_pair(pair, "top")
+
+
+def test_split_pairs_folder_on_edges2shoes(tmp_path):
+    source = tmp_path / "pairs"
+    source.mkdir()
+    originals = sorted(shared_path("edges2shoes").glob("*.jpg"))[:3]
+    for original in originals:
+        (source / original.name).symlink_to(original)
+
+    summary = split_pairs_folder(source, tmp_path / "out", "left", verbose=False)
+
+    assert summary["kept"] == 3
+    for original in originals:
+        pair = read_rgb(original)
+        name = original.with_suffix(".png").name
+        photo = read_rgb(tmp_path / "out" / "photos" / name)
+        sketch = np.asarray(read_rgb(tmp_path / "out" / "sketches" / name))[..., 0]
+        np.testing.assert_array_equal(photo, pair[:, 256:])
+        np.testing.assert_array_equal(sketch, cv2.cvtColor(pair[:, :256], cv2.COLOR_RGB2GRAY))
+        # edges2shoes: a white page with thin lines on the left, the photo on the right.
+        assert np.median(sketch) > 240 and (sketch < 128).mean() < 0.2
+
+
+# --- min-max scaling ------------------------------------------------------------------------
+
+
+def test_min_max_scale_stretches_each_image_to_the_unit_range():
+    image = np.random.default_rng(0).integers(40, 200, (16, 16, 3)).astype(np.uint8)
+    scaled = min_max_scale(image)
+    assert scaled.dtype == np.float32
+    assert scaled.min() == 0.0 and scaled.max() == 1.0
+    low, high = image.min(), image.max()
+    np.testing.assert_allclose(scaled, (image - float(low)) / (high - low), rtol=1e-6)
+    np.testing.assert_array_equal(min_max_scale(np.full((4, 4), 7)), np.zeros((4, 4)))
+
+
+# --- built-in samples -----------------------------------------------------------------------
+
+
+def test_sample_photos_are_real_colour_images_that_write_and_read_back(tmp_path):
+    photos = sample_photos()
+    assert tuple(photos) == SAMPLE_NAMES
+    for photo in photos.values():
+        assert photo.dtype == np.uint8 and photo.ndim == 3 and photo.shape[2] == 3
+        assert min(photo.shape[:2]) >= 300
+    paths = write_sample_folder(tmp_path)
+    assert [p.name for p in paths] == [f"{name}.png" for name in SAMPLE_NAMES]
+    np.testing.assert_array_equal(read_rgb(paths[0]), photos[SAMPLE_NAMES[0]])
+    with pytest.raises(FileExistsError):
+        write_sample_folder(tmp_path)

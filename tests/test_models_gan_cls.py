@@ -1,0 +1,246 @@
+"""pix2pix (sketch -> colour GAN) and the ab-bin classifier with its regression baseline."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_colorize import color, losses, models
+from keras_colorize.images import read_rgb
+from keras_colorize.models import classifier, pix2pix
+from keras_colorize.models.gan import LOSS_NAMES, default_optimizer
+from conftest import shared_path
+
+SMALL = 64
+
+
+@pytest.fixture(scope="module")
+def shoe_pairs():
+    """4 real edges2shoes pairs at 64x64 in [-1, 1]: (sketches, photos)."""
+    files = sorted(shared_path("edges2shoes").glob("*_AB.jpg"))[:4]
+    side_by_side = np.stack([read_rgb(path) for path in files]).astype(np.float32)
+    width = side_by_side.shape[2] // 2
+    halves = [side_by_side[:, :, :width], side_by_side[:, :, width:]]  # sketch left, photo right
+    return tuple(
+        tf.image.resize(half / 127.5 - 1.0, (SMALL, SMALL), method="area").numpy()
+        for half in halves
+    )
+
+
+@pytest.fixture(scope="module")
+def face_lightness_ab(lfw_faces):
+    """The 8 LFW faces at 64x64 as ("l_ab" format) L/100 (8, 64, 64, 1) and ab (8, 64, 64, 2)."""
+    rgb = tf.image.resize(lfw_faces / 255.0, (SMALL, SMALL), method="area")
+    lightness, ab = color.split_lab(color.rgb_to_lab(rgb))
+    return color.l_to_unit(lightness).numpy(), ab.numpy()
+
+
+def _small_pix2pix():
+    keras.utils.set_random_seed(0)
+    return models.build("pix2pix", "small")
+
+
+# --- pix2pix ---------------------------------------------------------------------------
+
+
+def test_paper_pix2pix_matches_the_tensorflow_tutorial_networks():
+    gan = models.build("pix2pix", "paper")
+    assert gan.generator.output.shape == (None, 256, 256, 3)
+    assert gan.discriminator.output.shape == (None, 30, 30, 1)
+    # The parameter counts the TensorFlow pix2pix tutorial prints for the same networks.
+    assert gan.generator.count_params() == 54_425_859
+    assert gan.discriminator.count_params() == 2_770_433
+
+
+def test_small_pix2pix_reaches_a_1x1_bottleneck_with_dropout_in_three_up_blocks():
+    gan = _small_pix2pix()
+    assert gan.generator.get_layer("down6_lrelu").output.shape == (None, 1, 1, 128)
+    layers = gan.generator.layers
+    dropout = [layer.name for layer in layers if isinstance(layer, keras.layers.Dropout)]
+    assert dropout == ["up1_dropout", "up2_dropout", "up3_dropout"]
+    assert gan.discriminator.output.shape == (None, 6, 6, 1)
+    assert gan.output.shape == (None, SMALL, SMALL, 3)
+
+
+def test_generator_rejects_a_size_its_depth_cannot_halve():
+    with pytest.raises(ValueError, match="divisible by 2\\*\\*depth"):
+        pix2pix.build_generator(image_size=96, base_filters=4, depth=6)
+
+
+@pytest.mark.slow
+def test_pix2pix_fit_lowers_the_l1_loss_on_real_shoes(shoe_pairs):
+    sketch, photo = shoe_pairs
+    gan = _small_pix2pix()
+    gan.compile()
+    history = gan.fit(sketch, photo, batch_size=4, epochs=12, verbose=0).history
+    assert set(history) == set(LOSS_NAMES)
+    assert history["g_l1"][-1] < 0.95 * history["g_l1"][0]
+    scores = gan.evaluate(sketch, photo, verbose=0, return_dict=True)
+    assert set(scores) == set(LOSS_NAMES)
+    assert all(np.isfinite(value) for value in scores.values())
+    assert np.all(np.abs(gan.predict(sketch, verbose=0)) <= 1.0)
+
+
+@pytest.mark.slow
+def test_pix2pix_trains_with_loss_scale_optimizers(shoe_pairs):
+    sketch, photo = shoe_pairs
+    gan = _small_pix2pix()
+    gan.compile(
+        keras.optimizers.LossScaleOptimizer(default_optimizer()),
+        keras.optimizers.LossScaleOptimizer(default_optimizer()),
+    )
+    kernel = gan.generator.get_layer("down1_conv").kernel
+    initial = kernel.numpy()
+    history = gan.fit(sketch, photo, batch_size=4, epochs=1, verbose=0).history
+    assert all(np.isfinite(values[0]) for values in history.values())
+    assert int(gan.g_optimizer.iterations) == 1
+    assert not np.allclose(kernel.numpy(), initial)
+
+
+@pytest.mark.slow
+def test_pix2pix_keras_file_round_trip_keeps_networks_and_optimizers(shoe_pairs, tmp_path):
+    sketch, photo = shoe_pairs
+    gan = _small_pix2pix()
+    gan.compile(d_optimizer=keras.optimizers.Adam(1e-4))
+    gan.fit(sketch, photo, batch_size=4, epochs=1, verbose=0)
+    gan.save(tmp_path / "pix2pix.keras")
+
+    loaded = keras.saving.load_model(tmp_path / "pix2pix.keras")
+    assert isinstance(loaded, pix2pix.Pix2Pix)
+    assert loaded.l1_weight == 100.0
+    np.testing.assert_array_equal(loaded.predict(sketch, verbose=0), gan.predict(sketch, verbose=0))
+    np.testing.assert_array_equal(
+        loaded.discriminator([sketch, photo]), gan.discriminator([sketch, photo])
+    )
+    assert float(loaded.d_optimizer.learning_rate) == pytest.approx(1e-4)
+    for restored, original in zip(loaded.g_optimizer.variables, gan.g_optimizer.variables):
+        np.testing.assert_array_equal(restored.numpy(), original.numpy())
+
+
+# --- classifier ------------------------------------------------------------------------
+
+
+def test_paper_classifier_predicts_bins_at_a_quarter_and_regression_ab_at_full_size():
+    bins = color.ABQuantizer().num_bins
+    assert models.build("classifier", "paper").output.shape == (None, 56, 56, bins)
+    regression = models.build("classifier", "paper", head="regression")
+    assert regression.output.shape == (None, 224, 224, 2)
+
+
+def test_classifier_rejects_an_unknown_head():
+    with pytest.raises(ValueError, match="unknown head"):
+        classifier.build_classifier(SMALL, 8, head="ordinal")
+
+
+def test_decoded_ab_has_the_input_size_and_lies_within_the_bins(face_lightness_ab):
+    lightness, _ = face_lightness_ab
+    decoded = classifier.ab_model(models.build("classifier", "small")).predict(lightness, verbose=0)
+    assert decoded.shape == (8, SMALL, SMALL, 2)
+    assert decoded.dtype == np.float32
+    # The annealed mean is a convex combination of bin centres.
+    bins = color.ABQuantizer().bins
+    assert np.all(decoded >= bins.min(axis=0) - 1e-3)
+    assert np.all(decoded <= bins.max(axis=0) + 1e-3)
+
+
+def test_soft_encoding_decodes_back_to_within_half_a_bin(face_lightness_ab):
+    _, ab = face_lightness_ab
+    quantizer = color.ABQuantizer()
+    logits = tf.math.log(quantizer.soft_encode(ab))
+    annealed = classifier.AnnealedMeanDecoding()(logits)
+    assert np.abs(annealed - ab).max() < quantizer.grid_size / 2
+    mean = classifier.AnnealedMeanDecoding(temperature=1.0)(logits)
+    assert np.abs(mean - ab).mean() < 0.5
+
+
+def test_a_loaded_classifier_decodes_with_the_grid_it_was_built_with(face_lightness_ab, tmp_path):
+    lightness, _ = face_lightness_ab
+    network = models.build("classifier", "small", grid_size=20.0)
+    coarse_bins = color.ABQuantizer(grid_size=20.0).num_bins
+    assert network.output.shape[-1] == coarse_bins < color.ABQuantizer().num_bins
+    network.save(tmp_path / "coarse.keras")
+    loaded = classifier.ab_model(keras.saving.load_model(tmp_path / "coarse.keras"))
+    assert loaded.get_layer("annealed_mean").quantizer.num_bins == coarse_bins
+    np.testing.assert_array_equal(
+        loaded.predict(lightness, verbose=0),
+        classifier.ab_model(network).predict(lightness, verbose=0),
+    )
+
+
+def test_ab_model_keras_file_and_saved_model_round_trips(face_lightness_ab, tmp_path):
+    lightness, _ = face_lightness_ab
+    network = models.build("classifier", "small")
+    assert models.inference_model("classifier", network).output_shape == (None, SMALL, SMALL, 2)
+    colorizer = classifier.ab_model(network, temperature=0.5)
+    expected = colorizer.predict(lightness, verbose=0)
+    colorizer.save(tmp_path / "colorizer.keras")
+    loaded = keras.saving.load_model(tmp_path / "colorizer.keras")
+    assert loaded.get_layer("annealed_mean").quantizer.temperature == 0.5
+    np.testing.assert_array_equal(loaded.predict(lightness, verbose=0), expected)
+    colorizer.export(tmp_path / "colorizer", verbose=False)
+    saved_model = tf.saved_model.load(str(tmp_path / "colorizer"))
+    np.testing.assert_allclose(saved_model.serve(lightness), expected, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_overfitting_faces_moves_decoded_ab_toward_the_truth(face_lightness_ab):
+    lightness, ab = face_lightness_ab
+    keras.utils.set_random_seed(0)
+    network = models.build("classifier", "small")
+    colorizer = classifier.ab_model(network)
+    error_before = np.abs(colorizer.predict(lightness, verbose=0) - ab).mean()
+    loss = classifier.training_loss(network, [ab])
+    assert isinstance(loss, losses.RebalancedCrossEntropy)
+    network.compile(keras.optimizers.Adam(1e-3), loss=loss)
+    history = network.fit(lightness, ab, batch_size=8, epochs=30, verbose=0).history
+    error_after = np.abs(colorizer.predict(lightness, verbose=0) - ab).mean()
+    assert history["loss"][-1] < history["loss"][0]
+    assert error_after < error_before
+
+
+@pytest.mark.slow
+def test_regression_head_trains_with_huber(face_lightness_ab):
+    lightness, ab = face_lightness_ab
+    keras.utils.set_random_seed(0)
+    network = models.build("classifier", "small", head="regression")
+    assert classifier.ab_model(network) is network
+    loss = classifier.training_loss(network, [ab])
+    assert isinstance(loss, keras.losses.Huber)
+    network.compile(keras.optimizers.Adam(1e-3), loss=loss)
+    history = network.fit(lightness, ab, batch_size=8, epochs=12, verbose=0).history
+    assert history["loss"][-1] <= 0.5 * history["loss"][0]
+
+
+def test_empirical_distribution_is_the_nearest_bin_histogram(face_lightness_ab):
+    lightness, ab = face_lightness_ab
+    quantizer = color.ABQuantizer()
+    pairs = tf.data.Dataset.from_tensor_slices((lightness, ab)).batch(3)
+    distribution = classifier.empirical_bin_distribution(pairs, quantizer)
+
+    pixels = ab.reshape(-1, 2)
+    distances = ((pixels[:, None, :] - quantizer.bins[None]) ** 2).sum(axis=-1)
+    expected = np.bincount(distances.argmin(axis=1), minlength=quantizer.num_bins) / len(pixels)
+    np.testing.assert_allclose(distribution, expected, atol=1e-12)
+    first_batch = classifier.empirical_bin_distribution(pairs.repeat(), quantizer, max_batches=1)
+    np.testing.assert_allclose(
+        first_batch, classifier.empirical_bin_distribution([ab[:3]], quantizer), atol=1e-12
+    )
+    with pytest.raises(ValueError, match="repeats"):
+        classifier.empirical_bin_distribution(pairs.repeat(), quantizer)
+    with pytest.raises(ValueError, match="no pixels"):
+        classifier.empirical_bin_distribution([], quantizer)
+
+
+def test_rebalancing_weights_favour_rare_bins_with_unit_expectation(face_lightness_ab):
+    _, ab = face_lightness_ab
+    quantizer = color.ABQuantizer()
+    distribution = classifier.empirical_bin_distribution([ab], quantizer)
+    # Without smoothing the weights are a function of p alone: falling in p, E_p[w] = 1.
+    weights = quantizer.rebalancing_weights(distribution, smoothing_sigma=1e-3)
+    assert np.sum(distribution * weights) == pytest.approx(1.0, abs=1e-5)
+    order = np.argsort(distribution)
+    assert np.all(np.diff(weights[order]) <= 1e-6)
+    assert weights[order[-1]] < 1.0 < weights[order[0]]
+    # The loss's (smoothed) weights still give the commonest bin less than an unseen one.
+    loss_weights = classifier.training_loss(models.build("classifier", "small"), [ab]).class_weights
+    assert loss_weights[distribution.argmax()] < 1.0 < loss_weights[distribution == 0].min()

@@ -1,0 +1,149 @@
+"""train.py end to end: run folders, SavedModel serving, resume after kill -9, distribution."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_colorize import models, training
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def sample_h5(tmp_path_factory):
+    """The built-in sample (scikit-image's photos with pencil sketches) as an HDF5 file."""
+    return training.build_sample_dataset(tmp_path_factory.mktemp("sample") / "sample.h5")
+
+
+def _settings(model, data_path, **overrides):
+    defaults = dict(
+        data=str(data_path), epochs=2, batch_size=2, steps_per_epoch=2, validation_steps=1,
+        triplet_samples=2, precision="float32",
+    )
+    return training.default_settings(model, **{**defaults, **overrides})
+
+
+def _epochs_logged(run):
+    with open(run / "history.csv") as handle:
+        return [int(row["epoch"]) for row in csv.DictReader(handle)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", models.available())
+def test_two_epoch_run_writes_a_complete_run_folder(model, sample_h5, tmp_path):
+    run = tmp_path / model
+    history = training.train(_settings(model, sample_h5), run)
+    assert len(history.epoch) == 2
+    assert all(np.isfinite(values).all() for values in history.history.values())
+    assert sorted(p.name for p in (run / "triplets").iterdir()) == ["epoch_001.png", "epoch_002.png"]
+    assert list((run / "logs").rglob("events.out.tfevents.*"))
+    assert _epochs_logged(run) == [0, 1]
+    assert json.loads((run / "config.json").read_text())["model"] == model
+    assert (run / "best.keras").is_file() and (run / "model.keras").is_file()
+    assert not (run / "backup").exists()
+
+    serve = tf.saved_model.load(str(run / "export")).signatures["serving_default"]
+    for channels in (1, 3):
+        images = np.random.default_rng(0).integers(0, 256, (2, 45, 71, channels), np.uint8)
+        colorized = serve(images=tf.constant(images))["colorized"].numpy()
+        assert colorized.shape == (2, 45, 71, 3) and colorized.dtype == np.uint8
+
+
+@pytest.mark.slow
+def test_finished_run_folder_is_never_overwritten(sample_h5, tmp_path):
+    settings = _settings("sketch_inverter", sample_h5, epochs=1)
+    training.train(settings, tmp_path / "run")
+    before = (tmp_path / "run" / "model.keras").stat().st_mtime_ns
+    with pytest.raises(training.RunFolderError, match="finished run"):
+        training.train(settings, tmp_path / "run")
+    assert (tmp_path / "run" / "model.keras").stat().st_mtime_ns == before
+
+
+def _train_command(data_path, out, epochs):
+    return [
+        sys.executable, str(REPO / "train.py"), "--model", "unet", "--data", str(data_path),
+        "--epochs", str(epochs), "--batch", "2", "--steps-per-epoch", "3",
+        "--precision", "float32", "--out", str(out),
+    ]
+
+
+@pytest.mark.slow
+def test_run_killed_after_an_epoch_resumes_without_training_an_epoch_twice(sample_h5, tmp_path):
+    run = tmp_path / "run"
+    command = _train_command(sample_h5, run, epochs=3)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 240
+    while not (run / "history.csv").exists() or not _epochs_logged(run):
+        assert process.poll() is None, "training ended before its first epoch was logged"
+        assert time.monotonic() < deadline, "no epoch finished in time"
+        time.sleep(0.2)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not (run / "model.keras").exists()
+
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    logged = _epochs_logged(run)
+    assert logged == sorted(set(logged)) and logged[-1] == 2
+    assert (run / "model.keras").is_file()
+
+
+MIRRORED_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    import tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    from keras_colorize import training
+    for model in ("unet", "pix2pix"):
+        settings = training.default_settings(
+            model, data=sys.argv[1], epochs=1, batch_size=4, steps_per_epoch=2,
+            validation_steps=1, triplet_samples=2, precision="float32", strategy="mirrored",
+        )
+        training.train(settings, f"{sys.argv[2]}/{model}")
+    """
+)
+
+
+@pytest.mark.slow
+def test_mirrored_strategy_on_two_logical_cpus_trains_the_unet_and_the_gan(sample_h5, tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-c", MIRRORED_SCRIPT, str(sample_h5), str(tmp_path)],
+        capture_output=True, text=True, timeout=600, env={**os.environ, "CI": "1"},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.count("2 replica(s)") == 2
+    assert (tmp_path / "unet" / "model.keras").is_file()
+    assert (tmp_path / "pix2pix" / "model.keras").is_file()
+
+
+def test_precision_choice_follows_the_hardware(monkeypatch):
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [])
+    monkeypatch.setattr(training, "cpu_has_bf16", lambda: True)
+    assert training.choose_precision("auto") == "mixed_bfloat16"
+    monkeypatch.setattr(training, "cpu_has_bf16", lambda: False)
+    assert training.choose_precision("auto") == "float32"
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: ["GPU:0"])
+    assert training.choose_precision("auto") == "mixed_float16"
+    assert training.choose_precision("float32") == "float32"
+
+
+def test_paper_settings_are_the_defaults_and_overrides_win():
+    settings = training.default_settings("sketch_inverter")
+    assert settings.halve_lr_every_half_epoch and settings.loss == "mse"
+    unet = training.default_settings("unet", epochs=4, batch_size=None)
+    assert (unet.loss, unet.second_loss, unet.epochs, unet.batch_size) == ("mae", "ssim", 4, 32)
+    pix2pix = training.default_settings("pix2pix")
+    assert (pix2pix.learning_rate, pix2pix.beta_1, pix2pix.batch_size) == (2e-4, 0.5, 1)
+    with pytest.raises(ValueError, match="unknown model"):
+        training.default_settings("nope")

@@ -1,0 +1,62 @@
+"""Train a keras-colorize model: `python train.py --model unet --preset small --epochs 2 --out runs/unet`.
+
+With no --data it trains on data/<standard file> when `make data` has built it, else on the
+photos scikit-image ships. Run the same command again to resume an interrupted run.
+"""
+
+import argparse
+import json
+import sys
+
+from keras_colorize import models, training
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", required=True, choices=models.available())
+    parser.add_argument("--data", help="an HDF5 file from data_prep build, or a folder of images")
+    parser.add_argument("--preset", default="small", choices=("small", "paper"))
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--batch", dest="batch_size", type=int)
+    parser.add_argument("--lr", dest="learning_rate", type=float)
+    parser.add_argument("--loss", help="mse, mae, huber, ssim, or rebalanced (classifier)")
+    parser.add_argument("--second-loss", help="loss to switch to after --second-loss-epoch epochs")
+    parser.add_argument("--second-loss-epoch", type=int)
+    parser.add_argument("--augment", choices=("", "gan", "pix2pix"))
+    parser.add_argument("--steps-per-epoch", type=int, help="default: one pass over the data")
+    parser.add_argument("--precision", default="auto",
+                        choices=("auto", "float32", "mixed_float16", "mixed_bfloat16"))
+    parser.add_argument("--strategy", default="auto", choices=("auto", "one", "mirrored", "multiworker"))
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--set", dest="model_overrides", action="append", default=[], metavar="KEY=JSON",
+                        help="model builder override, e.g. --set base_filters=8 (repeatable)")
+    parser.add_argument("--out", required=True, help="run folder (created; resumed if interrupted)")
+    return parser.parse_args(argv)
+
+
+def _overrides(pairs):
+    overrides = {}
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        try:
+            overrides[key] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[key] = value
+    return overrides
+
+
+def main(argv=None):
+    args = vars(parse_args(argv))
+    out = args.pop("out")
+    args["model_overrides"] = _overrides(args["model_overrides"])
+    settings = training.default_settings(**args)
+    try:
+        training.train(settings, out)
+    except (training.RunFolderError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
