@@ -10,7 +10,11 @@ OUT ?= runs/$(MODEL)
 TRAIN_ARGS = --model $(MODEL) --preset $(PRESET) --out $(OUT) \
 	$(if $(DATA),--data $(DATA)) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(BATCH),--batch $(BATCH))
 
-.PHONY: install test demo data train bench clean
+RUN ?= runs/$(MODEL)
+EVAL_OUT ?= $(RUN)/evaluation
+METRICS ?= psnr ssim colorfulness saturation ab_mae
+
+.PHONY: install test demo data train evaluate bench clean
 
 install: $(STAMP)
 
@@ -24,13 +28,16 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 demo: $(STAMP)
-	$(PY) -m data_prep demo --out runs/demo
+	$(PY) -m keras_colorize.demo --out runs/demo
 
 data: $(STAMP)
 	$(PY) -m data_prep standard --shared $(SHARED) --out data
 
 train: $(STAMP)
 	$(PY) train.py $(TRAIN_ARGS)
+
+evaluate: $(STAMP)
+	$(PY) evaluate.py --model $(RUN) $(if $(DATA),--data $(DATA)) --metrics $(METRICS) --out $(EVAL_OUT)
 
 bench: $(STAMP)
 	$(PY) benchmarks/data_pipeline.py

@@ -136,7 +136,7 @@ class EpochSummary(keras.callbacks.Callback):
         training_seconds = max(self._last_batch_end - self._started, 1e-9)
         losses = "  ".join(f"{name} {value:.4f}" for name, value in sorted((logs or {}).items()))
         print(
-            f"epoch {epoch + 1}: {losses}  {seconds:.1f} s  "
+            f"\nepoch {epoch + 1}: {losses}  {seconds:.1f} s  "
             f"{self.images_per_epoch / training_seconds:.1f} img/s",
             flush=True,
         )

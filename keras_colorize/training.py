@@ -127,7 +127,11 @@ def choose_strategy(requested="auto"):
     if requested == "one":
         return tf.distribute.OneDeviceStrategy((gpus[0] if gpus else tf.config.list_logical_devices("CPU")[0]).name)
     if requested == "mirrored":
-        return tf.distribute.MirroredStrategy()
+        # Among CPU devices the default collective all-reduce can launch a GAN's two
+        # optimizer steps in different orders on different replicas (a shape-mismatch
+        # abort); reducing on one device keeps them in step. GPUs keep NCCL.
+        cross_device_ops = None if gpus else tf.distribute.ReductionToOneDevice()
+        return tf.distribute.MirroredStrategy(cross_device_ops=cross_device_ops)
     if requested == "multiworker":
         return tf.distribute.MultiWorkerMirroredStrategy()
     raise ValueError(f"unknown strategy {requested!r}; choose auto, one, mirrored or multiworker")
@@ -156,7 +160,7 @@ def build_sample_dataset(path, size=128):
     return path
 
 
-def training_sources(data_path, image_size, seed=0):
+def training_sources(data_path, image_size):
     """(train, validation) sample streams at the model's image size.
 
     An HDF5 file gives its train and val splits (train again when val is empty, as in the
@@ -199,6 +203,15 @@ def _adam(settings, steps_per_epoch):
     return keras.optimizers.Adam(learning_rate, beta_1=settings.beta_1)
 
 
+def _gan_optimizer(settings, steps_per_epoch):
+    """Keras's compile() wraps a float16 model's optimizer for loss scaling; a GAN's two
+    optimizers bypass it, so they are wrapped here (their train_step scales the losses)."""
+    optimizer = _adam(settings, steps_per_epoch)
+    if keras.mixed_precision.global_policy().name == "mixed_float16":
+        return keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
+
+
 def _pixel_loss(settings):
     if settings.second_loss:
         return losses.SwitchingLoss(settings.loss, settings.second_loss)
@@ -209,7 +222,8 @@ def compile_model(model, settings, train_pairs, steps_per_epoch):
     """Compile `model` with the optimizer(s) and loss its settings name."""
     if getattr(model, "is_gan", False):
         model.compile(
-            g_optimizer=_adam(settings, steps_per_epoch), d_optimizer=_adam(settings, steps_per_epoch)
+            g_optimizer=_gan_optimizer(settings, steps_per_epoch),
+            d_optimizer=_gan_optimizer(settings, steps_per_epoch),
         )
         return None
     if settings.loss == "rebalanced":
@@ -218,7 +232,8 @@ def compile_model(model, settings, train_pairs, steps_per_epoch):
         loss = classifier.training_loss(model, train_pairs, max_batches=steps_per_epoch)
     else:
         loss = _pixel_loss(settings)
-    model.compile(optimizer=_adam(settings, steps_per_epoch), loss=loss)
+    metrics = ["mae"] if isinstance(loss, losses.SwitchingLoss) else None
+    model.compile(optimizer=_adam(settings, steps_per_epoch), loss=loss, metrics=metrics)
     return loss
 
 
@@ -240,14 +255,18 @@ def _check_run_folder(out_dir):
 
 def _callbacks(settings, out_dir, model, loss, validation_pairs, steps_per_epoch):
     inputs, targets = take_samples(validation_pairs, settings.triplet_samples)
-    monitor = "val_g_l1" if getattr(model, "is_gan", False) else "val_loss"
+    monitor = "val_loss"
+    if getattr(model, "is_gan", False):
+        monitor = "val_g_l1"
+    elif isinstance(loss, losses.SwitchingLoss):
+        monitor = "val_mae"  # comparable across the loss switch
     chosen = [
         keras.callbacks.BackupAndRestore(str(out_dir / "backup"), delete_checkpoint=True),
         keras.callbacks.TerminateOnNaN(),
         keras.callbacks.CSVLogger(str(out_dir / "history.csv"), append=True),
         keras.callbacks.TensorBoard(str(out_dir / "logs"), write_graph=False),
         keras.callbacks.ModelCheckpoint(
-            str(out_dir / "best.keras"), monitor=monitor, save_best_only=True
+            str(out_dir / "best.keras"), monitor=monitor, mode="min", save_best_only=True
         ),
         kc_callbacks.PredictionTriplets(
             inputs,
@@ -268,7 +287,15 @@ def _callbacks(settings, out_dir, model, loss, validation_pairs, steps_per_epoch
     return chosen
 
 
-def _pairs(source, settings, training):
+def pairs_for(source, settings, training):
+    """The model's (input, target) batches from a sample stream; augmented when training.
+
+    Batches are always whole, so that every replica of a distributed run gets its share; a
+    validation split smaller than one batch (the built-in sample's) is repeated to fill one.
+    """
+    count = int(source.cardinality())
+    if not training and 0 < count < settings.batch_size:
+        source = source.repeat(-(-settings.batch_size // count))
     return data.make_dataset(
         source,
         models.element_format(settings.model),
@@ -276,7 +303,7 @@ def _pairs(source, settings, training):
         augment=(settings.augment or None) if training else None,
         shuffle=training,
         seed=settings.seed,
-        drop_remainder=training,
+        drop_remainder=True,
     )
 
 
@@ -296,9 +323,9 @@ def train(settings, out_dir):
     with strategy.scope():
         model = models.build(settings.model, settings.preset, **settings.model_overrides)
     image_size = model.input_shape[1]
-    train_source, validation_source = training_sources(data_path, image_size, settings.seed)
-    train_pairs = _pairs(train_source, settings, training=True)
-    validation_pairs = _pairs(validation_source, settings, training=False)
+    train_source, validation_source = training_sources(data_path, image_size)
+    train_pairs = pairs_for(train_source, settings, training=True)
+    validation_pairs = pairs_for(validation_source, settings, training=False)
     steps_per_epoch = settings.steps_per_epoch or max(1, int(train_pairs.cardinality()))
     if settings.steps_per_epoch:
         train_pairs = train_pairs.repeat()
@@ -315,6 +342,7 @@ def train(settings, out_dir):
         validation_data=validation_pairs,
         validation_steps=settings.validation_steps or None,
         callbacks=_callbacks(settings, out_dir, model, loss, validation_pairs, steps_per_epoch),
+        shuffle=False,  # the pipeline shuffles, seeded
         verbose=2 if os.environ.get("CI") else 1,
     )
     exporting.save_keras(model, out_dir / "model.keras")

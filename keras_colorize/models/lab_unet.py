@@ -68,7 +68,7 @@ def lab_unet(image_size=128, base_filters=64):
 
     ab = keras.layers.Conv2D(2, 1, activation="sigmoid", dtype="float32", name="ab")(x)
     lab = keras.layers.Concatenate(dtype="float32", name="lab")([lightness, ab])
-    return keras.Model(lightness, lab, name="lab_unet")
+    return keras.Model(lightness, lab, name="unet")
 
 
 @register(

@@ -115,7 +115,7 @@ def build_lab_unet_gan(
         generator,
         build_lab_discriminator(image_size, discriminator_filters),
         l1_weight=l1_weight,
-        name="lab_unet_gan",
+        name="unet_gan",
     )
     gan.compile()
     return gan

@@ -1,0 +1,132 @@
+"""`Colorizer`: load any trained model and colorize images of any size.
+
+    from keras_colorize import Colorizer
+    colorizer = Colorizer.load("runs/unet")       # run folder, .keras file, SavedModel, shipped name
+    rgb = colorizer.colorize("old_photo.jpg")     # uint8 RGB at the input's size
+
+LAB models predict ab at their own size and join it, resized, with the input's full-resolution
+lightness; sketch models return their photo resized back (see `keras_colorize.inference`).
+"""
+
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+from PIL import Image
+
+from keras_colorize import exporting, images, inference, models
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+
+
+class ModelLoadError(ValueError):
+    """A path or name that does not hold a usable model; says which and why."""
+
+
+class Colorizer:
+    """Wraps a model and its element format; `colorize` handles sizes, dtypes and batches."""
+
+    def __init__(self, colorize_batch, name, element_format, source=""):
+        self._colorize_batch = colorize_batch
+        self.name = name
+        self.element_format = element_format
+        self.source = str(source)
+
+    def __repr__(self):
+        return f"Colorizer({self.name!r}, format={self.element_format!r}, source={self.source!r})"
+
+    @classmethod
+    def from_model(cls, model, name=None, source=""):
+        """A Colorizer around a Keras model built by `keras_colorize.models`."""
+        name = name or model.name
+        if name not in models.available():
+            raise ModelLoadError(
+                f"{source or model.name}: model name {name!r} is not one of {models.available()}"
+            )
+        element_format = models.element_format(name)
+        predictor = models.inference_model(name, model)
+        # One trace per input dtype and rank; sizes stay symbolic after the first retrace.
+        colorize_batch = tf.function(
+            lambda batch: inference.colorize_batch(predictor, batch, element_format),
+            reduce_retracing=True,
+        )
+        return cls(lambda batch: colorize_batch(batch).numpy(), name, element_format, source)
+
+    @classmethod
+    def load(cls, source):
+        """From a run folder, a `.keras` file, a SavedModel folder, or a shipped model's name."""
+        path = Path(source)
+        if not path.exists():
+            shipped = WEIGHTS_DIR / f"{source}.keras"
+            if shipped.is_file():
+                return cls._load_keras(shipped)
+            raise ModelLoadError(
+                f"{source}: no such file or folder, and not a shipped model "
+                f"(shipped: {sorted(p.stem for p in WEIGHTS_DIR.glob('*.keras')) or 'none yet'})"
+            )
+        if path.is_file():
+            return cls._load_keras(path)
+        if (path / "model.keras").is_file():
+            return cls._load_keras(path / "model.keras")
+        if (path / "saved_model.pb").is_file():
+            return cls._load_saved_model(path)
+        raise ModelLoadError(f"{path}: holds neither model.keras nor a SavedModel (saved_model.pb)")
+
+    @classmethod
+    def _load_keras(cls, path):
+        try:
+            model = keras.saving.load_model(path, compile=False)
+        except (OSError, ValueError, TypeError) as error:
+            raise ModelLoadError(f"{path}: not a loadable .keras model ({error})") from None
+        return cls.from_model(model, source=path)
+
+    @classmethod
+    def _load_saved_model(cls, path):
+        loaded = tf.saved_model.load(str(path))
+        serve = loaded.signatures.get(exporting.SERVING_ENDPOINT)
+        if serve is None:
+            raise ModelLoadError(f"{path}: SavedModel has no {exporting.SERVING_ENDPOINT!r} signature")
+        config = path.parent / "config.json"
+        name = json.loads(config.read_text())["model"] if config.is_file() else "saved_model"
+
+        def colorize_batch(batch):
+            uint8 = inference.to_uint8(inference.to_float_rgb(batch))
+            return serve(images=uint8)["colorized"].numpy()
+
+        return cls(colorize_batch, name, "saved_model", path)
+
+    def colorize(self, image):
+        """One image (array, PIL image or path) -> uint8 RGB (H, W, 3); or a list of them -> list.
+
+        Arrays may be gray (H, W) / (H, W, 1) or RGB (H, W, 3), uint8 or float in [0, 1];
+        a 4-D array is a batch of equal-sized images and gives a 4-D array back.
+        """
+        if isinstance(image, (list, tuple)):
+            return [self.colorize(item) for item in image]
+        if isinstance(image, np.ndarray) and image.ndim == 4:
+            return self._colorize_batch(_as_batch_input(image))
+        return self._colorize_batch(_as_batch_input(to_array(image)[None]))[0]
+
+
+def to_array(image):
+    """A path, PIL image or array -> array (H, W, C) with C = 1 or 3; paths give uint8 RGB."""
+    if isinstance(image, (str, Path)):
+        return images.read_rgb(image)
+    if isinstance(image, Image.Image):
+        return images.to_rgb_array(image)
+    array = np.asarray(image)
+    if array.ndim == 2:
+        array = array[..., None]
+    if array.ndim != 3 or array.shape[-1] not in (1, 3):
+        raise ValueError(f"expected an image of shape (H, W), (H, W, 1) or (H, W, 3), not {array.shape}")
+    return array
+
+
+def _as_batch_input(batch):
+    if batch.dtype != np.uint8 and not np.issubdtype(batch.dtype, np.floating):
+        raise ValueError(f"expected uint8 or float images, not {batch.dtype}")
+    if np.issubdtype(batch.dtype, np.floating):
+        batch = batch.astype(np.float32)
+    return batch
