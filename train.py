@@ -30,11 +30,14 @@ def parse_args(argv=None):
     parser.add_argument("--seed", type=int)
     parser.add_argument("--set", dest="model_overrides", action="append", default=[], metavar="KEY=JSON",
                         help="model builder override, e.g. --set base_filters=8 (repeatable)")
+    parser.add_argument("--setting", dest="settings", action="append", default=[], metavar="KEY=JSON",
+                        help="any other training setting (see config.json), e.g. --setting beta_1=0.5")
     parser.add_argument("--out", required=True, help="run folder (created; resumed if interrupted)")
     return parser.parse_args(argv)
 
 
 def _overrides(pairs):
+    """["key=value", ...] -> {key: value}, values parsed as JSON where they are JSON."""
     overrides = {}
     for pair in pairs:
         key, _, value = pair.partition("=")
@@ -49,8 +52,9 @@ def main(argv=None):
     args = vars(parse_args(argv))
     out = args.pop("out")
     args["model_overrides"] = _overrides(args["model_overrides"])
-    settings = training.default_settings(**args)
+    args.update(_overrides(args.pop("settings")))
     try:
+        settings = training.default_settings(**args)
         training.train(settings, out)
     except (training.RunFolderError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -16,8 +16,11 @@ from keras_colorize import inference  # noqa: E402
 TRIPLET_COLUMNS = ("input", "ground truth", "prediction")
 
 
-def triplet_grid(rows, path, title=""):
-    """Save a grid of image rows (each a sequence of uint8 RGB images) as a PNG."""
+def triplet_grid(rows, path, title="", titles=None):
+    """Save a grid of image rows (each a sequence of uint8 RGB images) as a PNG.
+
+    `titles` label the columns; by default three columns are input / ground truth / prediction.
+    """
     rows = [list(row) for row in rows]
     columns = len(rows[0])
     figure, axes = plt.subplots(
@@ -28,7 +31,9 @@ def triplet_grid(rows, path, title=""):
             axis.imshow(image)
             axis.set_xticks([])
             axis.set_yticks([])
-    for axis, label in zip(axes[0], TRIPLET_COLUMNS if columns == 3 else ()):
+    if titles is None:
+        titles = TRIPLET_COLUMNS if columns == 3 else ()
+    for axis, label in zip(axes[0], titles):
         axis.set_title(label, fontsize=9)
     if title:
         figure.suptitle(title, fontsize=10)

@@ -92,6 +92,10 @@ PAPER_SETTINGS = {
 def default_settings(model, **overrides):
     """The paper settings of `model`, with overrides (None values are ignored)."""
     models.presets(model)  # validates the name
+    fields = {field.name for field in dataclasses.fields(TrainingSettings)}
+    unknown = sorted(set(overrides) - fields)
+    if unknown:
+        raise ValueError(f"unknown training setting(s) {unknown}; settings: {sorted(fields)}")
     given = {key: value for key, value in overrides.items() if value is not None}
     return TrainingSettings(model=model, **{**PAPER_SETTINGS[model], **given})
 
@@ -291,10 +295,10 @@ def pairs_for(source, settings, training):
     """The model's (input, target) batches from a sample stream; augmented when training.
 
     Batches are always whole, so that every replica of a distributed run gets its share; a
-    validation split smaller than one batch (the built-in sample's) is repeated to fill one.
+    split smaller than one batch (the built-in sample's) is repeated to fill one.
     """
     count = int(source.cardinality())
-    if not training and 0 < count < settings.batch_size:
+    if 0 < count < settings.batch_size:
         source = source.repeat(-(-settings.batch_size // count))
     return data.make_dataset(
         source,

@@ -1,0 +1,200 @@
+"""Colorization quality metrics, as TensorFlow ops: one implementation for `evaluate.py` and training.
+
+Every per-image metric takes a batch of ground-truth and predicted sRGB images, (N, H, W, 3) or a
+single (H, W, 3), uint8 or float on the 0-255 scale, and returns one value per image:
+
+| name                | value                                                               | better  |
+|---------------------|---------------------------------------------------------------------|---------|
+| `psnr`              | `tf.image.psnr`, data range 255, MSE over all pixels and channels   | higher  |
+| `ssim`              | `tf.image.ssim`: 11x11 Gaussian window, sigma 1.5, K1 0.01, K2 0.03, data range 255, mean of the three channels' SSIM | higher |
+| `colorfulness`      | Hasler & Suesstrunk (2003) M3 of the prediction                     | -       |
+| `colorfulness_diff` | the prediction's M3 minus the ground truth's (signed)               | near 0  |
+| `saturation`        | mean absolute difference of HSV saturation, in [0, 1]               | lower   |
+| `ab_mae`            | mean absolute difference of CIELAB a and b (`keras_colorize.color`) | lower   |
+
+SSIM equals `skimage.metrics.structural_similarity(channel_axis=-1, data_range=255,
+gaussian_weights=True, sigma=1.5, use_sample_covariance=False)`, PSNR equals
+`skimage.metrics.peak_signal_noise_ratio(data_range=255)`.
+
+`saturation` is our reading of eq. 3 of Sayyed et al., "Automatic Colorization of Gray-scale
+Images using Deep Learning" (the saturation difference between colorized and original image),
+whose exact form we could not check: the per-pixel HSV saturation S = (max - min) / max of R, G,
+B (0 for black), differenced and averaged over the image.
+
+`recognition_matches` is the face-recognition test of the sketch-inversion paper (Joy & Singh
+2017, Table III): eigenfaces (PCA) of the gallery of true photos, each probe matched to the
+gallery face whose PCA coefficients correlate best with its own.
+
+`keras_metric(name, value_range)` wraps a per-image metric for `model.compile(metrics=[...])`
+on models whose outputs are RGB images in `value_range`.
+"""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_colorize import color
+
+MAX_VALUE = 255.0
+SSIM_FILTER_SIZE = 11
+SSIM_FILTER_SIGMA = 1.5
+# Hasler & Suesstrunk's M3 weight of the mean opponent colour against its spread.
+COLORFULNESS_MEAN_WEIGHT = 0.3
+RECOGNITION_SIZE = (64, 64)
+RECOGNITION_VARIANCE = 0.95
+
+
+def _float(images):
+    return tf.cast(tf.convert_to_tensor(images), tf.float32)
+
+
+def _unit(images):
+    return _float(images) / MAX_VALUE
+
+
+def psnr(truth, prediction):
+    """Peak signal-to-noise ratio in dB; infinite for identical images."""
+    return tf.image.psnr(_float(truth), _float(prediction), max_val=MAX_VALUE)
+
+
+def ssim(truth, prediction):
+    """Structural similarity (Wang et al. 2004), Gaussian-weighted; in [-1, 1]."""
+    return tf.image.ssim(
+        _float(truth),
+        _float(prediction),
+        max_val=MAX_VALUE,
+        filter_size=SSIM_FILTER_SIZE,
+        filter_sigma=SSIM_FILTER_SIGMA,
+        k1=0.01,
+        k2=0.03,
+    )
+
+
+def colorfulness(images):
+    """Hasler & Suesstrunk (2003) M3: spread plus 0.3 x mean of the rg / yb opponent colours.
+
+    0 for a gray image; about 15 'slightly', 33 'moderately', 59 'quite' and 109 'extremely'
+    colourful by the authors' scale. Standard deviations are over all pixels (ddof 0).
+    """
+    red, green, blue = tf.unstack(_float(images), axis=-1)
+    red_green = red - green
+    yellow_blue = 0.5 * (red + green) - blue
+    pixels = [-2, -1]
+    spread = tf.sqrt(
+        tf.math.reduce_variance(red_green, pixels) + tf.math.reduce_variance(yellow_blue, pixels)
+    )
+    mean = tf.sqrt(
+        tf.square(tf.reduce_mean(red_green, pixels)) + tf.square(tf.reduce_mean(yellow_blue, pixels))
+    )
+    return spread + COLORFULNESS_MEAN_WEIGHT * mean
+
+
+def prediction_colorfulness(truth, prediction):
+    """`colorfulness` of the prediction, in the (truth, prediction) form of the other metrics."""
+    del truth  # a no-reference metric
+    return colorfulness(prediction)
+
+
+def colorfulness_difference(truth, prediction):
+    """The prediction's colourfulness minus the ground truth's: negative when duller."""
+    return colorfulness(prediction) - colorfulness(truth)
+
+
+def saturation_difference(truth, prediction):
+    """Mean absolute difference of HSV saturation, in [0, 1]."""
+
+    def saturation(images):
+        return tf.image.rgb_to_hsv(_unit(images))[..., 1]
+
+    return tf.reduce_mean(tf.abs(saturation(prediction) - saturation(truth)), axis=[-2, -1])
+
+
+def ab_mae(truth, prediction):
+    """Mean absolute error of CIELAB a and b over pixels and both channels (ab units)."""
+
+    def ab(images):
+        return color.rgb_to_lab(_unit(images))[..., 1:]
+
+    return tf.reduce_mean(tf.abs(ab(prediction) - ab(truth)), axis=[-3, -2, -1])
+
+
+IMAGE_METRICS = {
+    "psnr": psnr,
+    "ssim": ssim,
+    "colorfulness": prediction_colorfulness,
+    "colorfulness_diff": colorfulness_difference,
+    "saturation": saturation_difference,
+    "ab_mae": ab_mae,
+}
+
+
+def get(name):
+    """The per-image metric `name` (a key of `IMAGE_METRICS`)."""
+    if name not in IMAGE_METRICS:
+        raise ValueError(f"unknown metric {name!r}; choose from {sorted(IMAGE_METRICS)}")
+    return IMAGE_METRICS[name]
+
+
+def keras_metric(name, value_range=(0.0, 1.0)):
+    """A Keras metric averaging per-image metric `name` over batches of RGB outputs.
+
+    `value_range` is the range of the model's RGB outputs and targets ((0, 1) for sigmoid,
+    (-1, 1) for tanh); they are clipped to it and scaled to 0-255, so training logs show the
+    values `evaluate.py` reports.
+    """
+    metric = get(name)
+    low, high = (float(bound) for bound in value_range)
+
+    def to_255(images):
+        clipped = tf.clip_by_value(_float(images), low, high)
+        return (clipped - low) * (MAX_VALUE / (high - low))
+
+    def per_image(y_true, y_pred):
+        return metric(to_255(y_true), to_255(y_pred))
+
+    return keras.metrics.MeanMetricWrapper(per_image, name=name)
+
+
+# --- face recognition ----------------------------------------------------------------------
+
+
+def face_vectors(images, size=RECOGNITION_SIZE):
+    """RGB faces (N, H, W, 3), 0-255 -> their gray images area-resized to `size`, flattened.
+
+    Photos, sketches and predictions of any size become comparable (N, h*w) float32 vectors.
+    """
+    gray = color.rgb_to_gray(_unit(images))[..., :1]
+    small = tf.image.resize(gray, size, method="area", antialias=True)
+    return tf.reshape(small, [tf.shape(small)[0], -1]).numpy()
+
+
+def recognition_matches(gallery, probes, explained_variance=RECOGNITION_VARIANCE):
+    """For each probe, the index of the gallery face it is recognised as.
+
+    Eigenfaces: PCA of the (N, D) gallery vectors by SVD, keeping the leading components that
+    explain `explained_variance` of the gallery's variance (at least 2); gallery and probes are
+    projected onto them, and each probe matches the gallery face with the highest Pearson
+    correlation of PCA coefficients.
+    """
+    gallery = np.asarray(gallery, np.float64)
+    probes = np.asarray(probes, np.float64)
+    if len(gallery) < 2:
+        raise ValueError(f"recognition needs a gallery of at least 2 faces, not {len(gallery)}")
+    mean_face = gallery.mean(axis=0)
+    _, singular_values, components = np.linalg.svd(gallery - mean_face, full_matrices=False)
+    explained = np.cumsum(singular_values**2) / np.sum(singular_values**2)
+    kept = components[: max(2, int(np.searchsorted(explained, explained_variance)) + 1)]
+
+    def standardized_coefficients(faces):
+        coefficients = (faces - mean_face) @ kept.T
+        coefficients -= coefficients.mean(axis=1, keepdims=True)
+        return coefficients / np.linalg.norm(coefficients, axis=1, keepdims=True)
+
+    correlations = standardized_coefficients(probes) @ standardized_coefficients(gallery).T
+    return correlations.argmax(axis=1)
+
+
+def rank1_hits(gallery, probes, explained_variance=RECOGNITION_VARIANCE):
+    """1.0 where probe i is recognised as gallery face i, else 0.0; the mean is rank-1 accuracy."""
+    matches = recognition_matches(gallery, probes, explained_variance)
+    return (matches == np.arange(len(probes))).astype(np.float64)
