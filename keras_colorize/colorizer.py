@@ -79,7 +79,9 @@ class Colorizer:
         try:
             model = keras.saving.load_model(path, compile=False)
         except (OSError, ValueError, TypeError) as error:
-            raise ModelLoadError(f"{path}: not a loadable .keras model ({error})") from None
+            # Keras puts the whole model config in its message: keep the first line.
+            reason = str(error).strip().splitlines()[0][:200]
+            raise ModelLoadError(f"{path}: not a loadable .keras model ({reason})") from None
         return cls.from_model(model, source=path)
 
     @classmethod

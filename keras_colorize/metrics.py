@@ -6,15 +6,16 @@ single (H, W, 3), uint8 or float on the 0-255 scale, and returns one value per i
 | name                | value                                                               | better  |
 |---------------------|---------------------------------------------------------------------|---------|
 | `psnr`              | `tf.image.psnr`, data range 255, MSE over all pixels and channels   | higher  |
-| `ssim`              | `tf.image.ssim`: 11x11 Gaussian window, sigma 1.5, K1 0.01, K2 0.03, data range 255, mean of the three channels' SSIM | higher |
+| `ssim`              | `tf.image.ssim`, 11x11 Gaussian window, sigma 1.5, data range 255   | higher  |
 | `colorfulness`      | Hasler & Suesstrunk (2003) M3 of the prediction                     | -       |
 | `colorfulness_diff` | the prediction's M3 minus the ground truth's (signed)               | near 0  |
 | `saturation`        | mean absolute difference of HSV saturation, in [0, 1]               | lower   |
 | `ab_mae`            | mean absolute difference of CIELAB a and b (`keras_colorize.color`) | lower   |
 
-SSIM equals `skimage.metrics.structural_similarity(channel_axis=-1, data_range=255,
-gaussian_weights=True, sigma=1.5, use_sample_covariance=False)`, PSNR equals
-`skimage.metrics.peak_signal_noise_ratio(data_range=255)`.
+SSIM uses K1 = 0.01, K2 = 0.03 and averages the three channels' SSIM maps, so it equals
+`skimage.metrics.structural_similarity(channel_axis=-1, data_range=255, gaussian_weights=True,
+sigma=1.5, use_sample_covariance=False)`; PSNR equals `skimage.metrics.peak_signal_noise_ratio(
+data_range=255)`.
 
 `saturation` is our reading of eq. 3 of Sayyed et al., "Automatic Colorization of Gray-scale
 Images using Deep Learning" (the saturation difference between colorized and original image),

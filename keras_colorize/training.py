@@ -19,11 +19,9 @@ is silent the value is marked so in the comment.
 import dataclasses
 import json
 import os
-import shutil
 from pathlib import Path
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from keras_colorize import callbacks as kc_callbacks
@@ -189,10 +187,8 @@ def _every_tenth(samples, chosen):
 
 def take_samples(pairs, count):
     """The first `count` (input, target) pairs of a batched dataset, as numpy arrays."""
-    inputs, targets = [], []
-    for batch_inputs, batch_targets in pairs.unbatch().take(count).batch(count):
-        inputs, targets = batch_inputs.numpy(), batch_targets.numpy()
-    return inputs, targets
+    inputs, targets = next(iter(pairs.unbatch().batch(count)))
+    return inputs.numpy(), targets.numpy()
 
 
 # --- model and compilation -----------------------------------------------------------------

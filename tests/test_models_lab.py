@@ -3,12 +3,11 @@
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from keras_colorize import color, data, models
 from keras_colorize.callbacks import DiscriminatorWarmup
 from keras_colorize.images import read_rgb
-from keras_colorize.models import fusion, lab_unet_gan
+from keras_colorize.models import fusion
 
 OVERFIT_STEPS = 60
 

@@ -36,34 +36,25 @@ def register(name, presets, element_format, inference=None):
     return decorate
 
 
-def _load_all():
-    for module in _MODULES:
-        importlib.import_module(f"{__name__}.{module}")
-
-
 def available():
     """Names of the registered models, sorted."""
-    _load_all()
     return sorted(_BUILDERS)
 
 
 def presets(name):
     """{preset name: config dict} for one model."""
-    _load_all()
     _check_name(name)
     return {key: dict(value) for key, value in _PRESETS[name].items()}
 
 
 def element_format(name):
     """The `keras_colorize.data` element format giving this model's (input, target) pairs."""
-    _load_all()
     _check_name(name)
     return _FORMATS[name]
 
 
 def inference_model(name, model):
     """`model` as a model whose output is in its element format's target encoding."""
-    _load_all()
     _check_name(name)
     return _INFERENCE[name](model) if name in _INFERENCE else model
 
@@ -78,10 +69,15 @@ def config(name, preset="small", **overrides):
 
 def build(name, preset="small", **overrides):
     """Build model `name` at `preset` ('paper' or 'small'), with builder overrides."""
-    options = config(name, preset, **overrides)  # loads the model modules first
-    return _BUILDERS[name](**options)
+    return _BUILDERS[name](**config(name, preset, **overrides))
 
 
 def _check_name(name):
     if name not in _BUILDERS:
         raise ValueError(f"unknown model {name!r}; available: {sorted(_BUILDERS)}")
+
+
+# Imported here, after `register` exists, so that `import keras_colorize` registers every model
+# and its custom layers, and `keras.saving.load_model` can rebuild any of them.
+for _module in _MODULES:
+    importlib.import_module(f"{__name__}.{_module}")

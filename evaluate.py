@@ -1,0 +1,72 @@
+"""Score a trained colorizer on a dataset, next to the gray and sketch baselines.
+
+    python evaluate.py --model runs/unet --data data/lfw128.h5 --metrics psnr ssim --out runs/unet/evaluation
+    python evaluate.py --model runs/sketch_inverter --data ../shared/data/cufs_cuhk/test \\
+        --metrics psnr ssim recognition --baseline gray sketch --out runs/sketch_inverter/cufs
+
+--model: a run folder from train.py, a .keras file, a SavedModel folder or a shipped model's name.
+--data: an HDF5 file from data_prep build (scored on --split), a folder of colour photos, or a
+folder with photos/ and sketches/ (CUFS style); without --data, the data the run trained on.
+Writes per_image.csv, summary.json, table.txt and samples.png to --out and prints the table.
+Metric definitions: docs/evaluation.md. Exit status: 0 done, 2 unusable arguments, model or data.
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from keras_colorize import evaluation, images
+from keras_colorize.colorizer import Colorizer, ModelLoadError
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--model", required=True,
+                        help="run folder, .keras file, SavedModel folder or shipped name")
+    parser.add_argument("--data", help="HDF5 file, photo folder, or folder with photos/ + sketches/")
+    parser.add_argument("--split", default="test", help="HDF5 split or split subfolder (default: test)")
+    parser.add_argument("--metrics", nargs="+", default=["psnr", "ssim"], choices=list(evaluation.METRICS))
+    parser.add_argument("--baseline", dest="baselines", nargs="*", choices=evaluation.BASELINES,
+                        help="default: gray, and sketch for sketch models")
+    parser.add_argument("--input", dest="model_input", choices=evaluation.MODEL_INPUTS,
+                        help="what the model colorizes (default: from the model)")
+    parser.add_argument("--samples", type=int, default=8, help="images in samples.png")
+    parser.add_argument("--batch", dest="batch_size", type=int, default=16)
+    parser.add_argument("--limit", type=int, help="score only the first LIMIT images")
+    parser.add_argument("--overwrite", action="store_true", help="replace earlier outputs in --out")
+    parser.add_argument("--out", required=True, help="output folder")
+    return parser.parse_args(argv)
+
+
+def _trained_on(model):
+    """The data a run folder's config.json names, when it still exists."""
+    config = Path(model) / "config.json"
+    recorded = json.loads(config.read_text()).get("data", "") if config.is_file() else ""
+    if not recorded or not Path(recorded).exists():
+        raise evaluation.EvaluationError(f"{model}: records no data that still exists; pass --data")
+    return recorded
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        colorizer = Colorizer.load(args.model)
+        dataset = evaluation.open_data(args.data or _trained_on(args.model), args.split)
+        summary = evaluation.evaluate(
+            colorizer, dataset, args.metrics, args.out, baselines=args.baselines,
+            model_input=args.model_input, samples=args.samples, batch_size=args.batch_size,
+            limit=args.limit, overwrite=args.overwrite,
+        )
+    except (ModelLoadError, images.ImageError, evaluation.EvaluationError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(evaluation.format_table(summary))
+    print(f"results: {Path(args.out).resolve()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

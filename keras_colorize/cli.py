@@ -1,0 +1,187 @@
+"""`keras-colorize`: colorize photos, sketches and videos from the command line, or open the GUI.
+
+    keras-colorize colorize old_photos/ scan.jpg -o colorized/ --model runs/unet
+    keras-colorize sketch2photo 'sketches/*.png' -o photos/
+    keras-colorize gray2color --via-sketch faces/ -o colorized/
+    keras-colorize video film.mp4 film_colour.mp4 --smooth 5
+    keras-colorize gui
+
+INPUT may be files, folders (searched recursively) or quoted glob patterns. Each image is
+written as OUTDIR/<its name>.png at its own size; when that file exists already (from an
+earlier run, or another input of the same name) the next free name <name>-2.png, <name>-3.png,
+... is taken, so nothing is ever overwritten, inputs included.
+
+--model takes a run folder, a .keras file, a SavedModel folder or the name of a model shipped
+with the package.
+
+Exit status: 0 every input was converted; 1 some input files could not be read (each is
+named on stderr, counted in the summary, and the others were still written); 2 a usage,
+model, video or output error stopped the command.
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+from data_prep.common import Tally
+from data_prep.sketch import pencil_sketch
+from keras_colorize import images, video
+from keras_colorize.colorizer import Colorizer, ModelLoadError
+
+EXIT_OK, EXIT_SOME_FAILED, EXIT_ERROR = 0, 1, 2
+PHOTO_MODEL = "unet"
+SKETCH_MODEL = "sketch_inverter"
+OUTPUT_SUFFIX = ".png"
+
+
+class CommandError(Exception):
+    """A problem that stops the whole command (exit status 2); the message says what to do."""
+
+
+def load_model(source):
+    """`Colorizer.load`, with a hint on how to get a model when there is none."""
+    try:
+        return Colorizer.load(source)
+    except ModelLoadError as error:
+        raise CommandError(
+            f"{error}\nPass --model with a run folder (train one with `make train MODEL=unet`, "
+            f"or MODEL=sketch_inverter for sketches), a .keras file or a SavedModel folder."
+        ) from None
+
+
+def free_output_path(out_dir, source):
+    """OUTDIR/<stem>.png, or the first of <stem>-2.png, <stem>-3.png, ... that does not exist."""
+    stem = Path(source).stem
+    path, number = out_dir / f"{stem}{OUTPUT_SUFFIX}", 1
+    while path.exists():
+        number += 1
+        path = out_dir / f"{stem}-{number}{OUTPUT_SUFFIX}"
+    return path
+
+
+def convert_files(colorizer, paths, out_dir, prepare=None, label="colorizing"):
+    """Colorize image files into `out_dir`; returns the Tally.
+
+    `prepare` maps each uint8 RGB input to what the model gets (e.g. its pencil sketch).
+    Files that are not readable images are skipped, named on stderr and counted.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tally = Tally(len(paths), f"{label} with {colorizer.name} ({colorizer.source})")
+    for path in paths:
+        try:
+            rgb = images.read_rgb(path)
+        except images.ImageError as error:
+            tally.reject(error)
+            continue
+        colorized = colorizer.colorize(prepare(rgb) if prepare else rgb)
+        images.write_image(free_output_path(out_dir, path), colorized)
+        tally.keep()
+    for error in tally.rejects:
+        print(f"skipped {error}", file=sys.stderr)
+    tally.finish(label, output=str(out_dir))
+    return tally
+
+
+def _convert_images(args):
+    paths = images.list_images(*args.inputs)
+    if not paths:
+        raise CommandError(f"no image files found in {' '.join(args.inputs)}")
+    via_sketch = getattr(args, "via_sketch", False)
+    model = args.model or (SKETCH_MODEL if via_sketch else PHOTO_MODEL)
+    prepare = pencil_sketch if via_sketch else None
+    tally = convert_files(load_model(model), paths, args.out, prepare, args.command)
+    return EXIT_SOME_FAILED if tally.rejects else EXIT_OK
+
+
+def _video(args):
+    colorizer = load_model(args.model)
+    try:
+        report = video.colorize_video(
+            colorizer, args.input, args.output, smooth=args.smooth, batch_size=args.batch_size
+        )
+    except video.VideoError as error:
+        raise CommandError(str(error)) from None
+    print(f"{args.output}: {report.summary()}")
+    return EXIT_OK
+
+
+def _gui(args):
+    from keras_colorize import gui  # here: some Python builds lack tkinter, which only this needs
+
+    try:
+        gui.run(sketch_model=args.sketch_model, photo_model=args.photo_model)
+    except gui.NoDisplayError as error:
+        raise CommandError(str(error)) from None
+    return EXIT_OK
+
+
+def positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _add_image_arguments(parser, default_model, model_help):
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders or globs")
+    parser.add_argument("-o", "--out", type=Path, required=True, metavar="OUTDIR",
+                        help="folder for the colorized PNGs (created; existing files are kept)")
+    parser.add_argument("--model", default=default_model, help=model_help)
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="keras-colorize", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name, run, description):
+        sub = commands.add_parser(name, help=description, description=description)
+        sub.set_defaults(run=run)
+        return sub
+
+    sub = command("colorize", _convert_images, "Colorize gray (or colour) photos with a photo model.")
+    _add_image_arguments(sub, PHOTO_MODEL, f"photo model (default: the shipped {PHOTO_MODEL!r})")
+
+    sub = command("sketch2photo", _convert_images, "Turn sketches into photos with a sketch model.")
+    _add_image_arguments(sub, SKETCH_MODEL, f"sketch model (default: the shipped {SKETCH_MODEL!r})")
+
+    sub = command(
+        "gray2color",
+        _convert_images,
+        "Colorize gray photos; with --via-sketch, the sketch-inversion paper's way: pencil-sketch "
+        "each photo, then turn the sketch into a photo with a sketch model.",
+    )
+    _add_image_arguments(
+        sub, None, f"default: the shipped {PHOTO_MODEL!r}, or {SKETCH_MODEL!r} with --via-sketch"
+    )
+    sub.add_argument("--via-sketch", action="store_true",
+                     help="colorize the photo's pencil sketch with a sketch model")
+
+    sub = command("video", _video,
+                  "Colorize a video frame by frame; keeps its frame count, size and frame rate, "
+                  "and prints frames per second and the flicker figure.")
+    sub.add_argument("input", type=Path, metavar="IN", help="video file (anything OpenCV reads)")
+    sub.add_argument("output", type=Path, metavar="OUT", help="new .mp4 file (never overwritten)")
+    sub.add_argument("--model", default=PHOTO_MODEL, help=f"photo model (default: {PHOTO_MODEL!r})")
+    sub.add_argument("--smooth", type=positive_int, default=1, metavar="N",
+                     help="average the predicted colour over the last N frames (default 1: off)")
+    sub.add_argument("--batch-size", type=positive_int, default=8, help="frames per model call")
+
+    sub = command("gui", _gui, "Open the drawing and colorizing window.")
+    sub.add_argument("--sketch-model", default=SKETCH_MODEL, help="model for Convert")
+    sub.add_argument("--photo-model", default=PHOTO_MODEL, help="model for Open image")
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (CommandError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""`make demo`: colorize the built-in sample photos and a pencil sketch, and show the results.
+
+    python -m keras_colorize.demo --out runs/demo
+
+The models are the ones shipped in keras_colorize/weights/ when they are there. Otherwise a
+small U-Net (gray -> colour) and sketch inverter (sketch -> photo) are first trained for about
+a minute on the sample photos themselves, into OUT/runs/ (reused by the next demo): enough to
+show the whole pipeline on a fresh machine, not to judge the methods.
+
+Writes OUT/results.png: one row per image, input / ground truth / prediction; the photos are
+colorized from their gray version, the last row from the pencil sketch of the astronaut photo.
+"""
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+from data_prep.sketch import pencil_sketch
+from keras_colorize import callbacks, color, inference, samples, training
+from keras_colorize.colorizer import WEIGHTS_DIR, Colorizer
+
+PHOTO_MODEL = "unet"
+SKETCH_MODEL = "sketch_inverter"
+# About half a minute per model on 2 CPU cores: 240 steps over the six sample photos. Two
+# long epochs keep the paper schedules meaningful (the U-Net's loss switch at half time, the
+# sketch inverter's learning rate halved every half epoch).
+QUICK_TRAINING = dict(epochs=2, batch_size=6, steps_per_epoch=120, validation_steps=1, triplet_samples=3)
+
+
+def load_or_train(name, runs_dir):
+    """The shipped model `name`, else the demo's earlier run of it, else a newly trained one."""
+    if (WEIGHTS_DIR / f"{name}.keras").is_file():
+        return Colorizer.load(name)
+    run = Path(runs_dir) / name
+    if not (run / "model.keras").is_file():
+        print(f"no shipped {name} weights: training a small {name} on the sample photos "
+              f"(about half a minute) into {run}", flush=True)
+        sample = training.build_sample_dataset(Path(runs_dir) / "sample.h5")
+        training.train(training.default_settings(name, data=str(sample), **QUICK_TRAINING), run)
+    return Colorizer.load(run)
+
+
+def gray_version(rgb):
+    """The uint8 gray image of the same lightness: what a photo model sees."""
+    return inference.to_uint8(color.rgb_to_gray(inference.to_float_rgb(rgb))).numpy()
+
+
+def result_rows(photo_colorizer, sketch_colorizer):
+    """(input, ground truth, prediction) rows: each sample photo, then the astronaut's sketch."""
+    photos = samples.sample_photos()
+    rows = []
+    for photo in photos.values():
+        gray = gray_version(photo)
+        rows.append((gray, photo, photo_colorizer.colorize(gray)))
+    sketch = pencil_sketch(photos["astronaut"])
+    shown = np.repeat(sketch[..., None], 3, axis=-1)
+    rows.append((shown, photos["astronaut"], sketch_colorizer.colorize(sketch)))
+    return rows
+
+
+def run_demo(out, photo_colorizer=None, sketch_colorizer=None):
+    """Write OUT/results.png (training the models first when needed); returns its path."""
+    out = Path(out)
+    photo_colorizer = photo_colorizer or load_or_train(PHOTO_MODEL, out / "runs")
+    sketch_colorizer = sketch_colorizer or load_or_train(SKETCH_MODEL, out / "runs")
+    print(f"gray -> colour: {photo_colorizer.source}\nsketch -> photo: {sketch_colorizer.source}")
+    return callbacks.triplet_grid(
+        result_rows(photo_colorizer, sketch_colorizer),
+        out / "results.png",
+        f"{photo_colorizer.name} (gray photos), {sketch_colorizer.name} (last row: sketch)",
+    )
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=Path("runs/demo"), help="output folder")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    grid = run_demo(args.out)
+    print(f"results: {grid.resolve()} ({time.perf_counter() - started:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()

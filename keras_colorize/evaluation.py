@@ -1,0 +1,398 @@
+"""Scoring a trained colorizer on a dataset, next to the baselines every colorizer must beat.
+
+    from keras_colorize import Colorizer, evaluation
+    dataset = evaluation.open_data("data/cufs.h5", split="test")
+    summary = evaluation.evaluate(Colorizer.load("runs/pix2pix"), dataset, ["psnr", "ssim"],
+                                  "runs/pix2pix/evaluation", baselines=("gray", "sketch"))
+    print(evaluation.format_table(summary))
+
+Data (`open_data`): an HDF5 file from `data_prep build` (one split), a folder of colour photos,
+or a folder with `photos/` and `sketches/` (CUFS style, matched by name); a folder with
+`train/`, `test/` subfolders gives the `split` one.
+
+Systems scored on the same images: `model`, whose input is the ground truth's gray image (its
+CIELAB lightness, `color.rgb_to_gray`) or, for sketch models, the sketch; the `gray` baseline,
+that gray image itself (a = b = 0); the `sketch` baseline, the sketch itself. Data without
+sketches (a photo folder, an HDF5 file built without them) gets the pencil sketch of each
+photo (`data_prep.sketch.pencil_sketch`), the sketch the standard training files hold.
+
+Conventions: every image is scored at its stored size (the Colorizer runs the model at its own
+size and returns the input's size). Ground truths that are already gray (`is_grayscale`) are
+skipped with the reason "grayscale", like unreadable files: a colour metric means nothing on them
+(PSNR is infinite). Std is the population std (ddof 0). Recognition (`metrics.rank1_hits`) uses
+the evaluated photos as the gallery and each system's outputs as probes.
+
+Outputs in `out_dir`: `per_image.csv` (image, system, one column per metric), `summary.json`
+(mean and std per system and metric, image sizes, skipped files), `table.txt` (`format_table`)
+and `samples.png` (input / ground truth / prediction / baselines for the first images).
+"""
+
+import collections
+import csv
+import dataclasses
+import itertools
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import h5py
+import numpy as np
+
+from data_prep.build import find_samples
+from data_prep.clean import is_grayscale
+from data_prep.common import Tally
+from data_prep.sketch import pencil_sketch, to_gray
+from keras_colorize import callbacks, color, data, images, inference, metrics, models
+
+# Metric names as `evaluate.py --metrics` takes them -> the columns each one reports.
+METRICS = {
+    "psnr": ("psnr",),
+    "ssim": ("ssim",),
+    "colorfulness": ("colorfulness", "colorfulness_diff"),
+    "saturation": ("saturation",),
+    "ab_mae": ("ab_mae",),
+    "recognition": ("recognition",),
+}
+BASELINES = ("gray", "sketch")
+MODEL_INPUTS = ("gray", "sketch")
+COLUMN_FORMATS = {  # column -> (table heading, format of mean and std)
+    "psnr": ("PSNR (dB)", "{:.2f}"),
+    "ssim": ("SSIM", "{:.4f}"),
+    "colorfulness": ("colourfulness", "{:.2f}"),
+    "colorfulness_diff": ("colourfulness diff", "{:.2f}"),
+    "saturation": ("saturation diff", "{:.4f}"),
+    "ab_mae": ("ab MAE", "{:.2f}"),
+    "recognition": ("rank-1 recognition", "{:.1%}"),
+}
+IMAGE_SIZE_POLICY = (
+    "each image scored at its stored size (WxH below); the model runs at its own input size "
+    "inside the Colorizer, which returns the input's size (LAB models keep the full-resolution "
+    f"lightness); recognition compares gray faces area-resized to {metrics.RECOGNITION_SIZE}"
+)
+OUTPUT_FILES = ("per_image.csv", "summary.json", "table.txt", "samples.png")
+SKETCHES_MADE_HERE = "pencil (made here: data_prep.sketch.pencil_sketch)"
+
+
+class EvaluationError(ValueError):
+    """Data, a model or an output folder that cannot be used; the message names it and why."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Sample:
+    name: str
+    truth: np.ndarray  # uint8 RGB (H, W, 3)
+    sketch: np.ndarray | None  # uint8 (H, W), 255 = paper white
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalData:
+    """A dataset to score on; `read()` yields a `Sample`, or the `ImageError` of a bad file, per item."""
+
+    path: Path
+    kind: str  # "hdf5", "photos" or "photos+sketches"
+    split: str | None
+    count: int
+    sketches: str  # where its sketches come from: "pencil", "line", "drawn", or "" (none)
+    read: Callable
+
+
+# --- data ------------------------------------------------------------------------------------
+
+
+def open_data(path, split="test"):
+    """An HDF5 file's `split`, or a folder of photos (with `sketches/`, or `split/` folders)."""
+    path = Path(path)
+    if path.is_file() and h5py.is_hdf5(path):
+        return _hdf5_data(path, split)
+    if path.is_dir():
+        return _folder_data(path, split)
+    raise EvaluationError(f"{path}: neither an HDF5 file nor a folder of images")
+
+
+def _hdf5_data(path, split):
+    stream = data.from_hdf5(path, split)  # checks the file; DataSourceError names the problem
+    count = int(stream.cardinality())
+    with h5py.File(path, "r") as file:
+        group = file[split]
+        names = group["source"].asstr()[...] if "source" in group else range(count)
+        sketches = file.attrs.get("sketch", "")
+    if count == 0:
+        raise EvaluationError(f"{path}: split {split!r} is empty; choose another split")
+    as_uint8 = stream.map(lambda sample: {key: inference.to_uint8(value) for key, value in sample.items()})
+
+    def read():
+        for name, sample in zip(names, as_uint8.as_numpy_iterator()):
+            sketch = sample["sketch"][..., 0] if "sketch" in sample else None
+            yield Sample(str(name), sample["rgb"], sketch)
+
+    sketches = sketches.decode() if isinstance(sketches, bytes) else str(sketches)
+    return EvalData(path, "hdf5", split, count, sketches, read)
+
+
+def _folder_data(path, split):
+    try:
+        found, drawn = find_samples(path)
+    except ValueError as error:
+        raise EvaluationError(str(error)) from None
+    splits = sorted({sample.split for sample in found} - {None})
+    if splits:
+        if split not in splits:
+            raise EvaluationError(f"{path}: has no {split!r} split folder (it has {splits})")
+        found = [sample for sample in found if sample.split == split]
+    if not found:
+        raise EvaluationError(f"{path}: no image files found")
+
+    def read():
+        for sample in found:
+            try:
+                truth = images.read_rgb(sample.path)
+                sketch = _drawn_sketch(sample, truth.shape[:2]) if drawn else None
+            except images.ImageError as error:
+                yield error
+                continue
+            yield Sample(sample.name, truth, sketch)
+
+    kind = "photos+sketches" if drawn else "photos"
+    return EvalData(path, kind, split if splits else None, len(found), "drawn" if drawn else "", read)
+
+
+def _drawn_sketch(sample, size):
+    """The sketch drawn from `sample`'s photo, gray, at the photo's `size` (height, width)."""
+    if sample.drawn_sketch is None:
+        raise images.ImageError(sample.path, "no_sketch", "no file of that name in sketches/")
+    sketch = to_gray(images.read_rgb(sample.drawn_sketch))
+    if sketch.shape != size:
+        sketch = cv2.resize(sketch, size[::-1], interpolation=cv2.INTER_AREA)
+    return sketch
+
+
+# --- scoring ---------------------------------------------------------------------------------
+
+
+def metric_columns(metric_names):
+    """The CSV / summary columns of the requested metrics, in the order asked, once each."""
+    unknown = sorted(set(metric_names) - set(METRICS))
+    if unknown or not metric_names:
+        raise EvaluationError(f"unknown metrics {unknown}; choose from {list(METRICS)}")
+    return tuple(dict.fromkeys(column for name in metric_names for column in METRICS[name]))
+
+
+def input_kind(colorizer):
+    """"sketch" or "gray": what the model colorizes; None when unknown (a bare SavedModel)."""
+    element_format = colorizer.element_format
+    if element_format == "saved_model":
+        if colorizer.name not in models.available():
+            return None
+        element_format = models.element_format(colorizer.name)
+    return "sketch" if "sketch" in data.get_format(element_format).reads else "gray"
+
+
+def _usable_samples(items, tally, with_sketches):
+    """The samples worth scoring; bad files and gray ground truths go to `tally` as rejects."""
+    for item in items:
+        if isinstance(item, images.ImageError):
+            tally.reject(item)
+        elif is_grayscale(item.truth):
+            tally.reject(images.ImageError(item.name, "grayscale", "the ground truth has no colour"))
+        else:
+            tally.keep()
+            if with_sketches and item.sketch is None:
+                item = dataclasses.replace(item, sketch=pencil_sketch(item.truth))
+            yield item
+
+
+def _batches(samples, batch_size):
+    """Runs of up to `batch_size` consecutive samples of one image size."""
+    batch = []
+    for sample in samples:
+        if batch and (len(batch) == batch_size or sample.truth.shape != batch[0].truth.shape):
+            yield batch
+            batch = []
+        batch.append(sample)
+    if batch:
+        yield batch
+
+
+def _outputs(colorizer, batch, model_input, baselines):
+    """{"input", "truth", "model", *baselines: uint8 RGB (N, H, W, 3)} for one batch."""
+    truth = np.stack([sample.truth for sample in batch])
+    shown = {"gray": inference.to_uint8(color.rgb_to_gray(inference.to_float_rgb(truth))).numpy()}
+    if batch[0].sketch is not None:
+        shown["sketch"] = np.repeat(np.stack([sample.sketch for sample in batch])[..., None], 3, -1)
+    outputs = {"input": shown[model_input], "truth": truth, "model": colorizer.colorize(shown[model_input])}
+    return {**outputs, **{baseline: shown[baseline] for baseline in baselines}}
+
+
+class _Scores:
+    """Collects, batch by batch, the images' names and sizes, every system's per-image scores
+    and the grid's first rows."""
+
+    def __init__(self, systems, columns, grid_rows):
+        self.systems = systems
+        self.columns = columns
+        self.grid_rows = grid_rows
+        self.names = []
+        self.sizes = collections.Counter()
+        self.grid = []
+        self._values = collections.defaultdict(list)  # (system, column) -> arrays
+        self._faces = collections.defaultdict(list)  # "truth" or system -> face vectors
+
+    def add(self, batch, outputs):
+        self.names += [sample.name for sample in batch]
+        height, width = batch[0].truth.shape[:2]
+        self.sizes[f"{width}x{height}"] += len(batch)
+        for system in self.systems:
+            for column in self.columns:
+                if column != "recognition":
+                    score = metrics.get(column)(outputs["truth"], outputs[system])
+                    self._values[system, column].append(score.numpy())
+        if "recognition" in self.columns:
+            for key in ("truth", *self.systems):
+                self._faces[key].append(metrics.face_vectors(outputs[key]))
+        shown = [outputs[key] for key in ("input", "truth", *self.systems)]
+        self.grid += list(zip(*shown))[: self.grid_rows - len(self.grid)]
+
+    def per_image(self):
+        """{system: {column: values (N,)}}; recognition against the gallery of all ground truths."""
+        table = {system: {} for system in self.systems}
+        if "recognition" in self.columns:
+            gallery = np.concatenate(self._faces["truth"])
+        for system in self.systems:
+            for column in self.columns:
+                table[system][column] = (
+                    metrics.rank1_hits(gallery, np.concatenate(self._faces[system]))
+                    if column == "recognition"
+                    else np.concatenate(self._values[system, column])
+                )
+        return table
+
+
+def default_baselines(model_input):
+    """The gray baseline, and the sketch baseline for sketch models."""
+    return ("gray", "sketch") if model_input == "sketch" else ("gray",)
+
+
+def evaluate(colorizer, dataset, metric_names, out_dir, *, baselines=None, model_input=None,
+             samples=8, batch_size=16, limit=None, overwrite=False, verbose=True):
+    """Score `colorizer` and `baselines` on `dataset` (from `open_data`); write and return the summary.
+
+    `model_input` ("gray" or "sketch") defaults to what the model was trained on, `baselines`
+    to `default_baselines(model_input)`; `samples` images go into the grid; `limit` reads only
+    the first items; outputs already in `out_dir` are kept unless `overwrite`.
+    """
+    columns = metric_columns(metric_names)
+    model_input = model_input or input_kind(colorizer)
+    if model_input not in MODEL_INPUTS:
+        raise EvaluationError(
+            f"{colorizer.source}: cannot tell whether model {colorizer.name!r} colorizes gray "
+            f"photos or sketches; say which ({' or '.join(MODEL_INPUTS)})"
+        )
+    baselines = default_baselines(model_input) if baselines is None else tuple(baselines)
+    unknown = sorted(set(baselines) - set(BASELINES))
+    if unknown:
+        raise EvaluationError(f"unknown baselines {unknown}; choose from {list(BASELINES)}")
+    out_dir = _output_folder(out_dir, overwrite)
+    count = min(dataset.count, limit) if limit else dataset.count
+    tally = Tally(count, f"evaluating {colorizer.name} on {dataset.path}", verbose)
+    with_sketches = model_input == "sketch" or "sketch" in baselines
+    usable = _usable_samples(itertools.islice(dataset.read(), count), tally, with_sketches)
+
+    scores = _Scores(("model", *baselines), columns, samples)
+    for batch in _batches(usable, batch_size):
+        scores.add(batch, _outputs(colorizer, batch, model_input, baselines))
+    skipped = tally.finish(f"evaluated {colorizer.name} on {dataset.path}")["skipped"]
+    if len(scores.names) < (2 if "recognition" in columns else 1):
+        raise EvaluationError(
+            f"{dataset.path}: {len(scores.names)} usable images, too few to score "
+            f"(skipped: {skipped or 'none'})"
+        )
+    per_image = scores.per_image()
+    summary = {
+        "model": {
+            "name": colorizer.name,
+            "source": colorizer.source,
+            "element_format": colorizer.element_format,
+            "input": model_input,
+        },
+        "data": {
+            "path": str(dataset.path),
+            "kind": dataset.kind,
+            "split": dataset.split,
+            "sketches": (dataset.sketches or SKETCHES_MADE_HERE) if with_sketches else "",
+        },
+        "image_size": {"policy": IMAGE_SIZE_POLICY, "sizes": dict(scores.sizes)},
+        "images": {
+            "read": count,
+            "evaluated": len(scores.names),
+            "skipped": skipped,
+            "skipped_files": [
+                {"file": error.path, "reason": error.reason, "detail": error.detail}
+                for error in tally.rejects
+            ],
+        },
+        "columns": list(columns),
+        "results": {
+            system: {
+                column: {"mean": float(np.mean(values)), "std": float(np.std(values))}
+                for column, values in columns_values.items()
+            }
+            for system, columns_values in per_image.items()
+        },
+    }
+    _write_outputs(out_dir, summary, scores, per_image)
+    return summary
+
+
+def _write_outputs(out_dir, summary, scores, per_image):
+    with open(out_dir / "per_image.csv", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["image", "system", *scores.columns])
+        for index, name in enumerate(scores.names):
+            for system, values in per_image.items():
+                cells = (f"{values[column][index]:.6g}" for column in scores.columns)
+                writer.writerow([name, system, *cells])
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    (out_dir / "table.txt").write_text(format_table(summary) + "\n", encoding="utf-8")
+    if scores.grid:
+        titles = (f"input ({summary['model']['input']})", "ground truth", "prediction",
+                  *(f"{system} baseline" for system in scores.systems[1:]))
+        title = f"{summary['model']['name']} on {Path(summary['data']['path']).name}"
+        callbacks.triplet_grid(scores.grid, out_dir / "samples.png", title, titles=titles)
+
+
+def _output_folder(out_dir, overwrite):
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise EvaluationError(f"{out_dir}: exists and is not a folder")
+    existing = [name for name in OUTPUT_FILES if (out_dir / name).exists()]
+    if existing and not overwrite:
+        raise EvaluationError(
+            f"{out_dir}: already holds {', '.join(existing)}; choose another output folder or overwrite"
+        )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return out_dir
+
+
+def format_table(summary):
+    """The summary as a text table, one row per system, each cell "mean ± std" (paper Table II)."""
+    model, data_info, counts = summary["model"]["name"], summary["data"], summary["images"]
+    labels = {"model": f"{model} (model)", **{b: f"{b} baseline" for b in BASELINES}}
+
+    def cell(result, column):
+        number = COLUMN_FORMATS[column][1].format
+        return f"{number(result['mean'])} ± {number(result['std'])}"
+
+    header = ["system", *(COLUMN_FORMATS[column][0] for column in summary["columns"])]
+    rows = [
+        [labels[system], *(cell(results[column], column) for column in summary["columns"])]
+        for system, results in summary["results"].items()
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    rule = ["-" * width for width in widths]
+    split = f" ({data_info['split']} split)" if data_info["split"] else ""
+    skipped = ", ".join(f"{reason} {n}" for reason, n in counts["skipped"].items()) or "none"
+    lines = [f"{model} on {data_info['path']}{split}: {counts['evaluated']} images, skipped: {skipped}"]
+    for row in (header, rule, *rows):
+        lines.append("  ".join(text.ljust(width) for text, width in zip(row, widths)).rstrip())
+    return "\n".join(lines)

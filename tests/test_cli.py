@@ -1,0 +1,123 @@
+"""keras-colorize: bad files named, skipped and counted; inputs never overwritten; exit codes."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import skimage.data
+from PIL import Image
+
+from keras_colorize import cli
+from keras_colorize.images import read_rgb
+
+SIZES = {"coffee.jpg": (333, 517), "sub/cat.png": (120, 181), "gray.png": (90, 64)}
+
+
+@pytest.fixture
+def photo_folder(tmp_path):
+    """Three photos of odd sizes (one gray, one in a subfolder) and a truncated JPEG."""
+    folder = tmp_path / "photos"
+    (folder / "sub").mkdir(parents=True)
+    for name, source in zip(SIZES, (skimage.data.coffee(), skimage.data.chelsea(), skimage.data.astronaut())):
+        image = cv2.resize(source, SIZES[name][::-1], interpolation=cv2.INTER_AREA)
+        Image.fromarray(image).convert("L" if name == "gray.png" else "RGB").save(folder / name)
+    jpeg = (folder / "coffee.jpg").read_bytes()
+    (folder / "broken.jpg").write_bytes(jpeg[: len(jpeg) // 3])
+    return folder
+
+
+def _snapshot(folder):
+    return {path: path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+@pytest.mark.slow
+def test_colorize_folder_skips_names_and_counts_the_broken_file(photo_folder, trained_run, tmp_path, capsys):
+    before = _snapshot(photo_folder)
+    out = tmp_path / "colorized"
+    status = cli.main(["colorize", str(photo_folder), "-o", str(out), "--model", str(trained_run("unet"))])
+    printed = capsys.readouterr()
+    assert status == cli.EXIT_SOME_FAILED
+    assert "broken.jpg: truncated_or_corrupt" in printed.err
+    assert "kept: 3" in printed.out and "skipped: truncated_or_corrupt 1" in printed.out
+    assert sorted(p.name for p in out.iterdir()) == ["cat.png", "coffee.png", "gray.png"]
+    for name, size in SIZES.items():
+        written = read_rgb(out / f"{Path(name).stem}.png")
+        assert written.shape == (*size, 3)
+    assert _snapshot(photo_folder) == before
+
+
+@pytest.mark.slow
+def test_outputs_never_replace_existing_files_or_inputs(photo_folder, trained_run, capsys):
+    before = _snapshot(photo_folder)
+    model = ["--model", str(trained_run("unet"))]
+    # Writing into the inputs' own folder, twice: every output takes a new name.
+    for _ in range(2):
+        status = cli.main(["colorize", str(photo_folder / "gray.png"), "-o", str(photo_folder), *model])
+        assert status == cli.EXIT_OK
+    capsys.readouterr()
+    assert {p: b for p, b in _snapshot(photo_folder).items() if p in before} == before
+    assert sorted(p.name for p in photo_folder.glob("gray*.png")) == ["gray-2.png", "gray-3.png", "gray.png"]
+    assert read_rgb(photo_folder / "gray-3.png").shape == (*SIZES["gray.png"], 3)
+
+
+@pytest.mark.slow
+def test_sketch_commands_write_photos_at_the_input_size(photo_folder, trained_run, tmp_path, capsys):
+    sketch_model = ["--model", str(trained_run("sketch_inverter"))]
+    sketches = photo_folder / "sub" / "*.png"  # a glob, as a shell passes it when quoted
+    assert cli.main(["sketch2photo", str(sketches), "-o", str(tmp_path / "s2p"), *sketch_model]) == 0
+    assert cli.main(["gray2color", "--via-sketch", str(photo_folder / "gray.png"),
+                     "-o", str(tmp_path / "g2c"), *sketch_model]) == 0
+    capsys.readouterr()
+    assert read_rgb(tmp_path / "s2p" / "cat.png").shape == (*SIZES["sub/cat.png"], 3)
+    via_sketch = read_rgb(tmp_path / "g2c" / "gray.png")
+    assert via_sketch.shape == (*SIZES["gray.png"], 3)
+    # Through the sketch, not the photo: a model colorizing the gray photo directly differs.
+    direct = tmp_path / "direct"
+    assert cli.main(["gray2color", str(photo_folder / "gray.png"), "-o", str(direct), *sketch_model]) == 0
+    assert not np.array_equal(read_rgb(direct / "gray.png"), via_sketch)
+
+
+def test_model_errors_exit_2_with_a_hint(photo_folder, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("keras_colorize.colorizer.WEIGHTS_DIR", tmp_path / "no_weights")
+    out = tmp_path / "out"
+    assert cli.main(["colorize", str(photo_folder), "-o", str(out)]) == cli.EXIT_ERROR
+    error = capsys.readouterr().err
+    assert "unet: no such file or folder" in error and "make train MODEL=unet" in error
+    assert cli.main(["sketch2photo", str(photo_folder), "-o", str(out), "--model",
+                     str(tmp_path / "nope")]) == cli.EXIT_ERROR
+    assert "nope: no such file" in capsys.readouterr().err
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_no_images_found_exits_2(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    assert cli.main(["colorize", str(tmp_path / "empty"), "-o", str(tmp_path / "out")]) == cli.EXIT_ERROR
+    assert "no image files found" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["colorize", "sketch2photo", "gray2color", "video", "gui"])
+def test_every_command_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main([command, "--help"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.startswith(f"usage: keras-colorize {command}")
+
+
+def test_usage_errors_exit_2(capsys):
+    for argv in ([], ["colorize", "x.png"], ["video", "in.mp4", "out.mp4", "--smooth", "0"]):
+        with pytest.raises(SystemExit) as exit_info:
+            cli.main(argv)
+        assert exit_info.value.code == cli.EXIT_ERROR
+    assert "--smooth: must be at least 1" in capsys.readouterr().err
+
+
+def test_console_script_is_installed():
+    script = shutil.which("keras-colorize", path=str(Path(sys.executable).parent))
+    assert script, "reinstall the package (pip install -e .) to get the keras-colorize script"
+    result = subprocess.run([script, "--help"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0
+    assert "Exit status" in result.stdout and "sketch2photo" in result.stdout

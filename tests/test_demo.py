@@ -1,0 +1,41 @@
+"""make demo: shipped weights first, else the demo's own earlier runs; the results grid."""
+
+import shutil
+
+import numpy as np
+import pytest
+
+from keras_colorize import demo, samples
+from keras_colorize.colorizer import Colorizer
+from keras_colorize.images import read_rgb
+
+
+@pytest.mark.slow
+def test_shipped_weights_and_earlier_runs_are_used_without_training(trained_run, tmp_path, monkeypatch):
+    weights, runs = tmp_path / "weights", tmp_path / "runs"
+    weights.mkdir()
+    shutil.copy(trained_run("unet") / "model.keras", weights / "unet.keras")
+    shutil.copytree(trained_run("sketch_inverter"), runs / "sketch_inverter")
+    monkeypatch.setattr("keras_colorize.demo.WEIGHTS_DIR", weights)
+    monkeypatch.setattr("keras_colorize.colorizer.WEIGHTS_DIR", weights)
+    monkeypatch.setattr("keras_colorize.training.train", lambda *args: pytest.fail("trained"))
+
+    shipped = demo.load_or_train("unet", runs)
+    assert shipped.source == str(weights / "unet.keras")
+    earlier = demo.load_or_train("sketch_inverter", runs)
+    assert earlier.source == str(runs / "sketch_inverter" / "model.keras")
+
+
+@pytest.mark.slow
+def test_results_grid_has_a_row_per_sample_and_the_sketch(trained_run, tmp_path):
+    photo = Colorizer.load(trained_run("unet"))
+    sketch = Colorizer.load(trained_run("sketch_inverter"))
+    rows = demo.result_rows(photo, sketch)
+    photos = samples.sample_photos()
+    assert len(rows) == len(photos) + 1
+    for (shown, truth, predicted), original in zip(rows, [*photos.values(), photos["astronaut"]]):
+        assert shown.shape == truth.shape == predicted.shape == original.shape
+        assert np.ptp(shown.astype(int), axis=-1).max() <= 1  # the inputs are gray
+    grid = demo.run_demo(tmp_path, photo, sketch)
+    assert grid == tmp_path / "results.png"
+    assert read_rgb(grid).shape[0] > 2 * read_rgb(grid).shape[1]  # seven rows of three

@@ -1,0 +1,210 @@
+"""evaluate.py end to end: photo folders, CUFS photo/sketch folders, HDF5 splits, SavedModels."""
+
+import csv
+import importlib.util
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from keras_colorize import (
+    Colorizer,
+    color,
+    evaluation,
+    exporting,
+    inference,
+    metrics,
+    models,
+    samples,
+    training,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+ALL_METRICS = ["psnr", "ssim", "colorfulness", "saturation", "ab_mae", "recognition"]
+
+
+def _load_cli():
+    spec = importlib.util.spec_from_file_location("evaluate_cli", REPO / "evaluate.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+evaluate_cli = _load_cli()
+
+
+@pytest.fixture(scope="module")
+def sample_h5(tmp_path_factory):
+    return training.build_sample_dataset(tmp_path_factory.mktemp("sample") / "sample.h5")
+
+
+@pytest.fixture(scope="module")
+def unet_run(sample_h5, tmp_path_factory):
+    """A LAB U-Net trained for 2 steps: a real run folder with model.keras and export/."""
+    settings = training.default_settings(
+        "unet", data=str(sample_h5), epochs=1, batch_size=2, steps_per_epoch=2,
+        validation_steps=1, triplet_samples=2, precision="float32",
+    )
+    run = tmp_path_factory.mktemp("runs") / "unet"
+    training.train(settings, run)
+    return run
+
+
+@pytest.fixture(scope="module")
+def sketch_model(tmp_path_factory):
+    """An untrained small sketch inverter: evaluation only needs a model that takes sketches."""
+    path = tmp_path_factory.mktemp("models") / "sketch_inverter.keras"
+    return exporting.save_keras(models.build("sketch_inverter", "small"), path)
+
+
+@pytest.fixture(scope="module")
+def photo_folder(tmp_path_factory):
+    """Five colour photos in two sizes, one gray photo and one broken file."""
+    folder = tmp_path_factory.mktemp("photos")
+    photos = list(samples.sample_photos().values())[:5]
+    for index, photo in enumerate(photos):
+        size = (72, 56) if index % 2 else (64, 64)
+        Image.fromarray(cv2.resize(photo, size, interpolation=cv2.INTER_AREA)).save(folder / f"{index}.png")
+    gray = cv2.cvtColor(cv2.resize(photos[0], (64, 64)), cv2.COLOR_RGB2GRAY)
+    Image.fromarray(gray).convert("RGB").save(folder / "gray.png")
+    (folder / "broken.jpg").write_bytes(b"not a jpeg")
+    return folder
+
+
+def _run(capsys, *args):
+    code = evaluate_cli.main([str(arg) for arg in args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def _per_image(out):
+    with open(out / "per_image.csv", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _gray(rgb):
+    return inference.to_uint8(color.rgb_to_gray(inference.to_float_rgb(rgb))).numpy()
+
+
+@pytest.mark.slow
+def test_photo_folder_with_a_trained_unet(unet_run, photo_folder, tmp_path, capsys):
+    out = tmp_path / "eval"
+    code, printed, _ = _run(capsys, "--model", unet_run, "--data", photo_folder,
+                            "--metrics", *ALL_METRICS, "--out", out)
+    assert code == 0
+    assert "unet (model)" in printed and "gray baseline" in printed and "PSNR (dB)" in printed
+    assert printed.count("±") == 2 * 7  # two systems, seven columns
+
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["images"]["evaluated"] == 5
+    assert summary["images"]["skipped"] == {"grayscale": 1, "not_an_image": 1}
+    assert summary["image_size"]["sizes"] == {"64x64": 3, "72x56": 2}
+    assert set(summary["results"]) == {"model", "gray"}
+    assert summary["results"]["gray"]["colorfulness"] == {"mean": 0.0, "std": 0.0}
+
+    rows = _per_image(out)
+    assert len(rows) == 10 and list(rows[0]) == ["image", "system", *summary["columns"]]
+    # Recompute one image's scores from the files, independently of the pipeline.
+    truth = np.asarray(Image.open(photo_folder / "1.png"))
+    predicted = Colorizer.load(unet_run).colorize(_gray(truth))
+    scored = {row["system"]: row for row in rows if row["image"] == "1.png"}
+    for system, output in (("model", predicted), ("gray", _gray(truth))):
+        for column in ("psnr", "ab_mae", "colorfulness_diff"):
+            expected = metrics.get(column)(truth, output).numpy()
+            np.testing.assert_allclose(float(scored[system][column]), expected, rtol=1e-4)
+
+    grid = np.asarray(Image.open(out / "samples.png"))
+    assert grid.ndim == 3 and grid.shape[0] > grid.shape[1]  # five rows of four images
+
+
+@pytest.mark.slow
+def test_cufs_test_folder_with_a_sketch_model(sketch_model, cufs_root, tmp_path, capsys):
+    out = tmp_path / "cufs"
+    code, printed, _ = _run(capsys, "--model", sketch_model, "--data", cufs_root, "--split", "test",
+                            "--metrics", "psnr", "recognition", "--limit", 12, "--out", out)
+    assert code == 0
+    assert "sketch baseline" in printed
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["model"]["input"] == "sketch"
+    assert summary["data"] == {"path": str(cufs_root), "kind": "photos+sketches", "split": "test",
+                               "sketches": "drawn"}
+    assert summary["image_size"]["sizes"] == {"200x250": 12}
+    for system in ("model", "gray", "sketch"):
+        assert 0.0 <= summary["results"][system]["recognition"]["mean"] <= 1.0
+    # The gray baseline keeps each photo's lightness: every face is recognised.
+    assert summary["results"]["gray"]["recognition"]["mean"] == 1.0
+
+    first = _per_image(out)[:3]
+    name = first[0]["image"]
+    photo = np.asarray(Image.open(cufs_root / name).convert("RGB"))
+    sketch = np.asarray(Image.open(cufs_root / name.replace("photos", "sketches")).convert("L"))
+    sketch_row = next(row for row in first if row["system"] == "sketch")
+    expected = metrics.psnr(photo, np.repeat(sketch[..., None], 3, -1)).numpy()
+    np.testing.assert_allclose(float(sketch_row["psnr"]), expected, rtol=1e-4)
+
+
+@pytest.mark.slow
+def test_hdf5_split_with_the_saved_model_is_deterministic(unet_run, sample_h5, tmp_path, capsys):
+    out = tmp_path / "h5"
+    arguments = ["--model", unet_run / "export", "--data", sample_h5, "--split", "train",
+                 "--metrics", "psnr", "ssim", "--samples", 2, "--out", out]
+    assert _run(capsys, *arguments)[0] == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["model"]["name"] == "unet" and summary["model"]["element_format"] == "saved_model"
+    assert summary["image_size"]["sizes"] == {"128x128": summary["images"]["evaluated"]}
+    first = (out / "per_image.csv").read_bytes()
+
+    code, _, error = _run(capsys, *arguments)
+    assert code == 2 and "already holds per_image.csv" in error
+    assert _run(capsys, *arguments, "--overwrite")[0] == 0
+    assert (out / "per_image.csv").read_bytes() == first
+
+
+@pytest.mark.slow
+def test_an_empty_split_is_refused(unet_run, sample_h5, tmp_path, capsys):
+    code, _, error = _run(capsys, "--model", unet_run, "--data", sample_h5, "--out", tmp_path / "x")
+    assert code == 2
+    assert error.strip() == f"error: {sample_h5}: split 'test' is empty; choose another split"
+
+
+@pytest.mark.parametrize(
+    "model, data, named",
+    [
+        ("missing_model", "{folder}", "missing_model: no such file or folder"),
+        ("{model}", "missing_data", "missing_data: neither an HDF5 file nor a folder of images"),
+        ("{model}", "{empty}", "no image files found"),
+    ],
+)
+def test_unusable_arguments_exit_2_with_one_line(model, data, named, sketch_model, photo_folder,
+                                                 tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    paths = {"model": sketch_model, "folder": photo_folder, "empty": empty}
+    code, printed, error = _run(capsys, "--model", model.format(**paths), "--data",
+                                data.format(**paths), "--out", tmp_path / "out")
+    assert code == 2 and printed == ""
+    assert error.count("\n") == 1 and named in error and "Traceback" not in error
+    assert not (tmp_path / "out").exists()
+
+
+def _echo_colorizer(name="saved_model"):
+    """A Colorizer that returns its input, like a SavedModel whose task is unknown."""
+    return Colorizer(lambda batch: np.asarray(batch, np.uint8), name, "saved_model")
+
+
+def test_a_model_returning_its_gray_input_scores_as_the_gray_baseline(photo_folder, tmp_path):
+    dataset = evaluation.open_data(photo_folder)
+    summary = evaluation.evaluate(_echo_colorizer(), dataset, ["psnr", "ssim", "ab_mae"], tmp_path,
+                                  model_input="gray", verbose=False)
+    assert summary["results"]["model"] == summary["results"]["gray"]
+    assert summary["images"]["skipped"] == {"grayscale": 1, "not_an_image": 1}
+
+
+def test_unknown_model_input_is_an_error(photo_folder, tmp_path):
+    with pytest.raises(evaluation.EvaluationError, match="gray photos or sketches"):
+        evaluation.evaluate(_echo_colorizer(), evaluation.open_data(photo_folder), ["psnr"], tmp_path)
+    assert evaluation.input_kind(_echo_colorizer("pix2pix")) == "sketch"
+    assert evaluation.input_kind(_echo_colorizer("unet")) == "gray"

@@ -1,0 +1,138 @@
+"""GUI smoke test under Xvfb: draw with the real mouse (xdotool), Convert, see the photo on screen."""
+
+import shutil
+import subprocess
+import time
+
+import numpy as np
+import pytest
+import skimage.data
+from PIL import Image, ImageGrab
+
+from keras_colorize import gui
+from keras_colorize.images import read_rgb
+
+needs_x = pytest.mark.skipif(
+    not (shutil.which("Xvfb") and shutil.which("xdotool")),
+    reason="needs Xvfb and xdotool (apt-get install xvfb xdotool)",
+)
+
+
+@pytest.fixture(scope="module")
+def display():
+    """A virtual X display of its own (Xvfb picks a free number), as $DISPLAY."""
+    server = subprocess.Popen(
+        ["Xvfb", "-displayfd", "1", "-screen", "0", "640x400x24", "-nolisten", "tcp"],
+        stdout=subprocess.PIPE,
+    )
+    name = f":{server.stdout.readline().decode().strip()}"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DISPLAY", name)
+        yield name
+    server.terminate()
+    server.wait(timeout=10)
+
+
+@pytest.fixture
+def make_app(display):
+    """`make_app(sketch_model, photo_model)`: a shown ColorizeApp; its window closes afterwards."""
+    import tkinter
+
+    roots = []
+
+    def make(sketch_model, photo_model):
+        root = tkinter.Tk()
+        roots.append(root)
+        app = gui.ColorizeApp(root, sketch_model, photo_model)
+        root.update()
+        return app
+
+    yield make
+    for root in roots:
+        root.destroy()
+
+
+def _xdotool(app, *actions):
+    subprocess.run(["xdotool", *map(str, actions)], check=True, timeout=30)
+    for _ in range(10):  # X delivers the events asynchronously; let Tk handle them
+        time.sleep(0.02)
+        app.root.update()
+
+
+def _on_screen(widget, x, y):
+    return widget.winfo_rootx() + x, widget.winfo_rooty() + y
+
+
+def _drag(app, points):
+    """Press, move through `points` (canvas coordinates) and release the left mouse button."""
+    _xdotool(app, "mousemove", *_on_screen(app.canvas, *points[0]), "mousedown", 1)
+    for point in points[1:]:
+        # One move per call: Tk merges the motion events it finds queued together.
+        _xdotool(app, "mousemove", *_on_screen(app.canvas, *point))
+    _xdotool(app, "mouseup", 1)
+
+
+def _click(app, widget):
+    _xdotool(app, "mousemove", *_on_screen(widget, widget.winfo_width() // 2,
+                                           widget.winfo_height() // 2), "click", 1)
+
+
+def _screenshot(display, widget):
+    x, y = _on_screen(widget, 0, 0)
+    box = (x, y, x + widget.winfo_width(), y + widget.winfo_height())
+    return np.asarray(ImageGrab.grab(bbox=box, xdisplay=display).convert("RGB")).astype(int)
+
+
+@needs_x
+@pytest.mark.slow
+def test_drawn_strokes_convert_to_a_photo_on_screen(make_app, trained_run, display, tmp_path):
+    app = make_app(trained_run("sketch_inverter"), trained_run("unet"))
+    _drag(app, [(40, 40), (120, 60), (200, 200)])
+    sketch = np.asarray(app.sketch)
+    assert sketch[40, 40] < 64 and sketch[50, 80] < 64 and sketch[130, 160] < 64  # on the strokes
+    assert sketch[200, 40] == gui.PAPER and sketch[20, 230] == gui.PAPER  # away from them
+
+    _click(app, app.tool_buttons["eraser"])
+    _drag(app, [(120, 60), (200, 200)])
+    sketch = np.asarray(app.sketch)
+    assert sketch[50, 80] < 64 and sketch[130, 160] == gui.PAPER
+
+    assert app.result is None
+    _click(app, app.buttons["Convert"])
+    assert app.result is not None and app.result.shape == (256, 256, 3)
+    assert app.result.dtype == np.uint8 and "sketch converted" in app.status.get()
+    assert np.abs(_screenshot(display, app.result_view) - app.result).mean() < 2
+    assert np.abs(_screenshot(display, app.canvas) - sketch[..., None]).mean() < 2
+
+    saved = app.save(tmp_path / "photo.png")
+    np.testing.assert_array_equal(read_rgb(saved), app.result)
+    app.result = app.result // 2
+    assert app.save(tmp_path / "photo.png") is None and "not saved" in app.status.get()
+    assert not np.array_equal(read_rgb(saved), app.result)
+
+
+@needs_x
+@pytest.mark.slow
+def test_open_image_colorizes_a_photo_at_its_own_size(make_app, trained_run, tmp_path):
+    app = make_app(trained_run("sketch_inverter"), trained_run("unet"))
+    Image.fromarray(skimage.data.chelsea()[:333, :417]).save(tmp_path / "cat.png")
+    colorized = app.open_image(tmp_path / "cat.png")
+    assert colorized.shape == (300, 417, 3) and app.result is colorized
+    assert np.asarray(app.sketch).std() > 10  # the gray photo now fills the canvas
+    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
+    assert app.open_image(tmp_path / "broken.jpg") is None
+    assert "broken.jpg" in app.status.get() and app.result is colorized
+
+
+@needs_x
+def test_a_model_that_cannot_load_is_named_in_the_status_line(make_app, tmp_path):
+    app = make_app(tmp_path / "no_sketch_model", tmp_path / "no_photo_model")
+    assert app.convert() is None
+    assert "no_sketch_model" in app.status.get() and "--sketch-model" in app.status.get()
+    assert app.result is None
+
+
+def test_no_display_gives_a_clear_error(monkeypatch):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    with pytest.raises(gui.NoDisplayError, match="cannot open a window"):
+        gui.run("sketch_inverter", "unet")

@@ -1,0 +1,151 @@
+"""Each metric against scikit-image or the paper's formula; recognition; Keras-metric use."""
+
+import keras
+import numpy as np
+import pytest
+from skimage import color as skcolor
+from skimage import metrics as skmetrics
+
+from keras_colorize import metrics
+
+
+@pytest.fixture(scope="module")
+def image_pairs():
+    """Random ground truths and degraded predictions, uint8 (3, 40, 48, 3)."""
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, 256, (3, 40, 48, 3), dtype=np.uint8)
+    noise = rng.integers(-60, 61, truth.shape)
+    prediction = np.clip(truth.astype(int) + noise, 0, 255).astype(np.uint8)
+    return truth, prediction
+
+
+def _reference(function, truth, prediction):
+    return np.array([function(t, p) for t, p in zip(truth, prediction)])
+
+
+def test_psnr_matches_skimage(image_pairs):
+    expected = _reference(
+        lambda t, p: skmetrics.peak_signal_noise_ratio(t, p, data_range=255), *image_pairs
+    )
+    np.testing.assert_allclose(metrics.psnr(*image_pairs).numpy(), expected, rtol=1e-5)
+
+
+def test_ssim_matches_skimage_gaussian_window(image_pairs):
+    expected = _reference(
+        lambda t, p: skmetrics.structural_similarity(
+            t, p, channel_axis=-1, data_range=255, gaussian_weights=True, sigma=1.5,
+            use_sample_covariance=False,
+        ),
+        *image_pairs,
+    )
+    assert 0.2 < expected.min() < expected.max() < 0.99  # a range where a wrong window shows
+    np.testing.assert_allclose(metrics.ssim(*image_pairs).numpy(), expected, atol=1e-5)
+
+
+def test_saturation_difference_matches_skimage_hsv(image_pairs):
+    expected = _reference(
+        lambda t, p: np.abs(skcolor.rgb2hsv(p)[..., 1] - skcolor.rgb2hsv(t)[..., 1]).mean(),
+        *image_pairs,
+    )
+    np.testing.assert_allclose(
+        metrics.saturation_difference(*image_pairs).numpy(), expected, rtol=1e-4
+    )
+
+
+def test_ab_mae_matches_skimage_lab(image_pairs):
+    expected = _reference(
+        lambda t, p: np.abs(skcolor.rgb2lab(p)[..., 1:] - skcolor.rgb2lab(t)[..., 1:]).mean(),
+        *image_pairs,
+    )
+    np.testing.assert_allclose(metrics.ab_mae(*image_pairs).numpy(), expected, atol=0.01)
+
+
+def _hasler_suesstrunk(image):
+    """M3 as written in the paper: sigma_rgyb + 0.3 mu_rgyb."""
+    red, green, blue = np.moveaxis(image.astype(np.float64), -1, 0)
+    rg, yb = red - green, 0.5 * (red + green) - blue
+    return np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean())
+
+
+def test_colorfulness_matches_the_paper_formula(image_pairs):
+    truth, prediction = image_pairs
+    np.testing.assert_allclose(
+        metrics.colorfulness(truth).numpy(), [_hasler_suesstrunk(t) for t in truth], rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        metrics.colorfulness_difference(truth, prediction).numpy(),
+        [_hasler_suesstrunk(p) - _hasler_suesstrunk(t) for t, p in zip(truth, prediction)],
+        rtol=1e-4,
+    )
+
+
+def test_colorfulness_of_a_gray_image_is_zero(image_pairs):
+    gray = np.repeat(image_pairs[0][..., :1], 3, axis=-1)
+    np.testing.assert_array_equal(metrics.colorfulness(gray).numpy(), 0.0)
+    red = np.zeros((8, 8, 3), np.uint8)
+    red[..., 0] = 255
+    # A flat colour has no spread, only the 0.3-weighted mean opponent colour.
+    np.testing.assert_allclose(metrics.colorfulness(red).numpy(), 0.3 * np.hypot(255, 127.5), rtol=1e-6)
+
+
+def test_single_images_give_scalars(image_pairs):
+    truth, prediction = image_pairs
+    for name, metric in metrics.IMAGE_METRICS.items():
+        single = metric(truth[1], prediction[1]).numpy()
+        batched = metric(truth, prediction).numpy()[1]
+        assert np.ndim(single) == 0, name
+        np.testing.assert_allclose(single, batched, rtol=1e-5, err_msg=name)
+
+
+def test_unknown_metric_names_the_choices():
+    with pytest.raises(ValueError, match="psnr"):
+        metrics.get("fid")
+
+
+def _faces(count, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, (count, 32, 24, 3), dtype=np.uint8)
+
+
+def test_recognition_is_perfect_when_probes_are_the_gallery():
+    gallery = metrics.face_vectors(_faces(10))
+    assert gallery.shape == (10, np.prod(metrics.RECOGNITION_SIZE))
+    np.testing.assert_array_equal(metrics.rank1_hits(gallery, gallery), 1.0)
+
+
+def test_recognition_finds_shuffled_and_noisy_probes():
+    faces = _faces(10)
+    order = np.random.default_rng(1).permutation(10)
+    noise = np.random.default_rng(2).integers(-20, 21, faces.shape)
+    probes = np.clip(faces[order].astype(int) + noise, 0, 255)
+    matches = metrics.recognition_matches(metrics.face_vectors(faces), metrics.face_vectors(probes))
+    np.testing.assert_array_equal(matches, order)
+
+
+def test_recognition_needs_two_gallery_faces():
+    single = metrics.face_vectors(_faces(1))
+    with pytest.raises(ValueError, match="at least 2"):
+        metrics.rank1_hits(single, single)
+
+
+def test_keras_metrics_report_the_evaluation_values():
+    """Compiled on [0, 1] RGB, the Keras metrics average the 0-255 per-image values."""
+    rng = np.random.default_rng(3)
+    targets = rng.random((4, 24, 24, 3)).astype("float32")
+    inputs = rng.random((4, 24, 24, 3)).astype("float32")
+    image = keras.Input((24, 24, 3), name="image")
+    model = keras.Model(image, keras.layers.Conv2D(3, 3, padding="same", activation="sigmoid")(image))
+    names = ("psnr", "ssim", "ab_mae")
+    model.compile(loss="mse", metrics=[metrics.keras_metric(name) for name in names])
+    logged = model.evaluate(inputs, targets, batch_size=4, verbose=0, return_dict=True)
+    predictions = model.predict(inputs, verbose=0) * 255.0
+    for name in names:
+        expected = np.mean(metrics.get(name)(targets * 255.0, predictions).numpy())
+        np.testing.assert_allclose(logged[name], expected, rtol=1e-4, err_msg=name)
+
+
+def test_keras_metric_value_range_maps_tanh_outputs(image_pairs):
+    truth, prediction = (images.astype("float32") for images in image_pairs)
+    tanh_metric = metrics.keras_metric("psnr", value_range=(-1, 1))
+    tanh_metric.update_state(truth / 127.5 - 1.0, prediction / 127.5 - 1.0)
+    expected = np.mean(metrics.psnr(truth, prediction).numpy())
+    np.testing.assert_allclose(tanh_metric.result().numpy(), expected, rtol=1e-4)

@@ -1,0 +1,149 @@
+"""Video colorization: frame count, size and rate kept; the flicker figure; smoothing lowers it."""
+
+import cv2
+import numpy as np
+import pytest
+
+from conftest import shared_path
+from keras_colorize import cli, color, video
+from keras_colorize.colorizer import Colorizer
+
+CLIP_FRAMES = 24
+
+
+@pytest.fixture(scope="module")
+def short_clip(tmp_path_factory):
+    """The first frames of the shared clip (640x360, 29.97 fps) as a video file of their own."""
+    source = cv2.VideoCapture(str(shared_path("video", "short_hamilton_clip.mp4")))
+    fps, size = source.get(cv2.CAP_PROP_FPS), (640, 360)
+    path = tmp_path_factory.mktemp("video") / "clip.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+    for _ in range(CLIP_FRAMES):
+        ok, frame = source.read()
+        assert ok and frame.shape[1::-1] == size
+        writer.write(frame)
+    writer.release()
+    source.release()
+    return path
+
+
+def _lab_frames(lightness, ab):
+    """uint8 RGB frames of the given CIELAB lightness (n, H, W) and ab (n, H, W, 2)."""
+    return video.rgb_of(lightness[..., None].astype(np.float32), ab.astype(np.float32)).numpy()
+
+
+def _flickering_colorizer(seed=0):
+    """A stand-in model that keeps the lightness and tints each frame with a random colour."""
+    rng = np.random.default_rng(seed)
+
+    def colorize_batch(gray):
+        lightness = video.lab_of(gray).numpy()[..., 0]
+        tint = rng.normal(0.0, 10.0, (len(gray), 1, 1, 2)) * np.ones((*lightness.shape, 1))
+        return _lab_frames(lightness, tint)
+
+    return Colorizer(colorize_batch, "flickering", "test")
+
+
+def test_flicker_is_the_ab_change_where_the_lightness_stays():
+    lightness = np.full((4, 8, 8), 50.0)
+    ab = np.zeros((4, 8, 8, 2))
+    assert video.FlickerMeter().value == 0.0
+    meter = video.FlickerMeter()
+    meter.update(lightness[..., None], ab)
+    assert meter.value == 0.0
+
+    ab[1::2, ..., 0] = 6.0  # a jumps by 6 and b by 8 (a change of 10) at every frame
+    ab[1::2, ..., 1] = 8.0
+    meter = video.FlickerMeter()
+    meter.update(lightness[..., None], ab)
+    assert meter.value == pytest.approx(10.0)
+
+    moving = lightness.copy()
+    moving[:, :, 4:] = [[[20.0]], [[60.0]], [[20.0]], [[60.0]]]  # motion: the right half changes
+    ab[:, :, 4:] = 50.0 * np.arange(4)[:, None, None, None]  # ... and so does its colour
+    meter = video.FlickerMeter()
+    meter.update(moving[..., None], ab)
+    assert meter.value == pytest.approx(10.0, rel=1e-6)
+
+
+def test_flicker_is_the_same_fed_in_batches_or_at_once():
+    rng = np.random.default_rng(1)
+    lightness = rng.uniform(40, 42, (9, 6, 6, 1))
+    ab = rng.normal(0, 5, (9, 6, 6, 2))
+    whole, batched = video.FlickerMeter(), video.FlickerMeter()
+    whole.update(lightness, ab)
+    for start in range(0, 9, 4):
+        batched.update(lightness[start : start + 4], ab[start : start + 4])
+    assert batched.value == pytest.approx(whole.value)
+
+
+def test_smoother_averages_ab_over_the_last_frames_and_keeps_the_lightness():
+    lightness = np.full((5, 4, 4, 1), 60.0, np.float32)
+    a_values = np.array([0.0, 6.0, 12.0, 18.0, 24.0])
+    ab = np.zeros((5, 4, 4, 2), np.float32)
+    ab[..., 0] = a_values[:, None, None]
+    smoother = video.ColorSmoother(3)
+    smoothed = np.concatenate([smoother(lightness[:2], ab[:2]), smoother(lightness[2:], ab[2:])])
+    lab = color.rgb_to_lab(smoothed / 255.0).numpy()
+    np.testing.assert_allclose(lab[:, 0, 0, 1], [0.0, 3.0, 6.0, 12.0, 18.0], atol=0.6)
+    np.testing.assert_allclose(lab[..., 0], 60.0, atol=0.4)
+    with pytest.raises(ValueError, match="at least 1 frame"):
+        video.ColorSmoother(0)
+
+
+@pytest.mark.slow
+def test_video_keeps_frame_count_size_and_rate(short_clip, trained_run, tmp_path):
+    colorizer = Colorizer.load(trained_run("unet"))
+    report = video.colorize_video(colorizer, short_clip, tmp_path / "out.mp4", verbose=False)
+    source, written = video.video_info(short_clip), video.video_info(tmp_path / "out.mp4")
+    assert written.frames == source.frames == report.frames == CLIP_FRAMES
+    assert (written.width, written.height) == (source.width, source.height) == (640, 360)
+    assert written.fps == pytest.approx(source.fps, abs=0.01) and source.fps == pytest.approx(29.97)
+    assert report.frames_per_second > 0 and report.flicker >= 0
+    assert [p.name for p in tmp_path.iterdir()] == ["out.mp4"]  # no partial file left
+
+
+@pytest.mark.shared_data
+def test_smoothing_lowers_the_flicker_of_a_flickering_model(short_clip, tmp_path):
+    raw = video.colorize_video(_flickering_colorizer(), short_clip, tmp_path / "raw.mp4",
+                               verbose=False)
+    smoothed = video.colorize_video(_flickering_colorizer(), short_clip, tmp_path / "smooth.mp4",
+                                    smooth=5, verbose=False)
+    # Independent tints change by a difference of two draws from frame to frame; a 5-frame
+    # mean changes by a fifth of one (less where dark or bright pixels clip the tint).
+    assert smoothed.raw_flicker == pytest.approx(raw.flicker)
+    assert raw.flicker > 5.0
+    assert smoothed.flicker < raw.flicker / 3
+    frames = video.video_info(tmp_path / "smooth.mp4").frames
+    assert frames == CLIP_FRAMES
+
+
+def test_existing_output_and_non_videos_are_refused(tmp_path):
+    existing = tmp_path / "existing.mp4"
+    existing.write_bytes(b"precious")
+    colorizer = _flickering_colorizer()
+    with pytest.raises(FileExistsError, match="existing.mp4: exists"):
+        video.colorize_video(colorizer, existing, existing)
+    assert existing.read_bytes() == b"precious"
+    with pytest.raises(video.VideoError, match="missing.mp4: missing"):
+        video.colorize_video(colorizer, tmp_path / "missing.mp4", tmp_path / "out.mp4")
+    (tmp_path / "notes.mp4").write_text("not a video")
+    with pytest.raises(video.VideoError, match="notes.mp4: (not_a_video|no_frames)"):
+        video.colorize_video(colorizer, tmp_path / "notes.mp4", tmp_path / "out.mp4")
+    assert not (tmp_path / "out.mp4").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["existing.mp4", "notes.mp4"]
+
+
+@pytest.mark.slow
+def test_video_command_prints_speed_and_flicker(short_clip, trained_run, tmp_path, capsys):
+    out = tmp_path / "colour.mp4"
+    status = cli.main(["video", str(short_clip), str(out), "--model", str(trained_run("unet")),
+                       "--smooth", "3", "--batch-size", "5"])
+    printed = capsys.readouterr().out
+    assert status == cli.EXIT_OK
+    assert f"{CLIP_FRAMES} frames (640x360, 29.97 fps)" in printed
+    assert "frames/s" in printed and "smoothed over 3 frames" in printed
+    assert video.video_info(out).frames == CLIP_FRAMES
+    again = ["video", str(short_clip), str(out), "--model", str(trained_run("unet"))]
+    assert cli.main(again) == cli.EXIT_ERROR
+    assert "exists" in capsys.readouterr().err
