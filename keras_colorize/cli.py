@@ -106,7 +106,8 @@ def _video(args):
 
 
 def _gui(args):
-    from keras_colorize import gui  # here: some Python builds lack tkinter, which only this needs
+    # Imported here: some Python builds lack tkinter, and only this command needs it.
+    from keras_colorize import gui
 
     try:
         gui.run(sketch_model=args.sketch_model, photo_model=args.photo_model)

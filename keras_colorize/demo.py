@@ -26,7 +26,9 @@ SKETCH_MODEL = "sketch_inverter"
 # About half a minute per model on 2 CPU cores: 240 steps over the six sample photos. Two
 # long epochs keep the paper schedules meaningful (the U-Net's loss switch at half time, the
 # sketch inverter's learning rate halved every half epoch).
-QUICK_TRAINING = dict(epochs=2, batch_size=6, steps_per_epoch=120, validation_steps=1, triplet_samples=3)
+QUICK_TRAINING = {
+    "epochs": 2, "batch_size": 6, "steps_per_epoch": 120, "validation_steps": 1, "triplet_samples": 3,
+}
 
 
 def load_or_train(name, runs_dir):

@@ -9,8 +9,9 @@ import pytest
 import skimage.data
 from PIL import Image, ImageGrab
 
-from keras_colorize import gui
 from keras_colorize.images import read_rgb
+
+gui = pytest.importorskip("keras_colorize.gui", reason="needs Python's tkinter")
 
 needs_x = pytest.mark.skipif(
     not (shutil.which("Xvfb") and shutil.which("xdotool")),
@@ -25,7 +26,9 @@ def display():
         ["Xvfb", "-displayfd", "1", "-screen", "0", "640x400x24", "-nolisten", "tcp"],
         stdout=subprocess.PIPE,
     )
-    name = f":{server.stdout.readline().decode().strip()}"
+    number = server.stdout.readline().decode().strip()
+    assert number, "Xvfb did not start"
+    name = f":{number}"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DISPLAY", name)
         yield name

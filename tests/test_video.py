@@ -3,8 +3,8 @@
 import cv2
 import numpy as np
 import pytest
-
 from conftest import shared_path
+
 from keras_colorize import cli, color, video
 from keras_colorize.colorizer import Colorizer
 
@@ -92,6 +92,7 @@ def test_smoother_averages_ab_over_the_last_frames_and_keeps_the_lightness():
 
 
 @pytest.mark.slow
+@pytest.mark.shared_data
 def test_video_keeps_frame_count_size_and_rate(short_clip, trained_run, tmp_path):
     colorizer = Colorizer.load(trained_run("unet"))
     report = video.colorize_video(colorizer, short_clip, tmp_path / "out.mp4", verbose=False)
@@ -135,6 +136,7 @@ def test_existing_output_and_non_videos_are_refused(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.shared_data
 def test_video_command_prints_speed_and_flicker(short_clip, trained_run, tmp_path, capsys):
     out = tmp_path / "colour.mp4"
     status = cli.main(["video", str(short_clip), str(out), "--model", str(trained_run("unet")),
