@@ -68,20 +68,24 @@ class ElementFormat:
 
     `to_pair` takes one sample or a batch of them. `reads` names the sample images it uses;
     `input_range` bounds the input's values (augmentation noise is clipped to it).
+    `decode` maps a target (or a prediction of it) back to colour: ab in CIELAB units when
+    the input is the lightness (`takes_lightness`), else sRGB in [0, 1].
     """
 
     name: str
     to_pair: Callable
+    decode: Callable
     reads: tuple = ("rgb",)
     input_range: tuple = (0.0, 1.0)
+    takes_lightness: bool = False
 
 
 _FORMATS = {}
 
 
-def _element_format(name, **details):
+def _element_format(name, decode, **details):
     def register(to_pair):
-        _FORMATS[name] = ElementFormat(name, to_pair, **details)
+        _FORMATS[name] = ElementFormat(name, to_pair, decode, **details)
         return to_pair
 
     return register
@@ -104,40 +108,49 @@ def _unit_lightness_and_ab(rgb):
     return color.l_to_unit(lightness), ab
 
 
-@_element_format("l_ab_unit")
+@_element_format("l_ab_unit", decode=color.ab_from_unit, takes_lightness=True)
 def _l_ab_unit(sample):
     lightness, ab = _unit_lightness_and_ab(sample["rgb"])
     return lightness, color.ab_to_unit(ab)
 
 
-@_element_format("l_lab_unit")
+@_element_format(
+    "l_lab_unit",
+    decode=lambda lab_unit: color.ab_from_unit(lab_unit[..., 1:]),
+    takes_lightness=True,
+)
 def _l_lab_unit(sample):
     lightness, ab_unit = _l_ab_unit(sample)
     return lightness, tf.concat([lightness, ab_unit], axis=-1)
 
 
-@_element_format("l_ab_signed")
+@_element_format("l_ab_signed", decode=color.ab_from_signed, takes_lightness=True)
 def _l_ab_signed(sample):
     lightness, ab = _unit_lightness_and_ab(sample["rgb"])
     return lightness, color.ab_to_signed(ab)
 
 
-@_element_format("l_ab")
+@_element_format("l_ab", decode=tf.identity, takes_lightness=True)
 def _l_ab(sample):
     return _unit_lightness_and_ab(sample["rgb"])
 
 
-@_element_format("gray_rgb")
+@_element_format("gray_rgb", decode=tf.identity)
 def _gray_rgb(sample):
     return color.rgb_to_gray(sample["rgb"]), sample["rgb"]
 
 
-@_element_format("sketch_rgb", reads=("rgb", "sketch"))
+@_element_format("sketch_rgb", decode=tf.identity, reads=("rgb", "sketch"))
 def _sketch_rgb(sample):
     return tf.image.grayscale_to_rgb(sample["sketch"]), sample["rgb"]
 
 
-@_element_format("sketch_rgb_tanh", reads=("rgb", "sketch"), input_range=(-1.0, 1.0))
+@_element_format(
+    "sketch_rgb_tanh",
+    decode=lambda rgb: (rgb + 1.0) / 2.0,
+    reads=("rgb", "sketch"),
+    input_range=(-1.0, 1.0),
+)
 def _sketch_rgb_tanh(sample):
     sketch, rgb = _sketch_rgb(sample)
     return sketch * 2.0 - 1.0, rgb * 2.0 - 1.0

@@ -1,26 +1,16 @@
 """Pre- and post-processing around a trained model, for every element format, in TF ops.
 
 `full_resolution_input` turns images of any size into what the model sees (resized to the
-model's size by `colorize_batch`); `outputs_to_rgb` turns the model's outputs back into sRGB at
-the size of the image the input came from. LAB models keep the full-resolution lightness of the input and only resize the
-predicted ab, so no detail is lost; sketch and gray->RGB models are resized back as a whole.
-The training callbacks, the SavedModel export and the Colorizer all use these functions.
+model's size by `colorize_batch`); `outputs_to_rgb` turns the model's outputs back into sRGB
+at the size of the image the input came from, with the element format's own `decode`. LAB
+models keep the full-resolution lightness of the input and only resize the predicted ab, so
+no detail is lost; sketch and gray->RGB models are resized back as a whole. The training
+callbacks, the SavedModel export and the Colorizer all use these functions.
 """
 
 import tensorflow as tf
 
-from keras_colorize import color
-
-LAB_FORMATS = ("l_ab_unit", "l_lab_unit", "l_ab_signed", "l_ab")
-RGB_INPUT_FORMATS = ("gray_rgb", "sketch_rgb", "sketch_rgb_tanh")
-
-
-def _check_format(element_format):
-    if element_format not in LAB_FORMATS + RGB_INPUT_FORMATS:
-        raise ValueError(
-            f"unknown element format {element_format!r}; "
-            f"known: {', '.join(LAB_FORMATS + RGB_INPUT_FORMATS)}"
-        )
+from keras_colorize import color, data
 
 
 def to_float_rgb(images):
@@ -40,47 +30,47 @@ def _resize(images, size):
     return tf.image.resize(images, size, method="area", antialias=True)
 
 
+def _to_input_range(unit, element):
+    low, high = element.input_range
+    return unit * (high - low) + low
+
+
+def _from_input_range(inputs, element):
+    low, high = element.input_range
+    return (inputs - low) / (high - low)
+
+
 def full_resolution_input(images, element_format):
-    """Images as the model sees them, but at their own size (L/100, or the [0,1] sketch/gray)."""
-    _check_format(element_format)
+    """Images as the model sees them, but at their own size (L/100, or the scaled gray/sketch)."""
+    element = data.get_format(element_format)
     rgb = to_float_rgb(images)
-    if element_format in LAB_FORMATS:
+    if element.takes_lightness:
         return color.l_to_unit(color.rgb_to_lab(rgb)[..., :1])
-    gray = color.rgb_to_gray(rgb)
-    return gray * 2.0 - 1.0 if element_format == "sketch_rgb_tanh" else gray
+    return _to_input_range(color.rgb_to_gray(rgb), element)
 
 
 def outputs_to_rgb(element_format, full_inputs, outputs):
     """Model outputs (target encoding) -> float sRGB in [0, 1] at `full_inputs`' size.
 
-    `full_inputs` is `full_resolution_input(images)`: for LAB formats its lightness is joined
+    `full_inputs` is `full_resolution_input(images)`: for lightness formats its L is joined
     with the predicted ab resized to it.
     """
-    _check_format(element_format)
-    outputs = tf.cast(outputs, tf.float32)
+    element = data.get_format(element_format)
+    decoded = element.decode(tf.cast(outputs, tf.float32))
     size = tf.shape(full_inputs)[1:3]
-    if element_format not in LAB_FORMATS:
-        rgb = (outputs + 1.0) / 2.0 if element_format == "sketch_rgb_tanh" else outputs
-        return tf.clip_by_value(tf.image.resize(rgb, size, method="bilinear"), 0.0, 1.0)
-    ab = {
-        "l_ab_unit": lambda: color.ab_from_unit(outputs),
-        "l_lab_unit": lambda: color.ab_from_unit(outputs[..., 1:]),
-        "l_ab_signed": lambda: color.ab_from_signed(outputs),
-        "l_ab": lambda: outputs,
-    }[element_format]()
-    ab = tf.image.resize(ab, size, method="bilinear")
+    if not element.takes_lightness:
+        return tf.clip_by_value(tf.image.resize(decoded, size, method="bilinear"), 0.0, 1.0)
+    ab = tf.image.resize(decoded, size, method="bilinear")
     return color.lab_to_rgb(color.join_lab(color.l_from_unit(full_inputs), ab))
 
 
 def inputs_to_rgb(element_format, inputs):
     """What a model input looks like, as sRGB in [0, 1] (the gray L, or the sketch)."""
-    _check_format(element_format)
+    element = data.get_format(element_format)
     inputs = tf.cast(inputs, tf.float32)
-    if element_format in LAB_FORMATS:
+    if element.takes_lightness:
         return color.lightness_to_gray(color.l_from_unit(inputs))
-    if element_format == "sketch_rgb_tanh":
-        inputs = (inputs + 1.0) / 2.0
-    return tf.clip_by_value(inputs, 0.0, 1.0)
+    return tf.clip_by_value(_from_input_range(inputs, element), 0.0, 1.0)
 
 
 def to_uint8(rgb):

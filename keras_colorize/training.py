@@ -26,6 +26,7 @@ import tensorflow as tf
 
 from keras_colorize import callbacks as kc_callbacks
 from keras_colorize import data, exporting, losses, models
+from keras_colorize.models.gan import ConditionalGAN
 
 SHARED_DATA_FILES = {
     "sketch_inverter": "celeba100.h5",
@@ -220,7 +221,7 @@ def _pixel_loss(settings):
 
 def compile_model(model, settings, train_pairs, steps_per_epoch):
     """Compile `model` with the optimizer(s) and loss its settings name."""
-    if getattr(model, "is_gan", False):
+    if isinstance(model, ConditionalGAN):
         model.compile(
             g_optimizer=_gan_optimizer(settings, steps_per_epoch),
             d_optimizer=_gan_optimizer(settings, steps_per_epoch),
@@ -256,7 +257,7 @@ def _check_run_folder(out_dir):
 def _callbacks(settings, out_dir, model, loss, validation_pairs, steps_per_epoch):
     inputs, targets = take_samples(validation_pairs, settings.triplet_samples)
     monitor = "val_loss"
-    if getattr(model, "is_gan", False):
+    if isinstance(model, ConditionalGAN):
         monitor = "val_g_l1"
     elif isinstance(loss, losses.SwitchingLoss):
         monitor = "val_mae"  # comparable across the loss switch

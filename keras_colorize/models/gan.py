@@ -37,8 +37,6 @@ def default_optimizer():
 class ConditionalGAN(keras.Model):
     """A generator trained against a discriminator; `call` runs the generator (see module doc)."""
 
-    is_gan = True
-
     def __init__(self, generator, discriminator, l1_weight=100.0, train_generator=True, **kwargs):
         inputs = keras.Input(generator.input_shape[1:], name=generator.inputs[0].name)
         super().__init__(inputs, generator(inputs), **kwargs)
