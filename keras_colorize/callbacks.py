@@ -37,7 +37,8 @@ def triplet_grid(rows, path, title="", titles=None):
         axis.set_title(label, fontsize=9)
     if title:
         figure.suptitle(title, fontsize=10)
-    figure.tight_layout()
+    # Keep a strip at the top for the title, clear of the column labels.
+    figure.tight_layout(rect=(0, 0, 1, 1 - 0.3 / figure.get_figheight() if title else 1))
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=80)
     plt.close(figure)
