@@ -48,10 +48,10 @@ class Colorizer:
         element_format = models.element_format(name)
         predictor = models.inference_model(name, model)
         # One trace per input dtype and rank; sizes stay symbolic after the first retrace.
-        colorize_batch = tf.function(
-            lambda batch: inference.colorize_batch(predictor, batch, element_format),
-            reduce_retracing=True,
-        )
+        @tf.function(reduce_retracing=True)
+        def colorize_batch(batch):
+            return inference.colorize_batch(predictor, batch, element_format)
+
         return cls(lambda batch: colorize_batch(batch).numpy(), name, element_format, source)
 
     @classmethod

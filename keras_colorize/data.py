@@ -114,11 +114,11 @@ def _l_ab_unit(sample):
     return lightness, color.ab_to_unit(ab)
 
 
-@_element_format(
-    "l_lab_unit",
-    decode=lambda lab_unit: color.ab_from_unit(lab_unit[..., 1:]),
-    takes_lightness=True,
-)
+def _ab_of_lab_unit(lab_unit):
+    return color.ab_from_unit(lab_unit[..., 1:])
+
+
+@_element_format("l_lab_unit", decode=_ab_of_lab_unit, takes_lightness=True)
 def _l_lab_unit(sample):
     lightness, ab_unit = _l_ab_unit(sample)
     return lightness, tf.concat([lightness, ab_unit], axis=-1)
@@ -145,11 +145,12 @@ def _sketch_rgb(sample):
     return tf.image.grayscale_to_rgb(sample["sketch"]), sample["rgb"]
 
 
+def _rgb_of_tanh(rgb):
+    return (rgb + 1.0) / 2.0
+
+
 @_element_format(
-    "sketch_rgb_tanh",
-    decode=lambda rgb: (rgb + 1.0) / 2.0,
-    reads=("rgb", "sketch"),
-    input_range=(-1.0, 1.0),
+    "sketch_rgb_tanh", decode=_rgb_of_tanh, reads=("rgb", "sketch"), input_range=(-1.0, 1.0)
 )
 def _sketch_rgb_tanh(sample):
     sketch, rgb = _sketch_rgb(sample)
