@@ -41,6 +41,7 @@ evaluate: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/data_pipeline.py
+	$(PY) benchmarks/training_speed.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -1,4 +1,4 @@
-"""Training throughput per model and precision on real data: images/s and seconds per epoch.
+"""Training throughput per model and precision on real data: images/s, seconds per epoch, % of peak.
 
     python benchmarks/training_speed.py [--data data/lfw128.h5] [--preset small]
         [--models unet sketch_inverter ...] [--precisions float32 mixed_bfloat16] [--steps 20]
@@ -6,7 +6,9 @@
 Each (model, precision) pair runs in its own process (a dtype policy is process-global):
 the model's training pipeline on the HDF5 file's train split, `--warmup` steps to trace and
 fill the pipeline, then `--steps` timed steps. Seconds per epoch are for one pass over the
-train split at that rate. Prints a table and writes benchmarks/results/training_speed.json.
+train split at that rate. The achieved GFLOP/s count a training step as 3x the analytic forward
+FLOPs (`models.flops.forward_flops`), against this machine's float32 matmul peak measured in the
+same run. Prints a table and writes benchmarks/results/training_speed.json.
 """
 
 import argparse
@@ -20,11 +22,30 @@ RESULTS = Path(__file__).resolve().parent / "results"
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
+def matmul_peak_gflops(size=2048, repeats=20):
+    """float32 matmul GFLOP/s of this machine: the best of a few timed rounds."""
+    import tensorflow as tf
+
+    a = tf.random.normal((size, size))
+    b = tf.random.normal((size, size))
+    product = tf.function(lambda x, y: tf.linalg.matmul(x, y))
+    product(a, b).numpy()
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        for _ in range(repeats):
+            result = product(a, b)
+        result.numpy()
+        best = min(best, time.perf_counter() - started)
+    return 2 * size**3 * repeats / best / 1e9
+
+
 def measure(model_name, preset, precision, data_path, steps, warmup, batch_size):
     """Train `warmup + steps` steps in this process; return the measured figures."""
     import keras
 
     from keras_colorize import data, models, training
+    from keras_colorize.models.flops import forward_flops
 
     keras.mixed_precision.set_global_policy(precision)
     settings = training.default_settings(
@@ -42,6 +63,7 @@ def measure(model_name, preset, precision, data_path, steps, warmup, batch_size)
     seconds = time.perf_counter() - started
     rate = steps * settings.batch_size / seconds
     return {
+        "training_gflops_per_second": round(3 * forward_flops(model) * rate / 1e9, 1),
         "model": model_name,
         "preset": preset,
         "precision": precision,
@@ -73,6 +95,8 @@ def main():
         sys.exit(f"{args.data}: missing; run `make data` first (needs {SHARED_DATA})")
     from keras_colorize import models
 
+    peak = matmul_peak_gflops()
+    print(f"float32 matmul peak: {peak:.0f} GFLOP/s")
     rows = []
     for model_name in args.models or models.available():
         for precision in args.precisions:
@@ -84,13 +108,17 @@ def main():
             if not result:
                 print(f"{model_name} {precision}: failed\n{output.stderr[-2000:]}", file=sys.stderr)
                 continue
-            rows.append(json.loads(result[0][len("RESULT "):]))
-            row = rows[-1]
+            row = json.loads(result[0][len("RESULT "):])
+            row["percent_of_float32_peak"] = round(100 * row["training_gflops_per_second"] / peak, 1)
+            rows.append(row)
             print(f"{row['model']:16s} {row['precision']:15s} {row['image_size']:4d}px "
                   f"batch {row['batch_size']:3d}  {row['images_per_second']:8.1f} img/s  "
-                  f"{row['seconds_per_epoch']:8.1f} s/epoch", flush=True)
+                  f"{row['seconds_per_epoch']:8.1f} s/epoch  "
+                  f"{row['training_gflops_per_second']:7.1f} GFLOP/s  "
+                  f"{row['percent_of_float32_peak']:5.1f}% of peak", flush=True)
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "training_speed.json").write_text(json.dumps(rows, indent=2))
+    report = {"float32_matmul_peak_gflops": round(peak, 1), "runs": rows}
+    (RESULTS / "training_speed.json").write_text(json.dumps(report, indent=2))
     print(f"wrote {RESULTS / 'training_speed.json'}")
 
 
