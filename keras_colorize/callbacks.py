@@ -56,12 +56,14 @@ class PredictionTriplets(keras.callbacks.Callback):
     def __init__(self, inputs, targets, element_format, out_dir, log_dir=None, predictor=None):
         super().__init__()
         self.inputs = np.asarray(inputs)
-        self.targets = np.asarray(targets)
         self.element_format = element_format
         self.out_dir = Path(out_dir)
         self.log_dir = log_dir
         self.predictor = predictor
         self._writer = None
+        # The input and truth columns never change: rendered once.
+        self._shown = inference.to_uint8(inference.inputs_to_rgb(element_format, self.inputs)).numpy()
+        self._truth = self._rgb(np.asarray(targets))
 
     def _rgb(self, outputs):
         return inference.to_uint8(
@@ -71,8 +73,7 @@ class PredictionTriplets(keras.callbacks.Callback):
     def render(self):
         predictor = self.predictor or self.model
         predictions = predictor(self.inputs, training=False)
-        shown = inference.to_uint8(inference.inputs_to_rgb(self.element_format, self.inputs)).numpy()
-        return np.stack([shown, self._rgb(self.targets), self._rgb(predictions)], axis=1)
+        return np.stack([self._shown, self._truth, self._rgb(predictions)], axis=1)
 
     def on_epoch_end(self, epoch, logs=None):
         triplets = self.render()

@@ -254,7 +254,7 @@ def _check_run_folder(out_dir):
         )
 
 
-def _callbacks(settings, out_dir, model, loss, validation_pairs, steps_per_epoch):
+def _callbacks(settings, out_dir, model, predictor, loss, validation_pairs, steps_per_epoch):
     inputs, targets = take_samples(validation_pairs, settings.triplet_samples)
     monitor = "val_loss"
     if isinstance(model, ConditionalGAN):
@@ -275,7 +275,7 @@ def _callbacks(settings, out_dir, model, loss, validation_pairs, steps_per_epoch
             models.element_format(settings.model),
             out_dir / "triplets",
             log_dir=out_dir / "logs",
-            predictor=models.inference_model(settings.model, model),
+            predictor=predictor,
         ),
         kc_callbacks.EpochSummary(steps_per_epoch * settings.batch_size),
     ]
@@ -332,6 +332,7 @@ def train(settings, out_dir):
         train_pairs = train_pairs.repeat()
     with strategy.scope():
         loss = compile_model(model, settings, train_pairs, steps_per_epoch)
+        predictor = models.inference_model(settings.model, model)
     print(
         f"training {settings.model} ({settings.preset}: {model_config}) on {data_path}, "
         f"{precision}, {strategy.num_replicas_in_sync} replica(s), {model.count_params():,} parameters"
@@ -342,15 +343,13 @@ def train(settings, out_dir):
         steps_per_epoch=steps_per_epoch,
         validation_data=validation_pairs,
         validation_steps=settings.validation_steps or None,
-        callbacks=_callbacks(settings, out_dir, model, loss, validation_pairs, steps_per_epoch),
+        callbacks=_callbacks(
+            settings, out_dir, model, predictor, loss, validation_pairs, steps_per_epoch
+        ),
         shuffle=False,  # the pipeline shuffles, seeded
         verbose=2 if os.environ.get("CI") else 1,
     )
     exporting.save_keras(model, out_dir / "model.keras")
-    exporting.export_serving(
-        models.inference_model(settings.model, model),
-        models.element_format(settings.model),
-        out_dir / "export",
-    )
+    exporting.export_serving(predictor, models.element_format(settings.model), out_dir / "export")
     print(f"run folder: {out_dir.resolve()}")
     return history
