@@ -28,6 +28,7 @@ def parse_args(argv=None):
                         choices=("auto", "float32", "mixed_float16", "mixed_bfloat16"))
     parser.add_argument("--strategy", default="auto", choices=("auto", "one", "mirrored", "multiworker"))
     parser.add_argument("--seed", type=int)
+    parser.add_argument("--initial-weights", help="fine-tune: start from this trained .keras file")
     parser.add_argument("--set", dest="model_overrides", action="append", default=[], metavar="KEY=JSON",
                         help="model builder override, e.g. --set base_filters=8 (repeatable)")
     parser.add_argument("--setting", dest="settings", action="append", default=[], metavar="KEY=JSON",
@@ -56,7 +57,7 @@ def main(argv=None):
     try:
         settings = training.default_settings(**args)
         training.train(settings, out)
-    except (training.RunFolderError, ValueError) as error:
+    except (training.RunFolderError, ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

@@ -1,14 +1,22 @@
-"""Training throughput per model and precision on real data: images/s, seconds per epoch, % of peak.
+"""Training throughput per model, preset and precision on real data, and the input pipeline's rate.
 
-    python benchmarks/training_speed.py [--data data/lfw128.h5] [--preset small]
+    python benchmarks/training_speed.py [--data data/lfw128.h5] [--presets small paper]
         [--models unet sketch_inverter ...] [--precisions float32 mixed_bfloat16] [--steps 20]
 
-Each (model, precision) pair runs in its own process (a dtype policy is process-global):
-the model's training pipeline on the HDF5 file's train split, `--warmup` steps to trace and
-fill the pipeline, then `--steps` timed steps. Seconds per epoch are for one pass over the
-train split at that rate. The achieved GFLOP/s count a training step as 3x the analytic forward
-FLOPs (`models.flops.forward_flops`), against this machine's float32 matmul peak measured in the
-same run. Prints a table and writes benchmarks/results/training_speed.json.
+Each (model, preset, precision) runs in its own process (a dtype policy is process-global):
+the model's training pipeline (`training.pairs_for`) on the HDF5 file's train split.
+
+- Input rate: the pipeline alone, images/s over its first pass (reading, resizing, colour
+  conversion) and over the next `--input-batches` batches (from memory where the pipeline
+  caches, as it does when the split fits `data.CACHE_BUDGET_BYTES`; else another read).
+- Training rate: `--warmup` steps to trace, then `--steps` timed steps, on the same pipeline.
+  Seconds per epoch are for one pass over the train split at that rate.
+- % of peak: a step counts `models.flops.training_step_flops` (3x the analytic forward FLOPs;
+  a GAN's discriminator runs on a real and a generated image), against this machine's float32
+  matmul peak, measured in the same run.
+
+Paper presets are large for a 2-core CPU: they run `--paper-batch` images a step and a few
+steps. Prints a table and writes benchmarks/results/training_speed.json.
 """
 
 import argparse
@@ -40,55 +48,111 @@ def matmul_peak_gflops(size=2048, repeats=20):
     return 2 * size**3 * repeats / best / 1e9
 
 
-def measure(model_name, preset, precision, data_path, steps, warmup, batch_size):
-    """Train `warmup + steps` steps in this process; return the measured figures."""
+def pipeline_rates(pairs, batch_size, input_batches, cached):
+    """(first pass img/s, steady img/s) of the pipeline alone; the first pass fills its cache."""
+    first = None
+    if cached:
+        started, batches = time.perf_counter(), 0
+        for _ in pairs:
+            batches += 1
+        first = batches * batch_size / (time.perf_counter() - started)
+    started = time.perf_counter()
+    for _ in pairs.take(input_batches):
+        pass
+    steady = input_batches * batch_size / (time.perf_counter() - started)
+    return first, steady
+
+
+def measure(model_name, preset, precision, data_path, steps, warmup, batch_size, input_batches,
+            steps_per_execution):
+    """Time the input pipeline, then train `warmup + steps` steps in this process."""
     import keras
 
     from keras_colorize import data, models, training
-    from keras_colorize.models.flops import forward_flops
+    from keras_colorize.models.flops import training_step_flops
 
     keras.mixed_precision.set_global_policy(precision)
     settings = training.default_settings(
-        model_name, preset=preset, batch_size=batch_size, precision=precision
+        model_name, preset=preset, batch_size=batch_size, precision=precision,
+        steps_per_execution=steps_per_execution,
     )
     model = models.build(model_name, preset)
     size = model.input_shape[1]
     source = data.resize_samples(data.from_hdf5(data_path, "train"), size)
     epoch_images = int(source.cardinality())
-    pairs = training.pairs_for(source, settings, training=True).repeat()
+    pairs = training.pairs_for(source, settings, training=True)
+    cached = data.cached_bytes(pairs) <= data.CACHE_BUDGET_BYTES
+    first_pass, steady = pipeline_rates(pairs, batch_size, input_batches, cached)
+    pairs = pairs.repeat()
     training.compile_model(model, settings, pairs, steps_per_epoch=warmup)
     model.fit(pairs, epochs=1, steps_per_epoch=warmup, verbose=0)
     started = time.perf_counter()
     model.fit(pairs, epochs=1, steps_per_epoch=steps, verbose=0)
     seconds = time.perf_counter() - started
-    rate = steps * settings.batch_size / seconds
+    rate = steps * batch_size / seconds
     return {
-        "training_gflops_per_second": round(3 * forward_flops(model) * rate / 1e9, 1),
+        "training_gflops_per_second": round(training_step_flops(model) * rate / 1e9, 1),
         "model": model_name,
         "preset": preset,
         "precision": precision,
         "image_size": size,
-        "batch_size": settings.batch_size,
+        "batch_size": batch_size,
+        "steps_per_execution": steps_per_execution,
         "images_per_second": round(rate, 2),
         "seconds_per_epoch": round(epoch_images / rate, 1),
         "epoch_images": epoch_images,
+        "input_cached": cached,
+        "input_first_pass_images_per_second": first_pass and round(first_pass, 1),
+        "input_images_per_second": round(steady, 1),
+        "input_to_training_ratio": round(steady / rate, 1),
     }
+
+
+def print_row(row):
+    print(f"{row['model']:16s} {row['preset']:6s} {row['precision']:15s} {row['image_size']:4d}px "
+          f"batch {row['batch_size']:3d}  {row['images_per_second']:8.1f} img/s  "
+          f"{row['seconds_per_epoch']:8.1f} s/epoch  "
+          f"{row['training_gflops_per_second']:7.1f} GFLOP/s  "
+          f"{row['percent_of_float32_peak']:5.1f}% of peak  "
+          f"input {row['input_images_per_second']:8.1f} img/s ({row['input_to_training_ratio']:.1f}x)",
+          flush=True)
+
+
+def run_one(args, model_name, preset, precision):
+    """`measure` in a child process -> its figures, or None (the error is printed)."""
+    batch = args.batch if preset == "small" else args.paper_batch
+    steps = args.steps if preset == "small" else args.paper_steps
+    command = [sys.executable, __file__, "--one", model_name, preset, precision, "--data", args.data,
+               "--steps", str(steps), "--warmup", str(args.warmup), "--batch", str(batch),
+               "--input-batches", str(args.input_batches),
+               "--steps-per-execution", str(args.steps_per_execution)]
+    output = subprocess.run(command, capture_output=True, text=True, check=False)
+    result = [line for line in output.stdout.splitlines() if line.startswith("RESULT ")]
+    if not result:
+        print(f"{model_name} {preset} {precision}: failed\n{output.stderr[-2000:]}", file=sys.stderr)
+        return None
+    return json.loads(result[0][len("RESULT "):])
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="data/lfw128.h5")
-    parser.add_argument("--preset", default="small")
+    parser.add_argument("--presets", nargs="*", default=["small", "paper"])
     parser.add_argument("--models", nargs="*")
     parser.add_argument("--precisions", nargs="*", default=["float32", "mixed_bfloat16"])
     parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--batch", type=int, default=16, help="same batch for every model")
-    parser.add_argument("--one", nargs=2, metavar=("MODEL", "PRECISION"), help=argparse.SUPPRESS)
+    parser.add_argument("--paper-steps", type=int, default=4)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=16, help="small presets' batch, every model")
+    parser.add_argument("--paper-batch", type=int, default=4, help="paper presets' batch")
+    parser.add_argument("--input-batches", type=int, default=50)
+    parser.add_argument("--steps-per-execution", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=RESULTS / "training_speed.json")
+    parser.add_argument("--one", nargs=3, metavar=("MODEL", "PRESET", "PRECISION"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        figures = measure(*args.one[:1], args.preset, args.one[1], args.data, args.steps,
-                          args.warmup, args.batch)
+        figures = measure(*args.one, args.data, args.steps, args.warmup, args.batch,
+                          args.input_batches, args.steps_per_execution)
         print("RESULT " + json.dumps(figures))
         return
     if not Path(args.data).exists():
@@ -98,28 +162,18 @@ def main():
     peak = matmul_peak_gflops()
     print(f"float32 matmul peak: {peak:.0f} GFLOP/s")
     rows = []
-    for model_name in args.models or models.available():
-        for precision in args.precisions:
-            command = [sys.executable, __file__, "--one", model_name, precision, "--data", args.data,
-                       "--preset", args.preset, "--steps", str(args.steps),
-                       "--warmup", str(args.warmup), "--batch", str(args.batch)]
-            output = subprocess.run(command, capture_output=True, text=True)
-            result = [line for line in output.stdout.splitlines() if line.startswith("RESULT ")]
-            if not result:
-                print(f"{model_name} {precision}: failed\n{output.stderr[-2000:]}", file=sys.stderr)
-                continue
-            row = json.loads(result[0][len("RESULT "):])
-            row["percent_of_float32_peak"] = round(100 * row["training_gflops_per_second"] / peak, 1)
-            rows.append(row)
-            print(f"{row['model']:16s} {row['precision']:15s} {row['image_size']:4d}px "
-                  f"batch {row['batch_size']:3d}  {row['images_per_second']:8.1f} img/s  "
-                  f"{row['seconds_per_epoch']:8.1f} s/epoch  "
-                  f"{row['training_gflops_per_second']:7.1f} GFLOP/s  "
-                  f"{row['percent_of_float32_peak']:5.1f}% of peak", flush=True)
-    RESULTS.mkdir(exist_ok=True)
+    for preset in args.presets:
+        for model_name in args.models or models.available():
+            for precision in args.precisions:
+                row = run_one(args, model_name, preset, precision)
+                if row:
+                    row["percent_of_float32_peak"] = round(100 * row["training_gflops_per_second"] / peak, 1)
+                    rows.append(row)
+                    print_row(row)
+    args.out.parent.mkdir(exist_ok=True)
     report = {"float32_matmul_peak_gflops": round(peak, 1), "runs": rows}
-    (RESULTS / "training_speed.json").write_text(json.dumps(report, indent=2))
-    print(f"wrote {RESULTS / 'training_speed.json'}")
+    args.out.write_text(json.dumps(report, indent=2))
+    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

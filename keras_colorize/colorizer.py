@@ -16,9 +16,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from keras_colorize import exporting, images, inference, models
-
-WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+from keras_colorize import data, exporting, images, inference, models, shipped
 
 
 class ModelLoadError(ValueError):
@@ -33,6 +31,16 @@ class Colorizer:
         self.name = name
         self.element_format = element_format
         self.source = str(source)
+
+    @property
+    def input_kind(self):
+        """"sketch" or "gray": what the model colorizes; None when unknown (a bare SavedModel)."""
+        element_format = self.element_format
+        if element_format == "saved_model" and self.name in models.available():
+            element_format = models.element_format(self.name)
+        if element_format not in data.element_formats():
+            return None
+        return "sketch" if "sketch" in data.get_format(element_format).reads else "gray"
 
     def __repr__(self):
         return f"Colorizer({self.name!r}, format={self.element_format!r}, source={self.source!r})"
@@ -59,12 +67,11 @@ class Colorizer:
         """From a run folder, a `.keras` file, a SavedModel folder, or a shipped model's name."""
         path = Path(source)
         if not path.exists():
-            shipped = WEIGHTS_DIR / f"{source}.keras"
-            if shipped.is_file():
-                return cls._load_keras(shipped)
+            if str(source) in shipped.available():
+                return cls.from_model(shipped.load(source), source=f"shipped:{source}")
             raise ModelLoadError(
                 f"{source}: no such file or folder, and not a shipped model "
-                f"(shipped: {sorted(p.stem for p in WEIGHTS_DIR.glob('*.keras')) or 'none yet'})"
+                f"(shipped: {shipped.available() or 'none'})"
             )
         if path.is_file():
             return cls._load_keras(path)

@@ -51,6 +51,7 @@ logger = logging.getLogger(__name__)
 
 PARALLEL_CALLS = 2
 PREFETCH_BATCHES = 2
+CACHE_BUDGET_BYTES = 2 * 2**30  # `make_dataset(cache="auto")` caches what fits in this
 HDF5_FORMAT = "keras-colorize"
 HDF5_VERSION = 1
 
@@ -339,7 +340,10 @@ def make_dataset(source, element_format, batch_size, *, augment=None, shuffle=Tr
         augment: None, "gan", "pix2pix" or an augmentation object (see `keras_colorize.augment`).
         shuffle: shuffle with a `shuffle_buffer`-sample buffer, reshuffled every epoch.
         seed: seeds shuffling and augmentation; the same seed gives the same batches.
-        cache: keep the decoded samples in memory after the first epoch (small data sets).
+        cache: True, False, or "auto" (when it takes at most CACHE_BUDGET_BYTES): keep what
+            the first epoch computed in memory. Without augmentation that is the finished
+            pairs, so later epochs skip reading and colour conversion altogether; with it,
+            the samples before augmentation.
         drop_remainder: drop the last, smaller batch.
     """
     element = get_format(element_format)
@@ -351,15 +355,17 @@ def make_dataset(source, element_format, batch_size, *, augment=None, shuffle=Tr
         )
     augmentation = augment_lib.get(augment)
     dataset = source.map(lambda sample: {name: sample[name] for name in element.reads})
-    if cache:
-        dataset = dataset.cache()
-    if shuffle:
-        dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     # Formats map single samples: on a 2-core CPU that measured as fast as mapping whole
     # batches, and it gives every sample its own noise seed.
     if augmentation is None:
         dataset = dataset.map(element.to_pair, num_parallel_calls=PARALLEL_CALLS)
-    else:
+    if cache == "auto":
+        cache = cached_bytes(dataset) <= CACHE_BUDGET_BYTES
+    if cache:
+        dataset = dataset.cache()
+    if shuffle:
+        dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+    if augmentation is not None:
         sample_seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
         dataset = tf.data.Dataset.zip(dataset, sample_seeds).map(
             functools.partial(_augmented_pair, element, augmentation),
@@ -367,6 +373,15 @@ def make_dataset(source, element_format, batch_size, *, augment=None, shuffle=Tr
         )
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
     return _with_options(dataset.prefetch(PREFETCH_BATCHES))
+
+
+def cached_bytes(dataset):
+    """Bytes that caching every element of `dataset` would take (inf when its size is unknown)."""
+    count = int(dataset.cardinality())
+    if count < 0:
+        return float("inf")
+    specs = tf.nest.flatten(dataset.element_spec)
+    return count * sum(spec.shape.num_elements() * spec.dtype.size for spec in specs)
 
 
 def _augmented_pair(element, augmentation, sample, seed):

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from data_prep.sketch import pencil_sketch
-from keras_colorize import callbacks, color, inference, samples, training
-from keras_colorize.colorizer import WEIGHTS_DIR, Colorizer
+from keras_colorize import callbacks, inference, samples, shipped, training
+from keras_colorize.colorizer import Colorizer
 
 PHOTO_MODEL = "unet"
 SKETCH_MODEL = "sketch_inverter"
@@ -33,7 +33,7 @@ QUICK_TRAINING = {
 
 def load_or_train(name, runs_dir):
     """The shipped model `name`, else the demo's earlier run of it, else a newly trained one."""
-    if (WEIGHTS_DIR / f"{name}.keras").is_file():
+    if name in shipped.available():
         return Colorizer.load(name)
     run = Path(runs_dir) / name
     if not (run / "model.keras").is_file():
@@ -44,17 +44,12 @@ def load_or_train(name, runs_dir):
     return Colorizer.load(run)
 
 
-def gray_version(rgb):
-    """The uint8 gray image of the same lightness: what a photo model sees."""
-    return inference.to_uint8(color.rgb_to_gray(inference.to_float_rgb(rgb))).numpy()
-
-
 def result_rows(photo_colorizer, sketch_colorizer):
     """(input, ground truth, prediction) rows: each sample photo, then the astronaut's sketch."""
     photos = samples.sample_photos()
     rows = []
     for photo in photos.values():
-        gray = gray_version(photo)
+        gray = inference.gray_version(photo)
         rows.append((gray, photo, photo_colorizer.colorize(gray)))
     sketch = pencil_sketch(photos["astronaut"])
     shown = np.repeat(sketch[..., None], 3, axis=-1)

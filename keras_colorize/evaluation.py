@@ -43,7 +43,7 @@ from data_prep.build import find_samples
 from data_prep.clean import is_grayscale
 from data_prep.common import Tally
 from data_prep.sketch import pencil_sketch, to_gray
-from keras_colorize import callbacks, color, data, images, inference, metrics, models
+from keras_colorize import callbacks, data, images, inference, metrics, models
 
 # Metric names as `evaluate.py --metrics` takes them -> the columns each one reports.
 METRICS = {
@@ -178,16 +178,6 @@ def metric_columns(metric_names):
     return tuple(dict.fromkeys(column for name in metric_names for column in METRICS[name]))
 
 
-def input_kind(colorizer):
-    """"sketch" or "gray": what the model colorizes; None when unknown (a bare SavedModel)."""
-    element_format = colorizer.element_format
-    if element_format == "saved_model":
-        if colorizer.name not in models.available():
-            return None
-        element_format = models.element_format(colorizer.name)
-    return "sketch" if "sketch" in data.get_format(element_format).reads else "gray"
-
-
 def _usable_samples(items, tally, with_sketches):
     """The samples worth scoring; bad files and gray ground truths go to `tally` as rejects."""
     for item in items:
@@ -217,7 +207,7 @@ def _batches(samples, batch_size):
 def _outputs(colorizer, batch, model_input, baselines):
     """{"input", "truth", "model", *baselines: uint8 RGB (N, H, W, 3)} for one batch."""
     truth = np.stack([sample.truth for sample in batch])
-    shown = {"gray": inference.to_uint8(color.rgb_to_gray(inference.to_float_rgb(truth))).numpy()}
+    shown = {"gray": inference.gray_version(truth)}
     if batch[0].sketch is not None:
         shown["sketch"] = np.repeat(np.stack([sample.sketch for sample in batch])[..., None], 3, -1)
     outputs = {"input": shown[model_input], "truth": truth, "model": colorizer.colorize(shown[model_input])}
@@ -282,7 +272,7 @@ def evaluate(colorizer, dataset, metric_names, out_dir, *, baselines=None, model
     the first items; outputs already in `out_dir` are kept unless `overwrite`.
     """
     columns = metric_columns(metric_names)
-    model_input = model_input or input_kind(colorizer)
+    model_input = model_input or colorizer.input_kind
     if model_input not in MODEL_INPUTS:
         raise EvaluationError(
             f"{colorizer.source}: cannot tell whether model {colorizer.name!r} colorizes gray "

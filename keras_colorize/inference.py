@@ -77,6 +77,11 @@ def to_uint8(rgb):
     return tf.cast(tf.round(tf.clip_by_value(rgb, 0.0, 1.0) * 255.0), tf.uint8)
 
 
+def gray_version(images):
+    """uint8 RGB images of the same CIELAB lightness with no colour: what a photo model sees."""
+    return to_uint8(color.rgb_to_gray(to_float_rgb(images))).numpy()
+
+
 def colorize_batch(model, images, element_format):
     """uint8/float images (N, H, W, C) -> uint8 RGB (N, H, W, 3), the model run at its own size."""
     size = model.input_shape[1:3]

@@ -56,11 +56,13 @@ class TrainingSettings:
     augment: str = ""  # "", "gan" or "pix2pix"
     discriminator_warmup_epochs: int = 0
     steps_per_epoch: int = 0  # 0: one pass over the training split
+    steps_per_execution: int = 1  # steps per call into the compiled graph (Python overhead)
     validation_steps: int = 0
     triplet_samples: int = 6
     precision: str = "auto"
     strategy: str = "auto"
     seed: int = 0
+    initial_weights: str = ""  # a trained model (.keras / .weights.h5) of the same config to start from
     model_overrides: dict = dataclasses.field(default_factory=dict)
 
     def to_json(self):
@@ -225,6 +227,7 @@ def compile_model(model, settings, train_pairs, steps_per_epoch):
         model.compile(
             g_optimizer=_gan_optimizer(settings, steps_per_epoch),
             d_optimizer=_gan_optimizer(settings, steps_per_epoch),
+            steps_per_execution=settings.steps_per_execution,
         )
         return None
     if settings.loss == "rebalanced":
@@ -234,7 +237,12 @@ def compile_model(model, settings, train_pairs, steps_per_epoch):
     else:
         loss = _pixel_loss(settings)
     metrics = ["mae"] if isinstance(loss, losses.SwitchingLoss) else None
-    model.compile(optimizer=_adam(settings, steps_per_epoch), loss=loss, metrics=metrics)
+    model.compile(
+        optimizer=_adam(settings, steps_per_epoch),
+        loss=loss,
+        metrics=metrics,
+        steps_per_execution=settings.steps_per_execution,
+    )
     return loss
 
 
@@ -304,6 +312,8 @@ def pairs_for(source, settings, training):
         augment=(settings.augment or None) if training else None,
         shuffle=training,
         seed=settings.seed,
+        # A validation pass cut short by validation_steps would discard a half-filled cache.
+        cache="auto" if training or not settings.validation_steps else False,
         drop_remainder=True,
     )
 
@@ -323,6 +333,8 @@ def train(settings, out_dir):
     data_path = settings.data or default_data(settings.model, out_dir)
     with strategy.scope():
         model = models.build(settings.model, settings.preset, **settings.model_overrides)
+        if settings.initial_weights:
+            models.load_weights(model, settings.initial_weights)
     image_size = model.input_shape[1]
     train_source, validation_source = training_sources(data_path, image_size)
     train_pairs = pairs_for(train_source, settings, training=True)

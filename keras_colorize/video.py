@@ -2,7 +2,8 @@
 
 Joy & Singh (2017) colorize a video one frame at a time and average the predicted colour over
 neighbouring frames, because independent predictions flicker. `colorize_video` reads a video
-with OpenCV, turns every frame gray, colorizes batches of frames with a `Colorizer`, and, with
+with OpenCV, turns every frame gray (and, for sketch models, into its pencil sketch), colorizes
+batches of frames with a `Colorizer`, and, with
 `smooth=N`, replaces each frame's ab by the mean ab of the last N predictions (causal: no frame
 waits for later ones) joined with the frame's own lightness. The output keeps the input's frame
 count, size and frame rate.
@@ -23,6 +24,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from data_prep.sketch import pencil_sketch
 from keras_colorize import color, inference
 from keras_colorize.images import ImageError
 
@@ -216,6 +218,15 @@ def video_info(path):
     return info
 
 
+def model_inputs(gray_frames, colorizer):
+    """Gray frames as the model takes them: sketch models get the frames' pencil sketches,
+    the paper's route for video (sketch each frame, then invert the sketch)."""
+    if colorizer.input_kind != "sketch":
+        return gray_frames
+    sketches = np.stack([pencil_sketch(frame[..., 0]) for frame in gray_frames])
+    return np.repeat(sketches[..., None], 3, axis=-1)
+
+
 def colorize_video(colorizer, source, destination, smooth=1, batch_size=8, verbose=True):
     """Colorize video `source` into a new file `destination` (never replaced); returns a VideoReport."""
     destination = Path(destination)
@@ -232,7 +243,7 @@ def colorize_video(colorizer, source, destination, smooth=1, batch_size=8, verbo
     try:
         for batch in read_batches(capture, batch_size):
             lightness = lab_of(batch).numpy()[..., :1]
-            colorized = colorizer.colorize(gray_of(lightness).numpy())
+            colorized = colorizer.colorize(model_inputs(gray_of(lightness).numpy(), colorizer))
             predicted_ab = lab_of(colorized).numpy()[..., 1:]
             raw_flicker.update(lightness, predicted_ab)
             if smoother:

@@ -82,7 +82,7 @@ def test_sketch_commands_write_photos_at_the_input_size(photo_folder, trained_ru
 
 
 def test_model_errors_exit_2_with_a_hint(photo_folder, tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr("keras_colorize.colorizer.WEIGHTS_DIR", tmp_path / "no_weights")
+    monkeypatch.setattr("keras_colorize.shipped.WEIGHTS_DIR", tmp_path / "no_weights")
     out = tmp_path / "out"
     assert cli.main(["colorize", str(photo_folder), "-o", str(out)]) == cli.EXIT_ERROR
     error = capsys.readouterr().err

@@ -106,7 +106,7 @@ def test_run_folder_keras_file_and_saved_model_load_the_same_model(trained_run, 
 
 
 def test_bad_model_sources_name_the_path_and_the_problem(tmp_path, monkeypatch):
-    monkeypatch.setattr("keras_colorize.colorizer.WEIGHTS_DIR", tmp_path / "no_weights")
+    monkeypatch.setattr("keras_colorize.shipped.WEIGHTS_DIR", tmp_path / "no_weights")
     with pytest.raises(ModelLoadError, match=r"missing_run: no such file or folder.*not a shipped"):
         Colorizer.load(tmp_path / "missing_run")
     (tmp_path / "empty_run").mkdir()

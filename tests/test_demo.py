@@ -2,10 +2,11 @@
 
 import shutil
 
+import keras
 import numpy as np
 import pytest
 
-from keras_colorize import demo, samples
+from keras_colorize import demo, models, samples, shipped
 from keras_colorize.colorizer import Colorizer
 from keras_colorize.images import read_rgb
 
@@ -13,15 +14,13 @@ from keras_colorize.images import read_rgb
 @pytest.mark.slow
 def test_shipped_weights_and_earlier_runs_are_used_without_training(trained_run, tmp_path, monkeypatch):
     weights, runs = tmp_path / "weights", tmp_path / "runs"
-    weights.mkdir()
-    shutil.copy(trained_run("unet") / "model.keras", weights / "unet.keras")
+    unet = keras.saving.load_model(trained_run("unet") / "model.keras", compile=False)
+    shipped.save(unet, "unet", models.config("unet", "small"), folder=weights)
     shutil.copytree(trained_run("sketch_inverter"), runs / "sketch_inverter")
-    monkeypatch.setattr("keras_colorize.demo.WEIGHTS_DIR", weights)
-    monkeypatch.setattr("keras_colorize.colorizer.WEIGHTS_DIR", weights)
+    monkeypatch.setattr("keras_colorize.shipped.WEIGHTS_DIR", weights)
     monkeypatch.setattr("keras_colorize.training.train", lambda *args: pytest.fail("trained"))
 
-    shipped = demo.load_or_train("unet", runs)
-    assert shipped.source == str(weights / "unet.keras")
+    assert demo.load_or_train("unet", runs).source == "shipped:unet"
     earlier = demo.load_or_train("sketch_inverter", runs)
     assert earlier.source == str(runs / "sketch_inverter" / "model.keras")
 

@@ -12,7 +12,6 @@ from PIL import Image
 
 from keras_colorize import (
     Colorizer,
-    color,
     evaluation,
     exporting,
     inference,
@@ -85,10 +84,6 @@ def _per_image(out):
         return list(csv.DictReader(handle))
 
 
-def _gray(rgb):
-    return inference.to_uint8(color.rgb_to_gray(inference.to_float_rgb(rgb))).numpy()
-
-
 @pytest.mark.slow
 def test_photo_folder_with_a_trained_unet(unet_run, photo_folder, tmp_path, capsys):
     out = tmp_path / "eval"
@@ -109,9 +104,9 @@ def test_photo_folder_with_a_trained_unet(unet_run, photo_folder, tmp_path, caps
     assert len(rows) == 10 and list(rows[0]) == ["image", "system", *summary["columns"]]
     # Recompute one image's scores from the files, independently of the pipeline.
     truth = np.asarray(Image.open(photo_folder / "1.png"))
-    predicted = Colorizer.load(unet_run).colorize(_gray(truth))
+    predicted = Colorizer.load(unet_run).colorize(inference.gray_version(truth))
     scored = {row["system"]: row for row in rows if row["image"] == "1.png"}
-    for system, output in (("model", predicted), ("gray", _gray(truth))):
+    for system, output in (("model", predicted), ("gray", inference.gray_version(truth))):
         for column in ("psnr", "ab_mae", "colorfulness_diff"):
             expected = metrics.get(column)(truth, output).numpy()
             np.testing.assert_allclose(float(scored[system][column]), expected, rtol=1e-4)
@@ -206,5 +201,5 @@ def test_a_model_returning_its_gray_input_scores_as_the_gray_baseline(photo_fold
 def test_unknown_model_input_is_an_error(photo_folder, tmp_path):
     with pytest.raises(evaluation.EvaluationError, match="gray photos or sketches"):
         evaluation.evaluate(_echo_colorizer(), evaluation.open_data(photo_folder), ["psnr"], tmp_path)
-    assert evaluation.input_kind(_echo_colorizer("pix2pix")) == "sketch"
-    assert evaluation.input_kind(_echo_colorizer("unet")) == "gray"
+    assert _echo_colorizer("pix2pix").input_kind == "sketch"
+    assert _echo_colorizer("unet").input_kind == "gray"

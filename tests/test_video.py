@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from conftest import shared_path
 
+from data_prep.sketch import pencil_sketch
 from keras_colorize import cli, color, video
 from keras_colorize.colorizer import Colorizer
 
@@ -149,3 +150,13 @@ def test_video_command_prints_speed_and_flicker(short_clip, trained_run, tmp_pat
     again = ["video", str(short_clip), str(out), "--model", str(trained_run("unet"))]
     assert cli.main(again) == cli.EXIT_ERROR
     assert "exists" in capsys.readouterr().err
+
+
+def test_sketch_models_get_each_frames_pencil_sketch_and_photo_models_the_gray_frame():
+    frames = np.random.default_rng(0).integers(0, 256, (2, 24, 32, 1), dtype=np.uint8)
+    sketch_model = Colorizer(lambda batch: batch, "sketch_inverter", "sketch_rgb")
+    sketches = video.model_inputs(frames, sketch_model)
+    assert sketches.shape == (2, 24, 32, 3)
+    np.testing.assert_array_equal(sketches[1, ..., 2], pencil_sketch(frames[1, ..., 0]))
+    photo_model = Colorizer(lambda batch: batch, "unet", "l_lab_unit")
+    assert video.model_inputs(frames, photo_model) is frames

@@ -14,6 +14,7 @@ format; `inference_model(name, model)` applies it (identity for the others).
 """
 
 import importlib
+from pathlib import Path
 
 _BUILDERS = {}
 _PRESETS = {}
@@ -70,6 +71,21 @@ def config(name, preset="small", **overrides):
 def build(name, preset="small", **overrides):
     """Build model `name` at `preset` ('paper' or 'small'), with builder overrides."""
     return _BUILDERS[name](**config(name, preset, **overrides))
+
+
+def load_weights(model, path):
+    """Load a trained model's weights (.keras, .weights.h5 or legacy .h5 file) into `model`,
+    which must have the same layers (same builder and config); the error names the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such weights file")
+    try:
+        model.load_weights(path)
+    except ValueError as error:
+        raise ValueError(
+            f"{path}: its weights do not fit {model.name} ({model.count_params():,} "
+            "parameters); was it trained with the same preset and overrides (base_filters, ...)?"
+        ) from error
 
 
 def _check_name(name):

@@ -6,17 +6,28 @@ image, walking into nested models (a VGG16 inside the fusion network, say). Bias
 activations, normalization, pooling and resizing are left out: each costs a few FLOPs per
 activation, against a kernel's worth of multiply-adds per activation in the layers counted.
 
-A GAN counts what its functional graph runs: the generator (the discriminator only trains).
+A GAN's forward pass is what its functional graph runs, the generator; its training step
+(`training_step_flops`) also runs the discriminator, on a real and on a generated image.
 """
 
 import math
 
 import keras
 
+from keras_colorize.models.gan import ConditionalGAN
+
 
 def forward_flops(model):
     """FLOPs (2 x multiply-adds) of one forward pass of one image through `model`."""
     return sum(_layer_flops(layer) for layer in model.layers)
+
+
+def training_step_flops(model):
+    """FLOPs of one training step per image: 3x the forward pass (backward ~ 2x forward), and
+    for a GAN 3x (generator + 2 x discriminator)."""
+    if isinstance(model, ConditionalGAN):
+        return 3 * (forward_flops(model.generator) + 2 * forward_flops(model.discriminator))
+    return 3 * forward_flops(model)
 
 
 def _layer_flops(layer):

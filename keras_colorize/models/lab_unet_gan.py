@@ -30,11 +30,9 @@ Where and why this departs from the paper (readings of what it leaves open):
   settings; the paper gives none).
 """
 
-from pathlib import Path
-
 import keras
 
-from keras_colorize.models import register
+from keras_colorize.models import load_weights, register
 from keras_colorize.models.gan import ConditionalGAN
 from keras_colorize.models.lab_unet import lab_unet
 
@@ -74,20 +72,6 @@ class LabUNetGAN(ConditionalGAN):
         return self.discriminator(lab, training=training)
 
 
-def load_generator_weights(generator, path):
-    """Load a trained LAB U-Net (.keras, .weights.h5 or legacy .h5 file) into `generator`."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such generator weights file")
-    try:
-        generator.load_weights(path)
-    except ValueError as error:
-        raise ValueError(
-            f"{path}: its weights do not fit this LAB U-Net ({generator.count_params()} "
-            "parameters); was it trained with the same base_filters?"
-        ) from error
-
-
 @register(
     "unet_gan",
     presets={
@@ -110,7 +94,7 @@ def build_lab_unet_gan(
     """
     generator = lab_unet(image_size, base_filters)
     if generator_weights is not None:
-        load_generator_weights(generator, generator_weights)
+        load_weights(generator, generator_weights)
     gan = LabUNetGAN(
         generator,
         build_lab_discriminator(image_size, discriminator_filters),

@@ -1,0 +1,70 @@
+"""The trained models shipped inside the package: `Colorizer.load("unet")`.
+
+Each shipped model is three files in `keras_colorize/weights/`:
+
+    <name>.json   the registered model and the builder config that rebuild it
+    <name>.npz    its weights in float16 (half the bytes of float32; `scripts/ship_model.py`
+                  checks that the outputs stay within 0.1 dB PSNR of float32's), in
+                  `get_weights()` order
+    <name>.md     its model card: data, preset, epochs, training time, metrics
+
+A GAN ships its generator only: the discriminator matters for training, not for colorizing.
+Builder options that name files (a U-Net generator, VGG16 weights) are dropped from the
+config: the weights they loaded are in the .npz.
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from keras_colorize import models
+from keras_colorize.models.gan import ConditionalGAN
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+FILE_OPTIONS = ("generator_weights", "vgg_weights")
+
+
+class ShippedModelError(ValueError):
+    """A shipped name or file that cannot be used; the message says which and why."""
+
+
+def available(folder=None):
+    """Names of the models shipped in `folder` (default: the package's weights)."""
+    return sorted(path.stem for path in Path(folder or WEIGHTS_DIR).glob("*.json"))
+
+
+def _holder(model):
+    """The part of `model` whose weights ship: a GAN's generator, else the whole model."""
+    return model.generator if isinstance(model, ConditionalGAN) else model
+
+
+def save(model, model_name, config, name=None, folder=None, dtype="float16"):
+    """Write `model` (built by `models.build(model_name, **config)`) as shipped model `name`."""
+    folder = Path(folder or WEIGHTS_DIR)
+    folder.mkdir(parents=True, exist_ok=True)
+    name = name or model_name
+    config = {key: value for key, value in config.items() if key not in FILE_OPTIONS}
+    weights = {f"w{index:04d}": array.astype(dtype) for index, array in enumerate(_holder(model).get_weights())}
+    np.savez_compressed(folder / f"{name}.npz", **weights)
+    description = {"model": model_name, "config": config, "dtype": dtype}
+    (folder / f"{name}.json").write_text(json.dumps(description, indent=2, sort_keys=True) + "\n")
+    return folder / f"{name}.npz"
+
+
+def load(name, folder=None):
+    """The shipped model `name`, rebuilt in float32 (returns the full registered model)."""
+    folder = Path(folder or WEIGHTS_DIR)
+    description_path, weights_path = folder / f"{name}.json", folder / f"{name}.npz"
+    if not description_path.is_file() or not weights_path.is_file():
+        raise ShippedModelError(f"{name}: not a shipped model (shipped: {available(folder) or 'none'})")
+    description = json.loads(description_path.read_text())
+    model = models.build(description["model"], **description["config"])
+    holder = _holder(model)
+    with np.load(weights_path) as stored:
+        weights = [stored[key].astype(np.float32) for key in sorted(stored.files)]
+    expected = [tuple(variable.shape) for variable in holder.weights]
+    if [array.shape for array in weights] != expected:
+        raise ShippedModelError(f"{weights_path}: its arrays do not fit {description['model']} {description['config']}")
+    holder.set_weights(weights)
+    return model

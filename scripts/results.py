@@ -1,0 +1,226 @@
+"""Score every shipped model and write the model cards, README tables and picture grids.
+
+    python scripts/results.py            # make results
+
+For each model in keras_colorize/weights/: `evaluation.evaluate` on the LFW test faces
+(data/lfw128.h5, pencil sketches for sketch models) and the CUFS test portraits (data/cufs.h5,
+artists' sketches), into docs/results/<lfw|cufs>/<name>/. Then:
+- keras_colorize/weights/<name>.md, the model card (training stages from <name>.json, metrics);
+- the README's results tables, between the `results:begin` / `results:end` markers;
+- docs/results/bw_historical.png (old photographs through every gray model) and
+  docs/results/cufs_sketches.png (CUFS test sketches through every sketch model).
+"""
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from keras_colorize import Colorizer, callbacks, evaluation, images, inference, shipped
+
+TEST_SETS = {  # name -> (HDF5 file under --data, what it is)
+    "lfw": ("lfw128.h5", "LFW test faces (1,318, identity-disjoint from training; pencil sketches)"),
+    "cufs": ("cufs.h5", "CUFS test portraits (100 photos with artists' sketches)"),
+}
+METRICS = ["psnr", "ssim", "colorfulness", "recognition"]
+GRID_PHOTOS = 8
+GRID_WIDTH = 256
+README_MARKERS = ("<!-- results:begin -->", "<!-- results:end -->")
+
+
+def evaluate_all(names, data_dir, out_dir):
+    """{(test set, name): summary}, evaluating what is not already in `out_dir`."""
+    summaries = {}
+    for name in names:
+        colorizer = Colorizer.load(name)
+        for test_set, (file_name, _) in TEST_SETS.items():
+            folder = out_dir / test_set / name
+            if (folder / "summary.json").is_file():
+                summaries[test_set, name] = json.loads((folder / "summary.json").read_text())
+                continue
+            dataset = evaluation.open_data(data_dir / file_name, "test")
+            summaries[test_set, name] = evaluation.evaluate(colorizer, dataset, METRICS, folder, verbose=False)
+            print(evaluation.format_table(summaries[test_set, name]), flush=True)
+    return summaries
+
+
+# --- tables ------------------------------------------------------------------------------------
+
+
+def _cell(result, column):
+    return evaluation.COLUMN_FORMATS[column][1].format(result[column]["mean"])
+
+
+def _colourfulness_gap(summary, system):
+    """Mean colourfulness relative to the ground truth's, as a signed percentage."""
+    result = summary["results"][system]
+    truth = result["colorfulness"]["mean"] - result["colorfulness_diff"]["mean"]
+    return f"{100 * result['colorfulness_diff']['mean'] / truth:+.0f}%"
+
+
+def results_table(summaries, test_set, input_kind):
+    """Markdown: the models that take `input_kind` on `test_set`, then the baseline rows."""
+    chosen = {name: s for (kind, name), s in summaries.items() if kind == test_set and s["model"]["input"] == input_kind}
+    if not chosen:
+        return ""
+    columns = ["psnr", "ssim", "colorfulness", "recognition"]
+    heading = ["system", "PSNR (dB)", "SSIM", "colourfulness", "vs truth", "rank-1 recognition"]
+    lines = ["| " + " | ".join(heading) + " |", "|" + "---|" + "---:|" * (len(heading) - 1)]
+
+    def row(label, summary, system):
+        cells = [_cell(summary["results"][system], column) for column in columns]
+        cells.insert(3, _colourfulness_gap(summary, system))
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+
+    for name, summary in sorted(chosen.items()):
+        row(f"`{name}`", summary, "model")
+    any_summary = next(iter(chosen.values()))
+    for baseline in evaluation.default_baselines(input_kind):
+        row(f"{baseline} baseline", any_summary, baseline)
+    truth = any_summary["results"]["model"]
+    truth_colourfulness = truth["colorfulness"]["mean"] - truth["colorfulness_diff"]["mean"]
+    lines.append(f"| ground truth | | | {truth_colourfulness:.2f} | | |")
+    return "\n".join(lines)
+
+
+def readme_section(summaries):
+    parts = []
+    for test_set, (_, description) in TEST_SETS.items():
+        for kind, task in (("gray", "gray photo to colour"), ("sketch", "sketch to photo")):
+            table = results_table(summaries, test_set, kind)
+            if table:
+                parts.append(f"**{task}, {description}**\n\n{table}")
+    parts.append(
+        "Every figure is the mean over the test split (`scripts/results.py`, per-image CSVs in "
+        "`docs/results/`). Colourfulness is Hasler & Suesstrunk's; \"vs truth\" is the gap to the "
+        "ground truth's. Recognition is rank-1 with the ground-truth photos as the gallery "
+        "(`docs/evaluation.md`)."
+    )
+    parts.append("![Old photographs](docs/results/bw_historical.png)\n\n![CUFS sketches](docs/results/cufs_sketches.png)")
+    return "\n\n".join(parts)
+
+
+def update_readme(readme, section):
+    text = readme.read_text()
+    begin, end = README_MARKERS
+    pattern = re.compile(re.escape(begin) + ".*?" + re.escape(end), re.DOTALL)
+    if not pattern.search(text):
+        raise ValueError(f"{readme}: has no {begin} ... {end} markers")
+    readme.write_text(pattern.sub(lambda _: f"{begin}\n{section}\n{end}", text))
+
+
+# --- model cards -------------------------------------------------------------------------------
+
+
+def _stage_line(index, stage):
+    settings = ", ".join(
+        f"{key} {stage[key]}" for key in ("batch_size", "learning_rate", "loss", "augment") if stage[key]
+    )
+    schedule = "; learning rate halved every half epoch" if stage["halve_lr_every_half_epoch"] else ""
+    return (
+        f"{index}. `{stage['data']}`, preset `{stage['preset']}` {stage['overrides'] or ''}: "
+        f"{stage['epochs_run']} epochs of {stage['steps_per_epoch']} steps ({settings}{schedule}), "
+        f"{stage['wall_seconds'] / 60:.0f} min wall clock (`{stage['run']}`)"
+    )
+
+
+def model_card(name, description, summaries):
+    total_minutes = sum(stage["wall_seconds"] for stage in description["training"]) / 60
+    check = description["storage_check"]
+    lines = [
+        f"# Model card: `{name}`",
+        "",
+        f"Model `{description['model']}` (`keras_colorize/models/`), builder config "
+        f"`{json.dumps(description['config'])}`. Load it with `Colorizer.load(\"{name}\")`.",
+        "",
+        "## Training",
+        "",
+        f"On this project's 2-core CPU (mixed bfloat16), {total_minutes:.0f} min in all; each stage "
+        "starts from the one before and ships its best validation checkpoint:",
+        "",
+        *(_stage_line(index, stage) for index, stage in enumerate(description["training"], 1)),
+        "",
+        f"Stored as {description['dtype']}: mean PSNR {check['psnr_float16']:.3f} dB against "
+        f"{check['psnr_float32']:.3f} dB in float32 on the first {check['images']} test images of "
+        f"`{check['data']}`.",
+        "",
+        "## Metrics (test splits, against the baselines)",
+    ]
+    for test_set, (_, test_description) in TEST_SETS.items():
+        summary = summaries[test_set, name]
+        lines += ["", f"{test_description}; input: {summary['model']['input']}", "", "```",
+                  evaluation.format_table(summary), "```"]
+    lines += ["", "Data: research-use datasets (LFW, CelebA, CUFS, edges2shoes); see `docs/data.md`."]
+    return "\n".join(lines) + "\n"
+
+
+# --- grids -------------------------------------------------------------------------------------
+
+
+def _shrunk(image):
+    height, width = image.shape[:2]
+    if width <= GRID_WIDTH:
+        return image
+    return cv2.resize(image, (GRID_WIDTH, round(height * GRID_WIDTH / width)), interpolation=cv2.INTER_AREA)
+
+
+def historical_grid(names, folder, path):
+    """Old photographs (the first GRID_PHOTOS readable ones) through every gray model."""
+    colorizers = [Colorizer.load(name) for name in names]
+    rows = []
+    for photo_path in images.list_images(folder):
+        try:
+            photo = _shrunk(images.read_rgb(photo_path))
+        except images.ImageError as error:
+            print(f"skipped {error}")
+            continue
+        gray = inference.gray_version(photo)
+        rows.append([gray, *(colorizer.colorize(gray) for colorizer in colorizers)])
+        if len(rows) == GRID_PHOTOS:
+            break
+    callbacks.triplet_grid(rows, path, f"old photographs ({folder.name})", titles=["input", *names])
+
+
+def sketch_grid(names, data_dir, path):
+    """The first CUFS test sketches through every sketch model, with the photos."""
+    colorizers = [Colorizer.load(name) for name in names]
+    dataset = evaluation.open_data(data_dir / TEST_SETS["cufs"][0], "test")
+    rows = []
+    for sample in dataset.read():
+        sketch = np.repeat(sample.sketch[..., None], 3, axis=-1)
+        rows.append([sketch, sample.truth, *(colorizer.colorize(sketch) for colorizer in colorizers)])
+        if len(rows) == GRID_PHOTOS:
+            break
+    callbacks.triplet_grid(rows, path, "CUFS test sketches (drawn by artists)",
+                           titles=["sketch", "photo", *names])
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=Path("data"), help="where `make data` built the test sets")
+    parser.add_argument("--shared", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--out", type=Path, default=Path("docs/results"))
+    parser.add_argument("--readme", type=Path, default=Path("README.md"))
+    args = parser.parse_args(argv)
+    names = shipped.available()
+    if not names:
+        print("error: no shipped models in keras_colorize/weights/", file=sys.stderr)
+        return 2
+    summaries = evaluate_all(names, args.data, args.out)
+    for name in names:
+        description = json.loads((shipped.WEIGHTS_DIR / f"{name}.json").read_text())
+        (shipped.WEIGHTS_DIR / f"{name}.md").write_text(model_card(name, description, summaries))
+    update_readme(args.readme, readme_section(summaries))
+    by_input = {kind: [n for n in names if summaries["lfw", n]["model"]["input"] == kind] for kind in ("gray", "sketch")}
+    historical_grid(by_input["gray"], args.shared / "bw_historical", args.out / "bw_historical.png")
+    sketch_grid(by_input["sketch"], args.data, args.out / "cufs_sketches.png")
+    print(f"cards in {shipped.WEIGHTS_DIR}, tables in {args.readme}, grids in {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
