@@ -14,7 +14,7 @@ RUN ?= runs/$(MODEL)
 EVAL_OUT ?= $(RUN)/evaluation
 METRICS ?= psnr ssim colorfulness saturation ab_mae
 
-.PHONY: install test demo data train evaluate bench clean
+.PHONY: install test demo data train evaluate results bench clean
 
 install: $(STAMP)
 
@@ -39,9 +39,13 @@ train: $(STAMP)
 evaluate: $(STAMP)
 	$(PY) evaluate.py --model $(RUN) $(if $(DATA),--data $(DATA)) --metrics $(METRICS) --out $(EVAL_OUT)
 
+results: $(STAMP)
+	$(PY) scripts/results.py --data data --shared $(SHARED)
+
 bench: $(STAMP)
-	$(PY) benchmarks/data_pipeline.py
+	$(PY) benchmarks/data_pipeline.py --shared $(SHARED)
 	$(PY) benchmarks/training_speed.py
+	$(PY) benchmarks/inference_speed.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -5,7 +5,7 @@ the first `--images` LFW images, then streams its train split through `keras_col
 once per element format (and with each augmentation), as `fit` would. Prints a table and
 writes benchmarks/results/data_pipeline.json.
 
-    python benchmarks/data_pipeline.py [--images 2000] [--shared ../shared/data]
+    python benchmarks/data_pipeline.py [--images 10000] [--shared ../shared/data]
 
 The build runs in a child process, so its peak resident memory (`ru_maxrss`) is its own; the
 peak after the imports alone is reported beside it, the difference being what building takes.
@@ -104,7 +104,7 @@ def measure_reads(path):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--images", type=int, default=2000, help="LFW images to build from")
+    parser.add_argument("--images", type=int, default=10000, help="LFW images to build from")
     parser.add_argument("--shared", type=Path, default=REPO.parent / "shared" / "data",
                         help="the shared research data folder")
     parser.add_argument("--out", type=Path,

@@ -27,10 +27,9 @@ from data_prep.common import Tally
 from data_prep.sketch import pencil_sketch
 from keras_colorize import images, video
 from keras_colorize.colorizer import Colorizer, ModelLoadError
+from keras_colorize.shipped import PHOTO_MODEL, SKETCH_MODEL
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_ERROR = 0, 1, 2
-PHOTO_MODEL = "unet"
-SKETCH_MODEL = "sketch_inverter"
 OUTPUT_SUFFIX = ".png"
 
 

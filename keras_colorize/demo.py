@@ -20,9 +20,8 @@ import numpy as np
 from data_prep.sketch import pencil_sketch
 from keras_colorize import callbacks, inference, samples, shipped, training
 from keras_colorize.colorizer import Colorizer
+from keras_colorize.shipped import PHOTO_MODEL, SKETCH_MODEL
 
-PHOTO_MODEL = "unet"
-SKETCH_MODEL = "sketch_inverter"
 # About half a minute per model on 2 CPU cores: 240 steps over the six sample photos. Two
 # long epochs keep the paper schedules meaningful (the U-Net's loss switch at half time, the
 # sketch inverter's learning rate halved every half epoch).

@@ -22,6 +22,9 @@ from keras_colorize import models
 from keras_colorize.models.gan import ConditionalGAN
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+# What the apps and the demo use unless told otherwise: the best shipped model of each task.
+PHOTO_MODEL = "unet"
+SKETCH_MODEL = "sketch_inverter"
 FILE_OPTIONS = ("generator_weights", "vgg_weights")
 
 

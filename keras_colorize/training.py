@@ -262,8 +262,10 @@ def _check_run_folder(out_dir):
         )
 
 
-def _callbacks(settings, out_dir, model, predictor, loss, validation_pairs, steps_per_epoch):
-    inputs, targets = take_samples(validation_pairs, settings.triplet_samples)
+def _callbacks(settings, out_dir, model, predictor, loss, validation_source, steps_per_epoch):
+    inputs, targets = take_samples(
+        pairs_for(validation_source, settings, training=False, cache=False), settings.triplet_samples
+    )
     monitor = "val_loss"
     if isinstance(model, ConditionalGAN):
         monitor = "val_g_l1"
@@ -296,11 +298,13 @@ def _callbacks(settings, out_dir, model, predictor, loss, validation_pairs, step
     return chosen
 
 
-def pairs_for(source, settings, training):
+def pairs_for(source, settings, training, cache=True):
     """The model's (input, target) batches from a sample stream; augmented when training.
 
     Batches are always whole, so that every replica of a distributed run gets its share; a
-    split smaller than one batch (the built-in sample's) is repeated to fill one.
+    split smaller than one batch (the built-in sample's) is repeated to fill one. With
+    `cache`, what the first epoch computed stays in memory when it fits (`data.make_dataset`);
+    a pipeline that will only be read part-way should not cache, as the part is thrown away.
     """
     count = int(source.cardinality())
     if 0 < count < settings.batch_size:
@@ -312,8 +316,7 @@ def pairs_for(source, settings, training):
         augment=(settings.augment or None) if training else None,
         shuffle=training,
         seed=settings.seed,
-        # A validation pass cut short by validation_steps would discard a half-filled cache.
-        cache="auto" if training or not settings.validation_steps else False,
+        cache="auto" if cache else False,
         drop_remainder=True,
     )
 
@@ -338,12 +341,17 @@ def train(settings, out_dir):
     image_size = model.input_shape[1]
     train_source, validation_source = training_sources(data_path, image_size)
     train_pairs = pairs_for(train_source, settings, training=True)
-    validation_pairs = pairs_for(validation_source, settings, training=False)
+    # A validation pass cut short by validation_steps would discard a half-filled cache.
+    validation_pairs = pairs_for(
+        validation_source, settings, training=False, cache=not settings.validation_steps
+    )
     steps_per_epoch = settings.steps_per_epoch or max(1, int(train_pairs.cardinality()))
     if settings.steps_per_epoch:
         train_pairs = train_pairs.repeat()
     with strategy.scope():
-        loss = compile_model(model, settings, train_pairs, steps_per_epoch)
+        loss = compile_model(
+            model, settings, pairs_for(train_source, settings, training=True, cache=False), steps_per_epoch
+        )
         predictor = models.inference_model(settings.model, model)
     print(
         f"training {settings.model} ({settings.preset}: {model_config}) on {data_path}, "
@@ -356,7 +364,7 @@ def train(settings, out_dir):
         validation_data=validation_pairs,
         validation_steps=settings.validation_steps or None,
         callbacks=_callbacks(
-            settings, out_dir, model, predictor, loss, validation_pairs, steps_per_epoch
+            settings, out_dir, model, predictor, loss, validation_source, steps_per_epoch
         ),
         shuffle=False,  # the pipeline shuffles, seeded
         verbose=2 if os.environ.get("CI") else 1,
