@@ -19,7 +19,7 @@ def parse_args(argv=None):
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--batch", dest="batch_size", type=int)
     parser.add_argument("--lr", dest="learning_rate", type=float)
-    parser.add_argument("--loss", help="mse, mae, huber, ssim, or rebalanced (classifier)")
+    parser.add_argument("--loss", help="mse, mae, huber, ssim, mse+ssim, or rebalanced (classifier)")
     parser.add_argument("--second-loss", help="loss to switch to after --second-loss-epoch epochs")
     parser.add_argument("--second-loss-epoch", type=int)
     parser.add_argument("--augment", choices=("", "gan", "pix2pix"))

@@ -1,7 +1,7 @@
 """Every loss the models train with, in one place.
 
 Pixel losses are Keras's own (`get("mse" | "mae" | "huber")`); the rest are here:
-`SSIMLoss` (the LAB U-Net's second stage), `RebalancedCrossEntropy` (Zhang et al. 2016
+`SSIMLoss` (the LAB U-Net's second stage), `SumLoss` ("mse+ssim"), `RebalancedCrossEntropy` (Zhang et al. 2016
 class-rebalanced multinomial loss over quantized ab bins) and the conditional-GAN losses
 (`generator_adversarial_loss`, `discriminator_loss`).
 """
@@ -107,6 +107,26 @@ class SwitchingLoss(keras.losses.Loss):
         return {**super().get_config(), "first": self.first_name, "second": self.second_name}
 
 
+@keras.saving.register_keras_serializable(package="keras_colorize")
+class SumLoss(keras.losses.Loss):
+    """`first` + `weight` x `second`, per sample: "mse+ssim" keeps the colours MSE learns and
+    adds the structure SSIM rewards (SSIM alone lets colours drift: it barely weighs means)."""
+
+    def __init__(self, first="mse", second="ssim", weight=0.1, name="sum_loss", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.first_name, self.second_name, self.weight = first, second, weight
+        self.first, self.second = get(first), get(second)
+
+    def call(self, y_true, y_pred):
+        first = SwitchingLoss._per_sample(self.first.call(y_true, y_pred))
+        second = SwitchingLoss._per_sample(self.second.call(y_true, y_pred))
+        return first + self.weight * second
+
+    def get_config(self):
+        return {**super().get_config(), "first": self.first_name, "second": self.second_name,
+                "weight": self.weight}
+
+
 def generator_adversarial_loss(fake_logits):
     """The generator wants the discriminator to call its output real."""
     return _binary_crossentropy(tf.ones_like(fake_logits), fake_logits)
@@ -124,11 +144,12 @@ _PIXEL_LOSSES = {
     "mae": keras.losses.MeanAbsoluteError,
     "huber": keras.losses.Huber,
     "ssim": SSIMLoss,
+    "mse+ssim": SumLoss,
 }
 
 
 def get(name, **kwargs):
-    """A pixel loss by name: mse, mae, huber (delta=1 as Sayyed et al.'s eq. 2), ssim."""
+    """A pixel loss by name: mse, mae, huber (delta=1 as Sayyed et al.'s eq. 2), ssim, mse+ssim."""
     if name not in _PIXEL_LOSSES:
         raise ValueError(f"unknown loss {name!r}; choose from {sorted(_PIXEL_LOSSES)}")
     return _PIXEL_LOSSES[name](**kwargs)

@@ -23,7 +23,7 @@ from keras_colorize.models.gan import ConditionalGAN
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 # What the apps and the demo use unless told otherwise: the best shipped model of each task.
-PHOTO_MODEL = "unet"
+PHOTO_MODEL = "classifier"
 SKETCH_MODEL = "sketch_inverter"
 FILE_OPTIONS = ("generator_weights", "vgg_weights")
 

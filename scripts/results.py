@@ -29,21 +29,24 @@ TEST_SETS = {  # name -> (HDF5 file under --data, what it is)
 METRICS = ["psnr", "ssim", "colorfulness", "recognition"]
 GRID_PHOTOS = 8
 GRID_WIDTH = 256
+CHECKPOINT_WORDS = {"best": "best validation checkpoint", "final": "model after its last epoch"}
 README_MARKERS = ("<!-- results:begin -->", "<!-- results:end -->")
 
 
-def evaluate_all(names, data_dir, out_dir):
-    """{(test set, name): summary}, evaluating what is not already in `out_dir`."""
+def evaluate_all(sources, data_dir, out_dir):
+    """{(test set, name): summary} for {name: model source}, evaluating what `out_dir` lacks."""
     summaries = {}
-    for name in names:
-        colorizer = Colorizer.load(name)
+    for name, source in sources.items():
+        colorizer = Colorizer.load(source)
         for test_set, (file_name, _) in TEST_SETS.items():
             folder = out_dir / test_set / name
             if (folder / "summary.json").is_file():
                 summaries[test_set, name] = json.loads((folder / "summary.json").read_text())
                 continue
             dataset = evaluation.open_data(data_dir / file_name, "test")
-            summaries[test_set, name] = evaluation.evaluate(colorizer, dataset, METRICS, folder, verbose=False)
+            summaries[test_set, name] = evaluation.evaluate(
+                colorizer, dataset, METRICS, folder, samples=0, verbose=False
+            )
             print(evaluation.format_table(summaries[test_set, name]), flush=True)
     return summaries
 
@@ -77,7 +80,8 @@ def results_table(summaries, test_set, input_kind):
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
 
     for name, summary in sorted(chosen.items()):
-        row(f"`{name}`", summary, "model")
+        shipped_note = "" if summary["model"]["source"].startswith("shipped:") else " (not shipped)"
+        row(f"`{name}`{shipped_note}", summary, "model")
     any_summary = next(iter(chosen.values()))
     for baseline in evaluation.default_baselines(input_kind):
         row(f"{baseline} baseline", any_summary, baseline)
@@ -140,7 +144,7 @@ def model_card(name, description, summaries):
         "## Training",
         "",
         f"On this project's 2-core CPU (mixed bfloat16), {total_minutes:.0f} min in all; each stage "
-        "starts from the one before and ships its best validation checkpoint:",
+        f"starts from the one before. Shipped: the last stage's {CHECKPOINT_WORDS[description['checkpoint']]}.",
         "",
         *(_stage_line(index, stage) for index, stage in enumerate(description["training"], 1)),
         "",
@@ -168,9 +172,9 @@ def _shrunk(image):
     return cv2.resize(image, (GRID_WIDTH, round(height * GRID_WIDTH / width)), interpolation=cv2.INTER_AREA)
 
 
-def historical_grid(names, folder, path):
+def historical_grid(sources, folder, path):
     """Old photographs (the first GRID_PHOTOS readable ones) through every gray model."""
-    colorizers = [Colorizer.load(name) for name in names]
+    colorizers = [Colorizer.load(source) for source in sources.values()]
     rows = []
     for photo_path in images.list_images(folder):
         try:
@@ -182,12 +186,12 @@ def historical_grid(names, folder, path):
         rows.append([gray, *(colorizer.colorize(gray) for colorizer in colorizers)])
         if len(rows) == GRID_PHOTOS:
             break
-    callbacks.triplet_grid(rows, path, f"old photographs ({folder.name})", titles=["input", *names])
+    callbacks.triplet_grid(rows, path, f"old photographs ({folder.name})", titles=["input", *sources])
 
 
-def sketch_grid(names, data_dir, path):
+def sketch_grid(sources, data_dir, path):
     """The first CUFS test sketches through every sketch model, with the photos."""
-    colorizers = [Colorizer.load(name) for name in names]
+    colorizers = [Colorizer.load(source) for source in sources.values()]
     dataset = evaluation.open_data(data_dir / TEST_SETS["cufs"][0], "test")
     rows = []
     for sample in dataset.read():
@@ -196,7 +200,7 @@ def sketch_grid(names, data_dir, path):
         if len(rows) == GRID_PHOTOS:
             break
     callbacks.triplet_grid(rows, path, "CUFS test sketches (drawn by artists)",
-                           titles=["sketch", "photo", *names])
+                           titles=["sketch", "photo", *sources])
 
 
 def main(argv=None):
@@ -205,17 +209,24 @@ def main(argv=None):
     parser.add_argument("--shared", type=Path, default=Path("../shared/data"))
     parser.add_argument("--out", type=Path, default=Path("docs/results"))
     parser.add_argument("--readme", type=Path, default=Path("README.md"))
+    parser.add_argument("--also", nargs="*", default=[], metavar="NAME=MODEL",
+                        help="trained models that are not shipped, for the tables only (e.g. "
+                             "fusion=runs/fusion/best.keras)")
     args = parser.parse_args(argv)
     names = shipped.available()
     if not names:
         print("error: no shipped models in keras_colorize/weights/", file=sys.stderr)
         return 2
-    summaries = evaluate_all(names, args.data, args.out)
+    sources = {**{name: name for name in names}, **dict(pair.split("=", 1) for pair in args.also)}
+    summaries = evaluate_all(sources, args.data, args.out)
     for name in names:
         description = json.loads((shipped.WEIGHTS_DIR / f"{name}.json").read_text())
         (shipped.WEIGHTS_DIR / f"{name}.md").write_text(model_card(name, description, summaries))
     update_readme(args.readme, readme_section(summaries))
-    by_input = {kind: [n for n in names if summaries["lfw", n]["model"]["input"] == kind] for kind in ("gray", "sketch")}
+    by_input = {
+        kind: {name: source for name, source in sources.items() if summaries["lfw", name]["model"]["input"] == kind}
+        for kind in ("gray", "sketch")
+    }
     historical_grid(by_input["gray"], args.shared / "bw_historical", args.out / "bw_historical.png")
     sketch_grid(by_input["sketch"], args.data, args.out / "cufs_sketches.png")
     print(f"cards in {shipped.WEIGHTS_DIR}, tables in {args.readme}, grids in {args.out}")

@@ -22,12 +22,14 @@ from keras_colorize import Colorizer, evaluation, models, shipped, training
 SHARED_DATA = Path("data")
 
 
-def run_model_path(run):
-    """The run's best validation checkpoint, else its final model."""
-    for name in ("best.keras", "model.keras"):
-        if (run / name).is_file():
-            return run / name
-    raise FileNotFoundError(f"{run}: holds neither best.keras nor model.keras")
+CHECKPOINTS = {"best": "best.keras", "final": "model.keras"}
+
+
+def run_model_path(run, checkpoint):
+    path = run / CHECKPOINTS[checkpoint]
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such checkpoint")
+    return path
 
 
 def _started_from(settings):
@@ -68,9 +70,9 @@ def mean_psnr(colorizer, check_data, images):
     return summary["results"]["model"]["psnr"]["mean"]
 
 
-def ship(run, name, check_data, check_images, tolerance):
+def ship(run, name, checkpoint, check_data, check_images, tolerance):
     settings = json.loads((run / "config.json").read_text())
-    model = keras.saving.load_model(run_model_path(run), compile=False)
+    model = keras.saving.load_model(run_model_path(run, checkpoint), compile=False)
     config = models.config(settings["model"], settings["preset"], **settings["model_overrides"])
     reference = mean_psnr(Colorizer.from_model(model, name=settings["model"]), check_data, check_images)
     with tempfile.TemporaryDirectory() as folder:
@@ -81,6 +83,7 @@ def ship(run, name, check_data, check_images, tolerance):
     description_path = path.with_suffix(".json")
     description = json.loads(description_path.read_text())
     description["training"] = training_stages(run)
+    description["checkpoint"] = checkpoint
     description["storage_check"] = {
         "data": str(check_data), "images": check_images,
         "psnr_float32": round(reference, 3), "psnr_float16": round(half, 3), "kept": dtype,
@@ -94,13 +97,17 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run", type=Path, help="a run folder from train.py")
     parser.add_argument("--name", help="shipped name (default: the run's model)")
+    parser.add_argument("--checkpoint", choices=sorted(CHECKPOINTS), default="best",
+                        help="best: the best validation checkpoint (default); final: the last epoch's "
+                             "model (for a GAN, whose L1 validation loss favours the least-changed generator)")
     parser.add_argument("--check-data", type=Path, help="default: the test split of the data it trained on")
     parser.add_argument("--check-images", type=int, default=128)
     parser.add_argument("--tolerance", type=float, default=0.1, help="dB")
     args = parser.parse_args(argv)
     try:
         stages = training_stages(args.run)
-        ship(args.run, args.name or stages[-1]["model"], args.check_data or Path(stages[-1]["data"]),
+        ship(args.run, args.name or stages[-1]["model"], args.checkpoint,
+             args.check_data or Path(stages[-1]["data"]),
              args.check_images, args.tolerance)
     except (FileNotFoundError, ValueError, evaluation.EvaluationError) as error:
         print(f"error: {error}", file=sys.stderr)
