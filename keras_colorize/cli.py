@@ -27,7 +27,7 @@ from data_prep.common import Tally
 from data_prep.sketch import pencil_sketch
 from keras_colorize import images, video
 from keras_colorize.colorizer import Colorizer, ModelLoadError
-from keras_colorize.shipped import PHOTO_MODEL, SKETCH_MODEL
+from keras_colorize.shipped import PENCIL_SKETCH_MODEL, PHOTO_MODEL, SKETCH_MODEL
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_ERROR = 0, 1, 2
 OUTPUT_SUFFIX = ".png"
@@ -86,7 +86,7 @@ def _convert_images(args):
     if not paths:
         raise CommandError(f"no image files found in {' '.join(args.inputs)}")
     via_sketch = getattr(args, "via_sketch", False)
-    model = args.model or (SKETCH_MODEL if via_sketch else PHOTO_MODEL)
+    model = args.model or (PENCIL_SKETCH_MODEL if via_sketch else PHOTO_MODEL)
     prepare = pencil_sketch if via_sketch else None
     tally = convert_files(load_model(model), paths, args.out, prepare, args.command)
     return EXIT_SOME_FAILED if tally.rejects else EXIT_OK
@@ -153,7 +153,7 @@ def build_parser():
         "each photo, then turn the sketch into a photo with a sketch model.",
     )
     _add_image_arguments(
-        sub, None, f"default: the shipped {PHOTO_MODEL!r}, or {SKETCH_MODEL!r} with --via-sketch"
+        sub, None, f"default: the shipped {PHOTO_MODEL!r}, or {PENCIL_SKETCH_MODEL!r} with --via-sketch"
     )
     sub.add_argument("--via-sketch", action="store_true",
                      help="colorize the photo's pencil sketch with a sketch model")

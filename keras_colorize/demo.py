@@ -20,7 +20,11 @@ import numpy as np
 from data_prep.sketch import pencil_sketch
 from keras_colorize import callbacks, inference, samples, shipped, training
 from keras_colorize.colorizer import Colorizer
-from keras_colorize.shipped import PHOTO_MODEL, SKETCH_MODEL
+from keras_colorize.shipped import PENCIL_SKETCH_MODEL, PHOTO_MODEL
+
+# What to train when a shipped model is missing (a development checkout): the models that
+# learn fastest from six photos.
+DEMO_MODELS = {PHOTO_MODEL: "unet", PENCIL_SKETCH_MODEL: "sketch_inverter"}
 
 # About half a minute per model on 2 CPU cores: 240 steps over the six sample photos. Two
 # long epochs keep the paper schedules meaningful (the U-Net's loss switch at half time, the
@@ -30,13 +34,14 @@ QUICK_TRAINING = {
 }
 
 
-def load_or_train(name, runs_dir):
-    """The shipped model `name`, else the demo's earlier run of it, else a newly trained one."""
-    if name in shipped.available():
-        return Colorizer.load(name)
+def load_or_train(shipped_name, runs_dir):
+    """The shipped model, else the demo's earlier run of its kind, else a newly trained one."""
+    if shipped_name in shipped.available():
+        return Colorizer.load(shipped_name)
+    name = DEMO_MODELS[shipped_name]
     run = Path(runs_dir) / name
     if not (run / "model.keras").is_file():
-        print(f"no shipped {name} weights: training a small {name} on the sample photos "
+        print(f"no shipped {shipped_name} weights: training a small {name} on the sample photos "
               f"(about half a minute) into {run}", flush=True)
         sample = training.build_sample_dataset(Path(runs_dir) / "sample.h5")
         training.train(training.default_settings(name, data=str(sample), **QUICK_TRAINING), run)
@@ -60,7 +65,7 @@ def run_demo(out, photo_colorizer=None, sketch_colorizer=None):
     """Write OUT/results.png (training the models first when needed); returns its path."""
     out = Path(out)
     photo_colorizer = photo_colorizer or load_or_train(PHOTO_MODEL, out / "runs")
-    sketch_colorizer = sketch_colorizer or load_or_train(SKETCH_MODEL, out / "runs")
+    sketch_colorizer = sketch_colorizer or load_or_train(PENCIL_SKETCH_MODEL, out / "runs")
     print(f"gray -> colour: {photo_colorizer.source}\nsketch -> photo: {sketch_colorizer.source}")
     return callbacks.triplet_grid(
         result_rows(photo_colorizer, sketch_colorizer),

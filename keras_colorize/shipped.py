@@ -24,7 +24,8 @@ from keras_colorize.models.gan import ConditionalGAN
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 # What the apps and the demo use unless told otherwise: the best shipped model of each task.
 PHOTO_MODEL = "classifier"
-SKETCH_MODEL = "sketch_inverter"
+SKETCH_MODEL = "sketch_inverter"  # tuned to artists' sketches (CUFS)
+PENCIL_SKETCH_MODEL = "sketch_inverter_pencil"  # pencil sketches made from photos: gray2color --via-sketch, video
 FILE_OPTIONS = ("generator_weights", "vgg_weights")
 
 

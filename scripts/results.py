@@ -125,10 +125,12 @@ def _stage_line(index, stage):
         f"{key} {stage[key]}" for key in ("batch_size", "learning_rate", "loss", "augment") if stage[key]
     )
     schedule = "; learning rate halved every half epoch" if stage["halve_lr_every_half_epoch"] else ""
+    overrides = "".join(f", {key}={value}" for key, value in stage["overrides"].items())
+    steps = stage["steps_per_epoch"]
+    epochs = f"{stage['epochs_run']} epochs" + ("" if steps == "one pass" else f" of {steps} steps")
     return (
-        f"{index}. `{stage['data']}`, preset `{stage['preset']}` {stage['overrides'] or ''}: "
-        f"{stage['epochs_run']} epochs of {stage['steps_per_epoch']} steps ({settings}{schedule}), "
-        f"{stage['wall_seconds'] / 60:.0f} min wall clock (`{stage['run']}`)"
+        f"{index}. `{stage['data']}` (train split), preset `{stage['preset']}`{overrides}: {epochs} "
+        f"({settings}{schedule}), {stage['wall_seconds'] / 60:.0f} min wall clock (`{stage['run']}`)"
     )
 
 

@@ -15,13 +15,13 @@ from keras_colorize.images import read_rgb
 def test_shipped_weights_and_earlier_runs_are_used_without_training(trained_run, tmp_path, monkeypatch):
     weights, runs = tmp_path / "weights", tmp_path / "runs"
     unet = keras.saving.load_model(trained_run("unet") / "model.keras", compile=False)
-    shipped.save(unet, "unet", models.config("unet", "small"), folder=weights)
+    shipped.save(unet, "unet", models.config("unet", "small"), name=shipped.PHOTO_MODEL, folder=weights)
     shutil.copytree(trained_run("sketch_inverter"), runs / "sketch_inverter")
     monkeypatch.setattr("keras_colorize.shipped.WEIGHTS_DIR", weights)
     monkeypatch.setattr("keras_colorize.training.train", lambda *args: pytest.fail("trained"))
 
-    assert demo.load_or_train("unet", runs).source == "shipped:unet"
-    earlier = demo.load_or_train("sketch_inverter", runs)
+    assert demo.load_or_train(shipped.PHOTO_MODEL, runs).source == f"shipped:{shipped.PHOTO_MODEL}"
+    earlier = demo.load_or_train(shipped.PENCIL_SKETCH_MODEL, runs)
     assert earlier.source == str(runs / "sketch_inverter" / "model.keras")
 
 
