@@ -46,6 +46,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/data_pipeline.py --shared $(SHARED)
 	$(PY) benchmarks/training_speed.py
 	$(PY) benchmarks/inference_speed.py
+	$(PY) benchmarks/summary.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -1,15 +1,16 @@
 """Inference latency per model and preset (batch 1 and 16), and video frames per second.
 
-    python benchmarks/inference_speed.py [--models unet ...] [--presets small paper] [--repeats 10]
+    python benchmarks/inference_speed.py [--presets small paper] [--repeats 10]
 
 Latency is `Colorizer.colorize` end to end, as a user calls it: uint8 photos (LFW test faces
 at 128 x 128, or CUFS sketches for sketch models) in, uint8 RGB out, pre- and post-processing
-included; the median of `--repeats` calls after two warm-up calls. Models are the shipped
-weights where the preset is the shipped one, else freshly built (speed does not depend on
-the weights). Float32, as a Colorizer runs.
+included; the median of `--repeats` calls after two warm-up calls. Every model is timed as
+built at each preset (speed does not depend on the weights), then every shipped model as
+shipped. Float32, as a Colorizer runs.
 
 Video: `video.colorize_video` on the shared face clip resized to `--video-size` square frames
-(100 x 100: the sketch-inversion paper's size), batches of `--video-batch` frames, smoothing
+(100 x 100: the sketch-inversion paper's size) through the small presets and the shipped
+models, batches of `--video-batch` frames, smoothing
 over 5 frames; frames/s counts decoding, sketching (sketch models), colorizing, smoothing and
 encoding. Prints tables and writes benchmarks/results/inference_speed.json.
 """
@@ -35,15 +36,14 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 VIDEO = SHARED_DATA / "video" / "short_hamilton_clip.mp4"
 
 
-def colorizer_for(name, preset):
-    """The shipped model when it has `preset`'s config (its image size aside), else a new one."""
-    description = shipped.WEIGHTS_DIR / f"{name}.json"
-    if description.is_file():
-        config = json.loads(description.read_text())["config"]
-        preset_config = models.config(name, preset)
-        if all(config.get(key) == value for key, value in preset_config.items() if key != "image_size"):
-            return Colorizer.load(name), "shipped"
-    return Colorizer.from_model(models.build(name, preset)), "built"
+def colorizers(presets):
+    """[(model name, label, Colorizer)]: every model built at each preset, then every shipped model."""
+    chosen = [(name, preset, Colorizer.from_model(models.build(name, preset)))
+              for preset in presets for name in models.available()]
+    for name in shipped.available():
+        colorizer = Colorizer.load(name)
+        chosen.append((name, "shipped", colorizer))
+    return chosen
 
 
 def test_images(kind, count, data_dir):
@@ -72,22 +72,19 @@ def median_seconds(function, repeats):
     return statistics.median(times)
 
 
-def latency_rows(names, presets, repeats, data_dir):
+def latency_rows(chosen, repeats, data_dir):
     rows = []
-    for preset in presets:
-        for name in names:
-            colorizer, weights = colorizer_for(name, preset)
-            inputs = test_images(colorizer.input_kind, 16, data_dir)
-            row = {"model": name, "preset": preset, "weights": weights,
-                   "input_size": f"{inputs.shape[2]}x{inputs.shape[1]}"}
-            for batch in (1, 16):
-                seconds = median_seconds(lambda b=batch: colorizer.colorize(inputs[:b]), repeats)
-                row[f"batch{batch}_ms"] = round(1000 * seconds, 1)
-                row[f"batch{batch}_images_per_second"] = round(batch / seconds, 1)
-            print(f"{name:16s} {preset:6s} {weights:8s} batch 1: {row['batch1_ms']:8.1f} ms   "
-                  f"batch 16: {row['batch16_ms']:8.1f} ms ({row['batch16_images_per_second']:7.1f} img/s)",
-                  flush=True)
-            rows.append(row)
+    for name, label, colorizer in chosen:
+        inputs = test_images(colorizer.input_kind, 16, data_dir)
+        row = {"model": name, "preset": label, "input_size": f"{inputs.shape[2]}x{inputs.shape[1]}"}
+        for batch in (1, 16):
+            seconds = median_seconds(lambda b=batch: colorizer.colorize(inputs[:b]), repeats)
+            row[f"batch{batch}_ms"] = round(1000 * seconds, 1)
+            row[f"batch{batch}_images_per_second"] = round(batch / seconds, 1)
+        print(f"{name:22s} {label:8s} batch 1: {row['batch1_ms']:8.1f} ms   "
+              f"batch 16: {row['batch16_ms']:8.1f} ms ({row['batch16_images_per_second']:7.1f} img/s)",
+              flush=True)
+        rows.append(row)
     return rows
 
 
@@ -109,20 +106,19 @@ def resized_video(source, size, folder):
     return path, frames
 
 
-def video_rows(names, size, batch_size, smooth):
+def video_rows(chosen, size, batch_size, smooth):
     rows = []
     with tempfile.TemporaryDirectory() as folder:
-        clip, frames = resized_video(VIDEO, size, folder)
-        for name in names:
-            colorizer, weights = colorizer_for(name, "small")
-            video.colorize_video(colorizer, clip, Path(folder) / f"warm_{name}.mp4",
+        clip, _ = resized_video(VIDEO, size, folder)
+        for name, label, colorizer in chosen:
+            video.colorize_video(colorizer, clip, Path(folder) / f"warm_{label}_{name}.mp4",
                                  smooth=smooth, batch_size=batch_size, verbose=False)
-            report = video.colorize_video(colorizer, clip, Path(folder) / f"{name}.mp4",
+            report = video.colorize_video(colorizer, clip, Path(folder) / f"{label}_{name}.mp4",
                                           smooth=smooth, batch_size=batch_size, verbose=False)
-            row = {"model": name, "weights": weights, "frame_size": f"{size}x{size}",
+            row = {"model": name, "preset": label, "frame_size": f"{size}x{size}",
                    "frames": report.frames, "batch_size": batch_size, "smooth": smooth,
                    "frames_per_second": round(report.frames_per_second, 1)}
-            print(f"{name:16s} video {size}x{size}: {row['frames_per_second']:7.1f} frames/s "
+            print(f"{name:22s} {label:8s} video {size}x{size}: {row['frames_per_second']:7.1f} frames/s "
                   f"({report.frames} frames)", flush=True)
             rows.append(row)
     return rows
@@ -130,7 +126,6 @@ def video_rows(names, size, batch_size, smooth):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="*")
     parser.add_argument("--presets", nargs="*", default=["small", "paper"])
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--data", type=Path, default=REPO / "data")
@@ -142,10 +137,11 @@ def main():
     missing = [path for path in (args.data / "lfw128.h5", args.data / "cufs.h5", VIDEO) if not path.exists()]
     if missing:
         sys.exit(f"missing {', '.join(map(str, missing))}: run `make data` (needs {SHARED_DATA})")
-    names = args.models or models.available()
+    chosen = colorizers(args.presets)
+    shipped_and_small = [item for item in chosen if item[1] in ("shipped", "small")]
     report = {
-        "latency": latency_rows(names, args.presets, args.repeats, args.data),
-        "video": video_rows(names, args.video_size, args.video_batch, args.smooth),
+        "latency": latency_rows(chosen, args.repeats, args.data),
+        "video": video_rows(shipped_and_small, args.video_size, args.video_batch, args.smooth),
     }
     args.out.parent.mkdir(exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))

@@ -363,3 +363,16 @@ def test_from_pairs_on_edges2shoes_puts_the_drawing_left():
         assert (sample["sketch"] > 0.8).mean() > 0.8  # a line drawing: mostly white paper
     ab = skcolor.rgb2lab(np.stack([sample["rgb"] for sample in samples]))[..., 1:]
     assert np.hypot(ab[..., 0], ab[..., 1]).mean() > 5  # the photo half has colour
+
+
+def test_cached_pipeline_gives_the_same_batches_and_its_size_is_counted():
+    rgb = np.random.default_rng(0).integers(0, 256, (10, 8, 8, 3), dtype=np.uint8)
+    source = data.from_arrays(rgb)
+    plain = data.make_dataset(source, "l_ab_unit", 4, seed=3)
+    cached = data.make_dataset(source, "l_ab_unit", 4, seed=3, cache="auto")
+    for _ in range(2):  # the second pass reads the cache
+        for (x1, y1), (x2, y2) in zip(plain, cached):
+            np.testing.assert_array_equal(x1.numpy(), x2.numpy())
+            np.testing.assert_array_equal(y1.numpy(), y2.numpy())
+    pairs = source.map(data.get_format("l_ab_unit").to_pair)
+    assert data.cached_bytes(pairs) == 10 * 8 * 8 * (1 + 2) * 4

@@ -296,3 +296,15 @@ def test_small_fusion_overfits_eight_real_faces(vgg_weights_file, lfw_pairs):
     first, last = overfit(model, lightness, ab)
     assert last <= first / 2
     assert last < constant_colour_loss(ab)
+
+
+def test_mse_plus_ssim_loss_adds_a_tenth_of_the_ssim_loss():
+    from keras_colorize import losses
+
+    rng = np.random.default_rng(0)
+    truth = rng.random((2, 24, 24, 3), dtype=np.float32)
+    prediction = np.clip(truth + rng.normal(0, 0.1, truth.shape), 0, 1).astype(np.float32)
+    combined = float(losses.get("mse+ssim")(truth, prediction))
+    expected = float(losses.get("mse")(truth, prediction)) + 0.1 * float(losses.get("ssim")(truth, prediction))
+    assert combined == pytest.approx(expected, rel=1e-5)
+    assert float(losses.get("mse+ssim")(truth, truth)) == pytest.approx(0.0, abs=1e-6)

@@ -66,3 +66,20 @@ def test_colorizer_loads_a_shipped_name(tmp_path, monkeypatch):
     assert colorizer.colorize(np.full((37, 53), 200, np.uint8)).shape == (37, 53, 3)
     with pytest.raises(ModelLoadError, match=r"unet: no such file.*shipped: \['sketch_inverter'\]"):
         Colorizer.load("unet")
+
+
+@pytest.mark.parametrize("name", shipped.available())
+def test_every_shipped_model_loads_and_colorizes_any_size(name):
+    colorizer = Colorizer.load(name)
+    output = colorizer.colorize(np.full((45, 61, 3), 180, np.uint8))
+    assert output.shape == (45, 61, 3) and output.dtype == np.uint8
+
+
+def test_the_shipped_photo_model_colours_real_faces_better_than_gray(lfw_faces):
+    from keras_colorize import inference, metrics
+
+    gray = inference.gray_version(lfw_faces)
+    colour = Colorizer.load(shipped.PHOTO_MODEL).colorize(gray)
+    gain = np.mean(metrics.psnr(lfw_faces, colour) - metrics.psnr(lfw_faces, gray))
+    assert gain > 1.0
+    assert np.mean(metrics.colorfulness(colour)) > 0.5 * np.mean(metrics.colorfulness(lfw_faces))

@@ -10,6 +10,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -147,3 +148,17 @@ def test_paper_settings_are_the_defaults_and_overrides_win():
     assert (pix2pix.learning_rate, pix2pix.beta_1, pix2pix.batch_size) == (2e-4, 0.5, 1)
     with pytest.raises(ValueError, match="unknown model"):
         training.default_settings("nope")
+
+
+@pytest.mark.slow
+def test_fine_tuning_starts_from_the_given_weights(trained_run, tmp_path):
+    source = trained_run("unet") / "model.keras"
+    model = models.build("unet", "small")
+    models.load_weights(model, source)
+    trained = keras.saving.load_model(source, compile=False)
+    for mine, theirs in zip(model.weights, trained.weights):
+        np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
+    with pytest.raises(ValueError, match="model.keras: its weights do not fit"):
+        models.load_weights(models.build("unet", "small", base_filters=8), source)
+    with pytest.raises(FileNotFoundError, match="missing.keras: no such weights file"):
+        models.load_weights(model, tmp_path / "missing.keras")

@@ -1,0 +1,77 @@
+"""Markdown tables of the benchmark results in benchmarks/results/ (for the README).
+
+    python benchmarks/summary.py
+"""
+
+import json
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def _table(heading, rows):
+    lines = ["| " + " | ".join(heading) + " |", "|---" + "|---:" * (len(heading) - 1) + "|"]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def training_table(report):
+    by_key = {(run["model"], run["preset"], run["precision"]): run for run in report["runs"]}
+    rows = []
+    for (model, preset, precision), run in by_key.items():
+        if precision != "float32":
+            continue
+        bf16 = by_key.get((model, preset, "mixed_bfloat16"), {})
+        rows.append([
+            f"`{model}`", f"{preset} ({run['image_size']} px, batch {run['batch_size']})",
+            run["images_per_second"], f"{run['percent_of_float32_peak']}%",
+            bf16.get("images_per_second", ""), f"{bf16.get('percent_of_float32_peak', '')}%",
+            f"{run['input_images_per_second']:,.0f} ({run['input_to_training_ratio']}x)",
+        ])
+    heading = ["model", "preset", "float32 img/s", "% peak", "bf16 img/s", "% of f32 peak",
+               "input img/s (vs float32 training)"]
+    return f"float32 matmul peak: {report['float32_matmul_peak_gflops']} GFLOP/s\n\n" + _table(heading, rows)
+
+
+def inference_tables(report):
+    latency = _table(
+        ["model", "preset", "input", "batch 1 (ms)", "batch 16 (ms)", "batch 16 img/s"],
+        [[f"`{row['model']}`", row["preset"], row["input_size"],
+          row["batch1_ms"], row["batch16_ms"], row["batch16_images_per_second"]]
+         for row in report["latency"]],
+    )
+    video = _table(
+        ["model", "preset", "frames", "frames/s"],
+        [[f"`{row['model']}`", row["preset"], f"{row['frames']} at {row['frame_size']}", row["frames_per_second"]]
+         for row in report["video"]],
+    )
+    return latency + "\n\n" + video
+
+
+def data_table(report):
+    build = report["build"]
+    lines = [
+        f"build: {build['images']:,} LFW images in {build['seconds']} s = {build['images_per_second']} img/s; "
+        f"peak RSS {build['peak_rss_mib']} MiB ({build['peak_rss_after_imports_mib']} MiB after imports); "
+        f"{build['kept']:,} kept; file {build['file_mib']} MiB",
+        "",
+        _table(["element format", "augment", "img/s"],
+               [[row["format"], row["augment"], row["images_per_second"]] for row in report["read"]]),
+    ]
+    return "\n".join(lines)
+
+
+def main():
+    sections = {
+        "training_speed.json": training_table,
+        "inference_speed.json": inference_tables,
+        "data_pipeline.json": data_table,
+    }
+    for name, render in sections.items():
+        path = RESULTS / name
+        if path.is_file():
+            print(f"### {name}\n\n{render(json.loads(path.read_text()))}\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""scripts/ship_model.py and scripts/results.py: shipping a run, the model card, README tables."""
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from keras_colorize import Colorizer, samples, shipped
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+import results  # noqa: E402
+import ship_model  # noqa: E402
+
+
+@pytest.mark.slow
+def test_shipping_a_run_writes_weights_that_load_and_a_card(trained_run, tmp_path, monkeypatch):
+    monkeypatch.setattr("keras_colorize.shipped.WEIGHTS_DIR", tmp_path / "weights")
+    photos = tmp_path / "photos"
+    samples.write_sample_folder(photos)
+    run = trained_run("unet")
+
+    assert ship_model.main([str(run), "--name", "my_unet", "--check-data", str(photos)]) == 0
+    description = json.loads((tmp_path / "weights" / "my_unet.json").read_text())
+    assert description["model"] == "unet" and description["dtype"] == "float16"
+    assert [stage["run"] for stage in description["training"]] == [str(run)]
+    check = description["storage_check"]
+    assert abs(check["psnr_float16"] - check["psnr_float32"]) <= 0.1
+    gray = np.full((20, 30), 128, np.uint8)
+    np.testing.assert_allclose(
+        Colorizer.load("my_unet").colorize(gray), Colorizer.load(run).colorize(gray), atol=2
+    )
+
+    summary = {"model": {"input": "gray", "source": "shipped:my_unet"}, "images": {"evaluated": 1},
+               "data": {"path": "x.h5", "split": "test"}, "columns": ["psnr"],
+               "results": {"model": {"psnr": {"mean": 25.0, "std": 1.0}},
+                           "gray": {"psnr": {"mean": 20.0, "std": 1.0}}}}
+    summary["model"]["name"] = "unet"
+    summary["images"]["skipped"] = {}
+    card = results.model_card("my_unet", description, {(s, "my_unet"): summary for s in results.TEST_SETS})
+    assert "Colorizer.load(\"my_unet\")" in card and "25.00 ± 1.00" in card
+    assert shipped.available(tmp_path / "weights") == ["my_unet"]
+    assert ship_model.main([str(tmp_path / "no_run")]) == 2
+
+
+def _summary(name, psnr, colorfulness, shipped_source=True):
+    result = {"psnr": {"mean": psnr}, "ssim": {"mean": 0.9}, "recognition": {"mean": 1.0},
+              "colorfulness": {"mean": colorfulness}, "colorfulness_diff": {"mean": colorfulness - 40.0}}
+    gray = {**result, "psnr": {"mean": 20.0}, "colorfulness": {"mean": 0.0}, "colorfulness_diff": {"mean": -40.0}}
+    source = f"shipped:{name}" if shipped_source else "runs/x.keras"
+    return {"model": {"input": "gray", "source": source}, "results": {"model": result, "gray": gray}}
+
+
+def test_results_table_lists_models_then_baselines_and_the_truth():
+    summaries = {("lfw", "classifier"): _summary("classifier", 24.7, 36.0),
+                 ("lfw", "fusion"): _summary("fusion", 25.8, 30.0, shipped_source=False)}
+    lines = results.results_table(summaries, "lfw", "gray").splitlines()
+    assert lines[2] == "| `classifier` | 24.70 | 0.9000 | 36.00 | -10% | 100.0% |"
+    assert lines[3].startswith("| `fusion` (not shipped) | 25.80")
+    assert lines[4].startswith("| gray baseline | 20.00 | 0.9000 | 0.00 | -100% |")
+    assert lines[5] == "| ground truth | | | 40.00 | | |"
+    assert results.results_table(summaries, "lfw", "sketch") == ""
+
+
+def test_readme_section_is_replaced_between_the_markers_only(tmp_path):
+    readme = tmp_path / "README.md"
+    begin, end = results.README_MARKERS
+    readme.write_text(f"intro\n{begin}\nold table\n{end}\noutro\n")
+    results.update_readme(readme, "new table")
+    assert readme.read_text() == f"intro\n{begin}\nnew table\n{end}\noutro\n"
+    readme.write_text("no markers")
+    with pytest.raises(ValueError, match="has no"):
+        results.update_readme(readme, "x")
