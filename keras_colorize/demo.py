@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from data_prep.faces import crop_face
 from data_prep.sketch import pencil_sketch
 from keras_colorize import callbacks, inference, samples, shipped, training
 from keras_colorize.colorizer import Colorizer
@@ -25,6 +26,8 @@ from keras_colorize.shipped import PENCIL_SKETCH_MODEL, PHOTO_MODEL
 # What to train when a shipped model is missing (a development checkout): the models that
 # learn fastest from six photos.
 DEMO_MODELS = {PHOTO_MODEL: "unet", PENCIL_SKETCH_MODEL: "sketch_inverter"}
+
+SKETCH_FACE_SIZE = 128
 
 # About half a minute per model on 2 CPU cores: 240 steps over the six sample photos. Two
 # long epochs keep the paper schedules meaningful (the U-Net's loss switch at half time, the
@@ -49,16 +52,23 @@ def load_or_train(shipped_name, runs_dir):
 
 
 def result_rows(photo_colorizer, sketch_colorizer):
-    """(input, ground truth, prediction) rows: each sample photo, then the astronaut's sketch."""
+    """(input, ground truth, prediction) rows: each sample photo, then the sketch of the
+    astronaut's face (the sketch models' domain: Haar-cropped faces, as their paper crops)."""
     photos = samples.sample_photos()
     rows = []
     for photo in photos.values():
         gray = inference.gray_version(photo)
         rows.append((gray, photo, photo_colorizer.colorize(gray)))
-    sketch = pencil_sketch(photos["astronaut"])
+    face = crop_face(photos["astronaut"], size=SKETCH_FACE_SIZE)
+    sketch = pencil_sketch(face)
     shown = np.repeat(sketch[..., None], 3, axis=-1)
-    rows.append((shown, photos["astronaut"], sketch_colorizer.colorize(sketch)))
+    rows.append((shown, face, sketch_colorizer.colorize(sketch)))
     return rows
+
+
+def _label(colorizer):
+    """A shipped model's own name (two shipped models can share a registry name), else the model's."""
+    return colorizer.source.removeprefix("shipped:") if colorizer.source.startswith("shipped:") else colorizer.name
 
 
 def run_demo(out, photo_colorizer=None, sketch_colorizer=None):
@@ -70,7 +80,7 @@ def run_demo(out, photo_colorizer=None, sketch_colorizer=None):
     return callbacks.triplet_grid(
         result_rows(photo_colorizer, sketch_colorizer),
         out / "results.png",
-        f"{photo_colorizer.name} (gray photos), {sketch_colorizer.name} (last row: sketch)",
+        f"{_label(photo_colorizer)} (gray photos), {_label(sketch_colorizer)} (last row: a face's sketch)",
     )
 
 

@@ -32,9 +32,11 @@ def test_results_grid_has_a_row_per_sample_and_the_sketch(trained_run, tmp_path)
     rows = demo.result_rows(photo, sketch)
     photos = samples.sample_photos()
     assert len(rows) == len(photos) + 1
-    for (shown, truth, predicted), original in zip(rows, [*photos.values(), photos["astronaut"]]):
+    for (shown, truth, predicted), original in zip(rows, photos.values()):
         assert shown.shape == truth.shape == predicted.shape == original.shape
         assert np.ptp(shown.astype(int), axis=-1).max() <= 1  # the inputs are gray
+    face_shape = (demo.SKETCH_FACE_SIZE, demo.SKETCH_FACE_SIZE, 3)
+    assert rows[-1][0].shape == rows[-1][1].shape == rows[-1][2].shape == face_shape
     grid = demo.run_demo(tmp_path, photo, sketch)
     assert grid == tmp_path / "results.png"
     assert read_rgb(grid).shape[0] > 2 * read_rgb(grid).shape[1]  # seven rows of three
