@@ -43,7 +43,7 @@ from data_prep.build import find_samples
 from data_prep.clean import is_grayscale
 from data_prep.common import Tally
 from data_prep.sketch import pencil_sketch, to_gray
-from keras_colorize import callbacks, data, images, inference, metrics, models
+from keras_colorize import callbacks, data, images, inference, metrics
 
 # Metric names as `evaluate.py --metrics` takes them -> the columns each one reports.
 METRICS = {
