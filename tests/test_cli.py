@@ -11,7 +11,7 @@ import pytest
 import skimage.data
 from PIL import Image
 
-from keras_colorize import cli
+from keras_colorize import cli, shipped
 from keras_colorize.images import read_rgb
 
 SIZES = {"coffee.jpg": (333, 517), "sub/cat.png": (120, 181), "gray.png": (90, 64)}
@@ -86,7 +86,7 @@ def test_model_errors_exit_2_with_a_hint(photo_folder, tmp_path, capsys, monkeyp
     out = tmp_path / "out"
     assert cli.main(["colorize", str(photo_folder), "-o", str(out)]) == cli.EXIT_ERROR
     error = capsys.readouterr().err
-    assert "unet: no such file or folder" in error and "make train MODEL=unet" in error
+    assert f"{shipped.PHOTO_MODEL}: no such file or folder" in error and "make train MODEL=unet" in error
     assert cli.main(["sketch2photo", str(photo_folder), "-o", str(out), "--model",
                      str(tmp_path / "nope")]) == cli.EXIT_ERROR
     assert "nope: no such file" in capsys.readouterr().err

@@ -150,6 +150,8 @@ def test_paper_settings_are_the_defaults_and_overrides_win():
         training.default_settings("nope")
 
 
+# Keras warns about each layer it could not fill before the mismatch error.
+@pytest.mark.filterwarnings("ignore:Skipping nested container")
 @pytest.mark.slow
 def test_fine_tuning_starts_from_the_given_weights(trained_run, tmp_path):
     source = trained_run("unet") / "model.keras"

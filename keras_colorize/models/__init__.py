@@ -14,6 +14,7 @@ format; `inference_model(name, model)` applies it (identity for the others).
 """
 
 import importlib
+import warnings
 from pathlib import Path
 
 _BUILDERS = {}
@@ -80,7 +81,10 @@ def load_weights(model, path):
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such weights file")
     try:
-        model.load_weights(path)
+        with warnings.catch_warnings():
+            # A .keras file also holds its optimizer's state, which a new model has no use for.
+            warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+            model.load_weights(path)
     except ValueError as error:
         raise ValueError(
             f"{path}: its weights do not fit {model.name} ({model.count_params():,} "
