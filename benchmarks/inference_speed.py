@@ -29,7 +29,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from keras_colorize import Colorizer, evaluation, inference, models, shipped, video  # noqa: E402
+from keras_colorize import Colorizer, evaluation, images, inference, models, shipped, video  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results"
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -52,7 +52,7 @@ def test_images(kind, count, data_dir):
     samples = []
     for sample in evaluation.open_data(data_dir / file_name, "test").read():
         if kind == "sketch":
-            samples.append(np.repeat(sample.sketch[..., None], 3, axis=-1))
+            samples.append(images.gray_to_rgb(sample.sketch))
         else:
             samples.append(sample.truth)
         if len(samples) == count:

@@ -15,11 +15,10 @@ import argparse
 import time
 from pathlib import Path
 
-import numpy as np
 
 from data_prep.faces import crop_face
 from data_prep.sketch import pencil_sketch
-from keras_colorize import callbacks, inference, samples, shipped, training
+from keras_colorize import callbacks, images, inference, samples, shipped, training
 from keras_colorize.colorizer import Colorizer
 from keras_colorize.shipped import PENCIL_SKETCH_MODEL, PHOTO_MODEL
 
@@ -61,7 +60,7 @@ def result_rows(photo_colorizer, sketch_colorizer):
         rows.append((gray, photo, photo_colorizer.colorize(gray)))
     face = crop_face(photos["astronaut"], size=SKETCH_FACE_SIZE)
     sketch = pencil_sketch(face)
-    shown = np.repeat(sketch[..., None], 3, axis=-1)
+    shown = images.gray_to_rgb(sketch)
     rows.append((shown, face, sketch_colorizer.colorize(sketch)))
     return rows
 

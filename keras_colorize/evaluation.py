@@ -209,7 +209,7 @@ def _outputs(colorizer, batch, model_input, baselines):
     truth = np.stack([sample.truth for sample in batch])
     shown = {"gray": inference.gray_version(truth)}
     if batch[0].sketch is not None:
-        shown["sketch"] = np.repeat(np.stack([sample.sketch for sample in batch])[..., None], 3, -1)
+        shown["sketch"] = images.gray_to_rgb(np.stack([sample.sketch for sample in batch]))
     outputs = {"input": shown[model_input], "truth": truth, "model": colorizer.colorize(shown[model_input])}
     return {**outputs, **{baseline: shown[baseline] for baseline in baselines}}
 

@@ -42,13 +42,18 @@ def open_image(path):
     return image
 
 
+def gray_to_rgb(gray):
+    """Gray images (..., H, W) -> the same images as RGB (..., H, W, 3), channels equal."""
+    return np.repeat(np.asarray(gray)[..., None], 3, axis=-1)
+
+
 def to_rgb_array(image, path="<array>"):
     """A Pillow image of any mode -> uint8 (H, W, 3) RGB; 16-bit images are rescaled."""
     if image.mode in ("I;16", "I;16B", "I;16L", "I"):
         wide = np.asarray(image, dtype=np.float64)
         scale = 65535.0 if wide.max() > 255 else 255.0
         gray = np.round(np.clip(wide / scale, 0, 1) * 255).astype(np.uint8)
-        return np.repeat(gray[..., None], 3, axis=-1)
+        return gray_to_rgb(gray)
     if image.mode in ("RGBA", "LA", "P", "PA"):
         image = image.convert("RGBA")
         background = Image.new("RGBA", image.size, (255, 255, 255, 255))

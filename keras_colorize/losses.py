@@ -80,6 +80,11 @@ class RebalancedCrossEntropy(keras.losses.Loss):
         }
 
 
+def _per_sample(values):
+    """A loss's values (per pixel or per image) -> one mean per sample."""
+    return tf.reduce_mean(tf.reshape(values, [tf.shape(values)[0], -1]), axis=-1)
+
+
 @keras.saving.register_keras_serializable(package="keras_colorize")
 class SwitchingLoss(keras.losses.Loss):
     """`first` until `stage` is set to 1, then `second` (the LAB U-Net trains MAE, then SSIM).
@@ -95,13 +100,9 @@ class SwitchingLoss(keras.losses.Loss):
         self.stage = tf.Variable(0.0, trainable=False, name="loss_stage")
 
     def call(self, y_true, y_pred):
-        first = self._per_sample(self.first.call(y_true, y_pred))
-        second = self._per_sample(self.second.call(y_true, y_pred))
+        first = _per_sample(self.first.call(y_true, y_pred))
+        second = _per_sample(self.second.call(y_true, y_pred))
         return (1.0 - self.stage) * first + self.stage * second
-
-    @staticmethod
-    def _per_sample(values):
-        return tf.reduce_mean(tf.reshape(values, [tf.shape(values)[0], -1]), axis=-1)
 
     def get_config(self):
         return {**super().get_config(), "first": self.first_name, "second": self.second_name}
@@ -118,8 +119,8 @@ class SumLoss(keras.losses.Loss):
         self.first, self.second = get(first), get(second)
 
     def call(self, y_true, y_pred):
-        first = SwitchingLoss._per_sample(self.first.call(y_true, y_pred))
-        second = SwitchingLoss._per_sample(self.second.call(y_true, y_pred))
+        first = _per_sample(self.first.call(y_true, y_pred))
+        second = _per_sample(self.second.call(y_true, y_pred))
         return first + self.weight * second
 
     def get_config(self):

@@ -26,7 +26,7 @@ import tensorflow as tf
 
 from data_prep.sketch import pencil_sketch
 from keras_colorize import color, inference
-from keras_colorize.images import ImageError
+from keras_colorize.images import ImageError, gray_to_rgb
 
 FOURCC = "mp4v"  # MPEG-4 part 2: written by every OpenCV build, no external encoder needed
 
@@ -224,7 +224,7 @@ def model_inputs(gray_frames, colorizer):
     if colorizer.input_kind != "sketch":
         return gray_frames
     sketches = np.stack([pencil_sketch(frame[..., 0]) for frame in gray_frames])
-    return np.repeat(sketches[..., None], 3, axis=-1)
+    return gray_to_rgb(sketches)
 
 
 def colorize_video(colorizer, source, destination, smooth=1, batch_size=8, verbose=True):

@@ -18,7 +18,6 @@ import sys
 from pathlib import Path
 
 import cv2
-import numpy as np
 
 from keras_colorize import Colorizer, callbacks, evaluation, images, inference, shipped
 
@@ -58,11 +57,15 @@ def _cell(result, column):
     return evaluation.COLUMN_FORMATS[column][1].format(result[column]["mean"])
 
 
+def _truth_colourfulness(result):
+    """The ground truth's mean colourfulness, from a system's mean and its mean difference."""
+    return result["colorfulness"]["mean"] - result["colorfulness_diff"]["mean"]
+
+
 def _colourfulness_gap(summary, system):
     """Mean colourfulness relative to the ground truth's, as a signed percentage."""
     result = summary["results"][system]
-    truth = result["colorfulness"]["mean"] - result["colorfulness_diff"]["mean"]
-    return f"{100 * result['colorfulness_diff']['mean'] / truth:+.0f}%"
+    return f"{100 * result['colorfulness_diff']['mean'] / _truth_colourfulness(result):+.0f}%"
 
 
 def results_table(summaries, test_set, input_kind):
@@ -85,8 +88,7 @@ def results_table(summaries, test_set, input_kind):
     any_summary = next(iter(chosen.values()))
     for baseline in evaluation.default_baselines(input_kind):
         row(f"{baseline} baseline", any_summary, baseline)
-    truth = any_summary["results"]["model"]
-    truth_colourfulness = truth["colorfulness"]["mean"] - truth["colorfulness_diff"]["mean"]
+    truth_colourfulness = _truth_colourfulness(any_summary["results"]["model"])
     lines.append(f"| ground truth | | | {truth_colourfulness:.2f} | | |")
     return "\n".join(lines)
 
@@ -197,7 +199,7 @@ def sketch_grid(sources, data_dir, path):
     dataset = evaluation.open_data(data_dir / TEST_SETS["cufs"][0], "test")
     rows = []
     for sample in dataset.read():
-        sketch = np.repeat(sample.sketch[..., None], 3, axis=-1)
+        sketch = images.gray_to_rgb(sample.sketch)
         rows.append([sketch, sample.truth, *(colorizer.colorize(sketch) for colorizer in colorizers)])
         if len(rows) == GRID_PHOTOS:
             break

@@ -188,13 +188,17 @@ def test_side_by_side_pairs_build_on_edges2shoes(tmp_path):
     assert not (tmp_path / "mixed.h5").exists()
 
 
+def _noise_photos(folder, count, size, seed):
+    """`count` random-noise PNGs of `size` (height, width) named 0.png, 1.png, ... in `folder`."""
+    folder.mkdir()
+    rng = np.random.default_rng(seed)
+    for index in range(count):
+        Image.fromarray(rng.integers(0, 256, (*size, 3), dtype=np.uint8)).save(folder / f"{index}.png")
+    return folder
+
+
 def test_build_skips_bad_files_and_reports_why(tmp_path):
-    photos = tmp_path / "photos"
-    photos.mkdir()
-    rng = np.random.default_rng(0)
-    for index in range(3):
-        noise = rng.integers(0, 256, (40, 50, 3), dtype=np.uint8)
-        Image.fromarray(noise).save(photos / f"{index}.png")
+    photos = _noise_photos(tmp_path / "photos", 3, (40, 50), seed=0)
     Image.fromarray(np.full((40, 40, 3), 128, np.uint8)).save(photos / "flat.png")
     (photos / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 broken")
     Image.open(photos / "0.png").save(photos / "copy.bmp")
@@ -209,12 +213,7 @@ def test_build_skips_bad_files_and_reports_why(tmp_path):
 
 
 def test_cli_build_prints_a_summary_and_refuses_to_overwrite(tmp_path):
-    photos = tmp_path / "photos"
-    photos.mkdir()
-    rng = np.random.default_rng(1)
-    for index in range(4):
-        noise = rng.integers(0, 256, (48, 48, 3), dtype=np.uint8)
-        Image.fromarray(noise).save(photos / f"{index}.png")
+    photos = _noise_photos(tmp_path / "photos", 4, (48, 48), seed=1)
     out = tmp_path / "cli.h5"
     command = [sys.executable, "-m", "data_prep", "build", str(photos), str(out), "--size", "32",
                "--sketch", "line", "--split", "0.5", "0.25", "0.25", "--encoding", "lab"]
