@@ -9,7 +9,8 @@ the model's training pipeline (`training.pairs_for`) on the HDF5 file's train sp
 - Input rate: the pipeline alone, images/s over its first pass (reading, resizing, colour
   conversion) and over the next `--input-batches` batches (from memory where the pipeline
   caches, as it does when the split fits `data.CACHE_BUDGET_BYTES`; else another read).
-- Training rate: `--warmup` steps to trace, then `--steps` timed steps, on the same pipeline.
+- Training rate: `--warmup` steps to trace, then `--steps` timed steps, in one `fit` on the
+  same pipeline.
   Seconds per epoch are for one pass over the train split at that rate.
 - % of peak: a step counts `models.flops.training_step_flops` (3x the analytic forward FLOPs;
   a GAN's discriminator runs on a real and a generated image), against this machine's float32
@@ -63,6 +64,27 @@ def pipeline_rates(pairs, batch_size, input_batches, cached):
     return first, steady
 
 
+def step_timer(warmup):
+    """A callback timing from the end of step `warmup` to the end of training, in one `fit`.
+
+    One `fit`, so one iterator: a second one would first refill the pipeline's shuffle buffer
+    (512 samples, read and converted again where the pipeline does not cache), a cost a
+    training run pays once per epoch, not once per few timed steps. A callback without
+    `async_safe` gets each step's logs after the step has run, so the clock sees real time.
+    """
+    import keras
+
+    class StepTimer(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if batch == warmup - 1:
+                self.started = time.perf_counter()
+
+        def on_train_end(self, logs=None):
+            self.seconds = time.perf_counter() - self.started
+
+    return StepTimer()
+
+
 def measure(model_name, preset, precision, data_path, steps, warmup, batch_size, input_batches,
             steps_per_execution):
     """Time the input pipeline, then train `warmup + steps` steps in this process."""
@@ -84,12 +106,10 @@ def measure(model_name, preset, precision, data_path, steps, warmup, batch_size,
     cached = data.cached_bytes(pairs) <= data.CACHE_BUDGET_BYTES
     first_pass, steady = pipeline_rates(pairs, batch_size, input_batches, cached)
     pairs = pairs.repeat()
-    training.compile_model(model, settings, pairs, steps_per_epoch=warmup)
-    model.fit(pairs, epochs=1, steps_per_epoch=warmup, verbose=0)
-    started = time.perf_counter()
-    model.fit(pairs, epochs=1, steps_per_epoch=steps, verbose=0)
-    seconds = time.perf_counter() - started
-    rate = steps * batch_size / seconds
+    training.compile_model(model, settings, pairs, steps_per_epoch=warmup + steps)
+    timer = step_timer(warmup)
+    model.fit(pairs, epochs=1, steps_per_epoch=warmup + steps, verbose=0, callbacks=[timer])
+    rate = steps * batch_size / timer.seconds
     return {
         "training_gflops_per_second": round(training_step_flops(model) * rate / 1e9, 1),
         "model": model_name,

@@ -208,12 +208,18 @@ class ABQuantizer:
         """Index of the nearest bin, shape ab.shape[:-1]."""
         return tf.argmin(self._squared_distances(ab), axis=-1, output_type=tf.int32)
 
+    def nearest_bins(self, ab):
+        """The soft encoding, sparse: (indices, weights), each (..., neighbours), nearest first.
+
+        The weights are a Gaussian of the distance, summing to 1. Losses use this form:
+        the dense (..., Q) target is mostly zeros and costs Q/neighbours times the memory.
+        """
+        neg_squared, indices = tf.math.top_k(-self._squared_distances(ab), k=self.neighbours)
+        return indices, tf.nn.softmax(neg_squared / (2.0 * self.sigma**2), axis=-1)
+
     def soft_encode(self, ab):
         """(..., 2) ab -> (..., Q) target distribution over bins (sums to 1)."""
-        distances = self._squared_distances(ab)
-        neg_nearest, indices = tf.math.top_k(-distances, k=self.neighbours)
-        weights = tf.exp(neg_nearest / (2.0 * self.sigma**2))
-        weights /= tf.reduce_sum(weights, axis=-1, keepdims=True)
+        indices, weights = self.nearest_bins(ab)
         one_hot = tf.one_hot(indices, self.num_bins, dtype=tf.float32)
         return tf.reduce_sum(one_hot * weights[..., None], axis=-2)
 

@@ -67,9 +67,12 @@ class RebalancedCrossEntropy(keras.losses.Loss):
     def call(self, y_true, y_pred):
         logits = tf.cast(y_pred, tf.float32)
         ab = tf.image.resize(tf.cast(y_true, tf.float32), tf.shape(logits)[1:3], method="area")
-        target = self.quantizer.soft_encode(ab)
-        pixel_weights = tf.gather(self.class_weights, tf.argmax(target, axis=-1))
-        cross_entropy = -tf.reduce_sum(target * tf.nn.log_softmax(logits, axis=-1), axis=-1)
+        # -sum_q target_q log softmax_q = logsumexp - sum_k w_k logit_{bin_k}, over the
+        # neighbours only: the dense target would be Q/neighbours times larger.
+        bins, target = self.quantizer.nearest_bins(ab)
+        pixel_weights = tf.gather(self.class_weights, bins[..., 0])
+        target_logits = tf.reduce_sum(target * tf.gather(logits, bins, batch_dims=3), axis=-1)
+        cross_entropy = tf.reduce_logsumexp(logits, axis=-1) - target_logits
         return tf.reduce_mean(cross_entropy * pixel_weights, axis=[1, 2])
 
     def get_config(self):
@@ -100,9 +103,13 @@ class SwitchingLoss(keras.losses.Loss):
         self.stage = tf.Variable(0.0, trainable=False, name="loss_stage")
 
     def call(self, y_true, y_pred):
-        first = _per_sample(self.first.call(y_true, y_pred))
-        second = _per_sample(self.second.call(y_true, y_pred))
-        return (1.0 - self.stage) * first + self.stage * second
+        # A conditional, not a blend of both: the idle loss would still be computed and
+        # differentiated (SSIM's Gaussian filtering was a sixth of the small U-Net's step).
+        return tf.cond(
+            self.stage > 0.5,
+            lambda: _per_sample(self.second.call(y_true, y_pred)),
+            lambda: _per_sample(self.first.call(y_true, y_pred)),
+        )
 
     def get_config(self):
         return {**super().get_config(), "first": self.first_name, "second": self.second_name}

@@ -123,3 +123,41 @@ def test_forward_flops_needs_fixed_spatial_sizes():
     model = keras.Model(image, keras.layers.Conv2D(4, 3)(image))
     with pytest.raises(ValueError, match="fixed spatial sizes"):
         forward_flops(model)
+
+
+@pytest.mark.parametrize("precision", ["float32", "mixed_bfloat16"])
+def test_fused_batch_norm_agrees_with_keras_batch_norm(precision):
+    from keras_colorize.models.layers import FusedBatchNormalization
+
+    images = np.random.default_rng(0).normal(2.0, 3.0, (8, 5, 5, 6)).astype("float32")
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(precision)
+    try:
+        keras_bn, fused_bn = keras.layers.BatchNormalization(), FusedBatchNormalization()
+        gradients = []
+        for layer in (keras_bn, fused_bn):
+            layer.build(images.shape)
+            layer.gamma.assign(np.linspace(0.5, 2.0, 6))
+            layer.beta.assign(np.linspace(-1.0, 1.0, 6))
+            with tf.GradientTape() as tape:
+                inputs = tf.constant(images)
+                tape.watch(inputs)
+                outputs = layer(inputs, training=True)
+                loss = tf.reduce_sum(tf.cast(outputs, tf.float32) ** 2)
+            gradients.append(tape.gradient(loss, [inputs, layer.gamma, layer.beta]))
+        assert fused_bn(images).dtype == keras_bn(images).dtype
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+    tolerance = 1e-5 if precision == "float32" else 2e-2
+    # One training call moves the statistics off their initial 0 and 1, alike in both.
+    assert np.all(np.asarray(fused_bn.moving_mean) > 0.0)
+    assert np.all(np.asarray(fused_bn.moving_variance) > 1.0)
+    for name in ("moving_mean", "moving_variance"):
+        np.testing.assert_allclose(getattr(fused_bn, name), getattr(keras_bn, name), rtol=1e-5)
+    for keras_gradient, fused_gradient in zip(*gradients):
+        np.testing.assert_allclose(fused_gradient, keras_gradient, rtol=tolerance, atol=tolerance)
+    np.testing.assert_allclose(
+        tf.cast(fused_bn(images, training=False), tf.float32),
+        tf.cast(keras_bn(images, training=False), tf.float32),
+        rtol=tolerance, atol=tolerance,
+    )

@@ -27,7 +27,7 @@ turns it into an image colorizer: softmax, annealed mean at T = 0.38
 paper's baseline: the same network with a 1x1 conv to ab / 128 (tanh), scaled to CIELAB
 units and upsampled bilinearly to the input size inside the model, so it trains directly on
 "l_ab" targets with the Huber loss (their eq. 2, delta 1 ab unit). The `small` preset is
-64x64 with channels divided by 8.
+64x64 with channels divided by 4.
 
 Where the code departs from the paper:
 - Q = 261 bins, not 313: the bins are the 10-unit grid cells that sRGB colours fall in,
@@ -51,6 +51,7 @@ from keras import layers
 from keras_colorize import losses
 from keras_colorize.color import AB_OFFSET, ABQuantizer
 from keras_colorize.models import register
+from keras_colorize.models.layers import FusedBatchNormalization
 
 # (convs, multiple of base_filters, stride of the last conv, dilation) for conv1-conv7.
 ENCODER_BLOCKS = (
@@ -80,7 +81,7 @@ def _conv_block(x, filters, convs, name, strides=1, dilation=1):
             activation="relu",
             name=f"{name}_{index + 1}",
         )(x)
-    return layers.BatchNormalization(name=f"{name}_bn")(x)
+    return FusedBatchNormalization(name=f"{name}_bn")(x)
 
 
 def _features(lightness, base_filters):
@@ -173,7 +174,7 @@ def ab_model(model, temperature=0.38):
     "classifier",
     presets={
         "paper": {"image_size": 224, "base_filters": 64},
-        "small": {"image_size": 64, "base_filters": 8},
+        "small": {"image_size": 64, "base_filters": 16},
     },
     element_format="l_ab",
     inference=ab_model,

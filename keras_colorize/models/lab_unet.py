@@ -35,6 +35,7 @@ import keras
 
 from keras_colorize import losses
 from keras_colorize.models import register
+from keras_colorize.models.layers import FusedBatchNormalization
 
 ENCODER = ((1, 1), (2, 2), (4, 2), (8, 2), (8, 2))  # (filters / base_filters, stride)
 DOWNSAMPLING = 16
@@ -44,7 +45,7 @@ def conv_bn_relu(x, filters, strides=1, name=None):
     x = keras.layers.Conv2D(
         filters, 3, strides=strides, padding="same", use_bias=False, name=f"{name}_conv"
     )(x)
-    x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
+    x = FusedBatchNormalization(name=f"{name}_bn")(x)
     return keras.layers.ReLU(name=f"{name}_relu")(x)
 
 

@@ -35,6 +35,7 @@ import keras
 from keras_colorize.models import load_weights, register
 from keras_colorize.models.gan import ConditionalGAN
 from keras_colorize.models.lab_unet import lab_unet
+from keras_colorize.models.layers import FusedBatchNormalization
 
 DISCRIMINATOR = (1, 2, 4, 8)  # filters / discriminator_filters, each a stride-2 conv
 
@@ -53,7 +54,7 @@ def build_lab_discriminator(image_size=128, base_filters=64):
             name=f"conv{index}",
         )(x)
         if index > 1:
-            x = keras.layers.BatchNormalization(name=f"bn{index}")(x)
+            x = FusedBatchNormalization(name=f"bn{index}")(x)
         x = keras.layers.LeakyReLU(0.2, name=f"leaky_relu{index}")(x)
     x = keras.layers.Flatten(name="flatten")(x)
     logit = keras.layers.Dense(1, dtype="float32", name="logit")(x)
