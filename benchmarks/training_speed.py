@@ -160,7 +160,7 @@ def main():
     parser.add_argument("--presets", nargs="*", default=["small", "paper"])
     parser.add_argument("--models", nargs="*")
     parser.add_argument("--precisions", nargs="*", default=["float32", "mixed_bfloat16"])
-    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--paper-steps", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--batch", type=int, default=64, help="small presets' batch, every model")

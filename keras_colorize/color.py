@@ -201,8 +201,16 @@ class ABQuantizer:
         }
 
     def _squared_distances(self, ab):
-        ab = _float32(ab)[..., None, :]
-        return tf.reduce_sum(tf.square(ab - tf.constant(self.bins)), axis=-1)
+        # |ab - bin|^2 expanded as |ab|^2 - 2 ab.bin + |bin|^2: one (pixels, 2) x (2, Q)
+        # matmul, where the direct difference materialises a (pixels, Q, 2) tensor.
+        ab = _float32(ab)
+        bins = tf.constant(self.bins)
+        cross = tf.tensordot(ab, tf.transpose(bins), axes=1)
+        return (
+            tf.reduce_sum(tf.square(ab), axis=-1, keepdims=True)
+            - 2.0 * cross
+            + tf.reduce_sum(tf.square(bins), axis=-1)
+        )
 
     def hard_encode(self, ab):
         """Index of the nearest bin, shape ab.shape[:-1]."""
