@@ -75,6 +75,9 @@ def step_timer(warmup):
     import keras
 
     class StepTimer(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.started = time.perf_counter()  # with no warm-up steps
+
         def on_train_batch_end(self, batch, logs=None):
             if batch == warmup - 1:
                 self.started = time.perf_counter()

@@ -3,6 +3,7 @@
 import tracemalloc
 
 import h5py
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -376,3 +377,12 @@ def test_cached_pipeline_gives_the_same_batches_and_its_size_is_counted():
             np.testing.assert_array_equal(y1.numpy(), y2.numpy())
     pairs = source.map(data.get_format("l_ab_unit").to_pair)
     assert data.cached_bytes(pairs) == 10 * 8 * 8 * (1 + 2) * 4
+
+
+def test_resize_samples_enlarges_without_antialiasing_to_the_same_pixels():
+    rng = np.random.default_rng(0)
+    small = data.from_arrays(rng.integers(0, 256, (1, 20, 30, 3), np.uint8), np.zeros((1, 20, 30)))
+    enlarged = next(data.resize_samples(small, 48).as_numpy_iterator())["rgb"]
+    square = tf.image.convert_image_dtype(small.take(1).get_single_element()["rgb"], tf.float32)
+    antialiased = keras.ops.image.resize(square, (48, 48), crop_to_aspect_ratio=True, antialias=True)
+    np.testing.assert_allclose(enlarged, np.clip(antialiased, 0, 1), atol=1e-5)

@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from keras_colorize import data, models
 from keras_colorize.models.flops import forward_flops
+from keras_colorize.models.layers import FusedBatchNormalization
 
 MODEL_NAMES = models.available()
 
@@ -127,8 +128,6 @@ def test_forward_flops_needs_fixed_spatial_sizes():
 
 @pytest.mark.parametrize("precision", ["float32", "mixed_bfloat16"])
 def test_fused_batch_norm_agrees_with_keras_batch_norm(precision):
-    from keras_colorize.models.layers import FusedBatchNormalization
-
     images = np.random.default_rng(0).normal(2.0, 3.0, (8, 5, 5, 6)).astype("float32")
     previous = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy(precision)
@@ -146,6 +145,9 @@ def test_fused_batch_norm_agrees_with_keras_batch_norm(precision):
                 loss = tf.reduce_sum(tf.cast(outputs, tf.float32) ** 2)
             gradients.append(tape.gradient(loss, [inputs, layer.gamma, layer.beta]))
         assert fused_bn(images).dtype == keras_bn(images).dtype
+        traced = tf.function(lambda x: fused_bn(x, training=True))
+        graph = traced.get_concrete_function(tf.constant(images)).graph
+        assert "FusedBatchNormV3" in {op.type for op in graph.get_operations()}
     finally:
         keras.mixed_precision.set_global_policy(previous)
     tolerance = 1e-5 if precision == "float32" else 2e-2

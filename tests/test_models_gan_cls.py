@@ -245,3 +245,17 @@ def test_rebalancing_weights_favour_rare_bins_with_unit_expectation(face_lightne
     # The loss's (smoothed) weights still give the commonest bin less than an unseen one.
     loss_weights = classifier.training_loss(models.build("classifier", "small"), [ab]).class_weights
     assert loss_weights[distribution.argmax()] < 1.0 < loss_weights[distribution == 0].min()
+
+
+def test_rebalanced_cross_entropy_equals_the_dense_soft_target_definition():
+    rng = np.random.default_rng(0)
+    quantizer = color.ABQuantizer()
+    ab = rng.uniform(-60.0, 60.0, (2, 8, 8, 2)).astype(np.float32)
+    logits = rng.normal(size=(2, 8, 8, quantizer.num_bins)).astype(np.float32)
+    class_weights = rng.uniform(0.5, 2.0, quantizer.num_bins).astype(np.float32)
+    target = quantizer.soft_encode(ab).numpy()
+    log_probabilities = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    pixel_weights = class_weights[target.argmax(-1)]
+    expected = (-(target * log_probabilities).sum(-1) * pixel_weights).mean(axis=(1, 2))
+    loss = losses.RebalancedCrossEntropy(class_weights=class_weights)
+    np.testing.assert_allclose(loss.call(ab, logits), expected, rtol=1e-5)

@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from keras_colorize import color, data, models
 from keras_colorize.callbacks import DiscriminatorWarmup
@@ -308,3 +309,24 @@ def test_mse_plus_ssim_loss_adds_a_tenth_of_the_ssim_loss():
     expected = float(losses.get("mse")(truth, prediction)) + 0.1 * float(losses.get("ssim")(truth, prediction))
     assert combined == pytest.approx(expected, rel=1e-5)
     assert float(losses.get("mse+ssim")(truth, truth)) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_switching_loss_computes_only_its_active_loss():
+    from keras_colorize import losses
+
+    rng = np.random.default_rng(0)
+    truth = rng.random((2, 24, 24, 3), dtype=np.float32)
+    prediction = np.clip(truth + rng.normal(0, 0.1, truth.shape), 0, 1).astype(np.float32)
+    switching = losses.SwitchingLoss("mae", "ssim")
+    assert float(switching(truth, prediction)) == pytest.approx(
+        float(losses.get("mae")(truth, prediction)), rel=1e-5
+    )
+    switching.stage.assign(1.0)
+    assert float(switching(truth, prediction)) == pytest.approx(
+        float(losses.get("ssim")(truth, prediction)), rel=1e-5
+    )
+    # Traced, the SSIM branch's Gaussian filtering sits inside the conditional only.
+    graph = tf.function(switching).get_concrete_function(truth, prediction).graph
+    top_level = {op.type for op in graph.get_operations()}
+    assert "If" in top_level or "StatelessIf" in top_level
+    assert "DepthwiseConv2dNative" not in top_level

@@ -4,7 +4,8 @@
 kernel. Keras 3 normalizes with separate moment, subtract, scale and shift ops; on this CPU
 those memory-bound passes cost as much as the 16-64-channel convolutions around them
 (measured: the small U-Net trains 19% faster fused, see benchmarks/training_speed.py). Same
-variables, same maths, same saved weights: any model file holding one loads with the other.
+variables in the same order and the same maths, so weights saved from either layer load
+into the other (the shipped weights predate this layer).
 """
 
 import keras

@@ -42,7 +42,7 @@ Where the code departs from the paper:
   instance norm with its batch size 1.
 - The `small` preset (64x64, 6 down blocks, 32 base filters) is not in the paper; it
   exists to train in minutes on a CPU. 32 filters, not 16: at 16 the layers are too thin to
-  keep a CPU busy (41% of its float32 peak against 63%), so half the compute went nowhere.
+  keep a CPU busy (41% of its float32 peak in training, against 63% at 32).
 """
 
 import keras
