@@ -10,9 +10,14 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def _table(heading, rows):
-    lines = ["| " + " | ".join(heading) + " |", "|---" + "|---:" * (len(heading) - 1) + "|"]
+    lines = ["| " + " | ".join(heading) + " |", "|---|---" + "|---:" * (len(heading) - 2) + "|"]
     lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def _rate(value, preset):
+    """Images/s as the README shows them: paper presets train at a few per second."""
+    return f"{value:.2f}" if preset == "paper" else f"{value:.1f}"
 
 
 def training_table(report):
@@ -21,24 +26,31 @@ def training_table(report):
     for (model, preset, precision), run in by_key.items():
         if precision != "float32":
             continue
-        bf16 = by_key.get((model, preset, "mixed_bfloat16"), {})
+        bf16 = by_key[model, preset, "mixed_bfloat16"]
         rows.append([
             f"`{model}`", f"{preset} ({run['image_size']} px, batch {run['batch_size']})",
-            run["images_per_second"], f"{run['percent_of_float32_peak']}%",
-            bf16.get("images_per_second", ""), f"{bf16.get('percent_of_float32_peak', '')}%",
-            f"{run['input_images_per_second']:,.0f} ({run['input_to_training_ratio']}x)",
+            _rate(run["images_per_second"], preset), f"{run['percent_of_float32_peak']:.1f}%",
+            _rate(bf16["images_per_second"], preset), f"{bf16['percent_of_float32_peak']:.1f}%",
+            f"{run['input_images_per_second']:,.0f} ({run['input_to_training_ratio']:.1f}x)",
         ])
     heading = ["model", "preset", "float32 img/s", "% peak", "bf16 img/s", "% of f32 peak",
-               "input img/s (vs float32 training)"]
+               "input img/s (x training)"]
     return f"float32 matmul peak: {report['float32_matmul_peak_gflops']} GFLOP/s\n\n" + _table(heading, rows)
 
 
+def _latency_order(row):
+    """Shipped models first, then what is not shipped (its small preset), then paper presets."""
+    return {"shipped": 0, "small": 1, "paper": 2}[row["preset"]]
+
+
 def inference_tables(report):
+    shipped = {row["model"] for row in report["latency"] if row["preset"] == "shipped"}
+    rows = [row for row in report["latency"] if not (row["preset"] == "small" and row["model"] in shipped)]
     latency = _table(
-        ["model", "preset", "input", "batch 1 (ms)", "batch 16 (ms)", "batch 16 img/s"],
-        [[f"`{row['model']}`", row["preset"], row["input_size"],
-          row["batch1_ms"], row["batch16_ms"], row["batch16_images_per_second"]]
-         for row in report["latency"]],
+        ["model", "preset", "batch 1 (ms)", "batch 16 (ms)", "batch 16 img/s"],
+        [[f"`{row['model']}`", row["preset"], f"{row['batch1_ms']:.1f}", f"{row['batch16_ms']:.1f}",
+          f"{row['batch16_images_per_second']:.1f}"]
+         for row in sorted(rows, key=_latency_order)],
     )
     video = _table(
         ["model", "preset", "frames", "frames/s"],

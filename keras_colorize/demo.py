@@ -15,7 +15,6 @@ import argparse
 import time
 from pathlib import Path
 
-
 from data_prep.faces import crop_face
 from data_prep.sketch import pencil_sketch
 from keras_colorize import callbacks, images, inference, samples, shipped, training
