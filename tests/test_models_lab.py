@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_colorize import color, data, models
+from keras_colorize import color, data, losses, models
 from keras_colorize.callbacks import DiscriminatorWarmup
 from keras_colorize.images import read_rgb
 from keras_colorize.models import fusion
@@ -124,9 +124,7 @@ def test_unet_passes_the_input_lightness_through_unchanged(lfw_pairs):
 
 
 def test_unet_compiles_with_a_named_loss_from_keras_colorize_losses():
-    from keras_colorize.losses import SSIMLoss
-
-    assert isinstance(models.build("unet", "small", loss="ssim").loss, SSIMLoss)
+    assert isinstance(models.build("unet", "small", loss="ssim").loss, losses.SSIMLoss)
 
 
 @pytest.mark.slow
@@ -300,8 +298,6 @@ def test_small_fusion_overfits_eight_real_faces(vgg_weights_file, lfw_pairs):
 
 
 def test_mse_plus_ssim_loss_adds_a_tenth_of_the_ssim_loss():
-    from keras_colorize import losses
-
     rng = np.random.default_rng(0)
     truth = rng.random((2, 24, 24, 3), dtype=np.float32)
     prediction = np.clip(truth + rng.normal(0, 0.1, truth.shape), 0, 1).astype(np.float32)
@@ -312,8 +308,6 @@ def test_mse_plus_ssim_loss_adds_a_tenth_of_the_ssim_loss():
 
 
 def test_switching_loss_computes_only_its_active_loss():
-    from keras_colorize import losses
-
     rng = np.random.default_rng(0)
     truth = rng.random((2, 24, 24, 3), dtype=np.float32)
     prediction = np.clip(truth + rng.normal(0, 0.1, truth.shape), 0, 1).astype(np.float32)
