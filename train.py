@@ -8,7 +8,7 @@ import argparse
 import json
 import sys
 
-from keras_colorize import models, training
+from keras_colorize import augment, models, training
 
 
 def parse_args(argv=None):
@@ -22,7 +22,7 @@ def parse_args(argv=None):
     parser.add_argument("--loss", help="mse, mae, huber, ssim, mse+ssim, or rebalanced (classifier)")
     parser.add_argument("--second-loss", help="loss to switch to after --second-loss-epoch epochs")
     parser.add_argument("--second-loss-epoch", type=int)
-    parser.add_argument("--augment", choices=("", "gan", "pix2pix"))
+    parser.add_argument("--augment", choices=("", *augment.AUGMENTATIONS))
     parser.add_argument("--steps-per-epoch", type=int, help="default: one pass over the data")
     parser.add_argument("--precision", default="auto",
                         choices=("auto", "float32", "mixed_float16", "mixed_bfloat16"))

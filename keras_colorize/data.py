@@ -346,7 +346,7 @@ def make_dataset(source, element_format, batch_size, *, augment=None, shuffle=Tr
     Args:
         source: a sample stream from `from_hdf5`, `from_folder`, `from_pairs` or `from_arrays`.
         element_format: a name from `element_formats()` (see the module docstring).
-        augment: None, "gan", "pix2pix" or an augmentation object (see `keras_colorize.augment`).
+        augment: None, a name in `keras_colorize.augment.AUGMENTATIONS` or an augmentation object.
         shuffle: shuffle with a `shuffle_buffer`-sample buffer, reshuffled every epoch.
         seed: seeds shuffling and augmentation; the same seed gives the same batches.
         cache: True, False, or "auto" (when it takes at most CACHE_BUDGET_BYTES): keep what

@@ -53,7 +53,7 @@ class TrainingSettings:
     second_loss: str = ""  # switched to after `second_loss_epoch` epochs (LAB U-Net: MAE -> SSIM)
     second_loss_epoch: int = 0  # 0: half way through the run
     halve_lr_every_half_epoch: bool = False
-    augment: str = ""  # "", "gan" or "pix2pix"
+    augment: str = ""  # "" or a name in keras_colorize.augment.AUGMENTATIONS
     discriminator_warmup_epochs: int = 0
     steps_per_epoch: int = 0  # 0: one pass over the training split
     steps_per_execution: int = 1  # steps per call into the compiled graph (Python overhead)

@@ -173,7 +173,7 @@ def test_gan_noise_goes_on_the_input_only(source):
     np.testing.assert_array_equal(clean_target[..., :1], clean_input)
 
 
-@pytest.mark.parametrize("augmentation", ["pix2pix", "gan"])
+@pytest.mark.parametrize("augmentation", ["pix2pix", "gan", "elastic"])
 def test_augmented_sketch_stays_aligned_with_its_photo(source, photos, augmentation):
     sketch, rgb = first_batch(source, "sketch_rgb", 6, augment=augmentation)
     redrawn = color.rgb_to_gray(rgb).numpy()
@@ -206,6 +206,25 @@ def test_affine_map_is_centred(photos):
     for seed in range(3):
         turned = turn(tf.constant(blob), tf.constant([seed, 2], tf.int64)).numpy()
         assert np.abs(turned - blob).mean() < 0.005
+
+
+def test_elastic_warp_moves_pixels_smoothly_by_at_most_its_amplitude():
+    """On a ramp whose value is the column index, the output is where each pixel came from."""
+    size, amplitude = 128, 4.0  # the shipped sketch inverter's
+    ramps = np.stack(np.meshgrid(np.arange(size), np.arange(size), indexing="ij"), axis=-1)
+    still = augment.RandomAffine(rotation=0, shear=0, zoom=0, shift=0, noise_stddev=0.0)
+    warp = augment.RandomElastic(amplitude=amplitude, then=still)
+    unmoved = augment.RandomElastic(amplitude=0.0, then=still)
+    image = tf.constant(ramps, tf.float32)
+    np.testing.assert_allclose(unmoved(image, tf.constant([0, 0], tf.int64)), image, atol=1e-4)
+    inner = slice(8, -8)  # away from the reflected border
+    for seed in range(3):
+        moved = (warp(image, tf.constant([seed, 3], tf.int64)).numpy() - ramps)[inner, inner]
+        # Bicubic weights sum to at most 1.25 in absolute value per axis, so it can overshoot.
+        assert 1.0 < np.abs(moved).max() <= amplitude * 1.25**2
+        # Smooth: neighbours move less than a pixel apart, so the warp never folds the image.
+        assert np.abs(np.diff(moved, axis=0)).max() < 1.0
+        assert np.abs(np.diff(moved, axis=1)).max() < 1.0
 
 
 def test_affine_fill_reflects_instead_of_painting_black():
