@@ -2,9 +2,10 @@
 
     python scripts/results.py            # make results
 
-For each model in keras_colorize/weights/: `evaluation.evaluate` on the LFW test faces
-(data/lfw128.h5, pencil sketches for sketch models) and the CUFS test portraits (data/cufs.h5,
-artists' sketches), into docs/results/<lfw|cufs>/<name>/. Then:
+For each model in keras_colorize/weights/ (and each unshipped one named by --also, or scored
+before): `evaluation.evaluate` on the LFW test faces (data/lfw128.h5, pencil sketches for sketch
+models) and the CUFS test portraits (data/cufs.h5, artists' sketches), into
+docs/results/<lfw|cufs>/<name>/, unless that folder already holds its summary. Then:
 - keras_colorize/weights/<name>.md, the model card (training stages from <name>.json, metrics);
 - the README's results tables, between the `results:begin` / `results:end` markers;
 - docs/results/bw_historical.png (old photographs through every gray model) and
@@ -207,21 +208,38 @@ def sketch_grid(sources, data_dir, path):
                            titles=["sketch", "photo", *sources])
 
 
+def unshipped_scored(out_dir):
+    """{name: model file} of the models scored into `out_dir` earlier that are not shipped, so that
+    a plain `make results` keeps their rows; one whose file is gone here is left out, with a word."""
+    found = {}
+    for path in sorted(out_dir.glob("lfw/*/summary.json")):
+        source = json.loads(path.read_text())["model"]["source"]
+        if source.startswith("shipped:"):
+            continue
+        if Path(source).exists():
+            found[path.parent.name] = source
+        else:
+            print(f"warning: {path.parent.name} was scored from {source}, which is not here; "
+                  "its rows are dropped (pass --also NAME=MODEL)", file=sys.stderr)
+    return found
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=Path("data"), help="where `make data` built the test sets")
     parser.add_argument("--shared", type=Path, default=Path("../shared/data"))
     parser.add_argument("--out", type=Path, default=Path("docs/results"))
     parser.add_argument("--readme", type=Path, default=Path("README.md"))
-    parser.add_argument("--also", nargs="*", default=[], metavar="NAME=MODEL",
-                        help="trained models that are not shipped, for the tables only (e.g. "
-                             "fusion=runs/fusion/best.keras)")
+    parser.add_argument("--also", nargs="*", metavar="NAME=MODEL",
+                        help="trained models that are not shipped, for the tables and grids (e.g. "
+                             "fusion=runs/fusion/best.keras); default: those scored into --out before")
     args = parser.parse_args(argv)
     names = shipped.available()
     if not names:
         print("error: no shipped models in keras_colorize/weights/", file=sys.stderr)
         return 2
-    sources = {**{name: name for name in names}, **dict(pair.split("=", 1) for pair in args.also)}
+    also = unshipped_scored(args.out) if args.also is None else dict(pair.split("=", 1) for pair in args.also)
+    sources = {**{name: name for name in names}, **also}
     summaries = evaluate_all(sources, args.data, args.out)
     for name in names:
         description = json.loads((shipped.WEIGHTS_DIR / f"{name}.json").read_text())

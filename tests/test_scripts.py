@@ -63,6 +63,18 @@ def test_results_table_lists_models_then_baselines_and_the_truth():
     assert results.results_table(summaries, "lfw", "sketch") == ""
 
 
+def test_results_remembers_unshipped_models_it_scored_before(tmp_path, capsys):
+    run = tmp_path / "fusion.keras"
+    run.write_bytes(b"")
+    for name, source in [("classifier", "shipped:classifier"), ("fusion", str(run)),
+                         ("gone", str(tmp_path / "gone.keras"))]:
+        folder = tmp_path / "lfw" / name
+        folder.mkdir(parents=True)
+        (folder / "summary.json").write_text(json.dumps({"model": {"source": source}}))
+    assert results.unshipped_scored(tmp_path) == {"fusion": str(run)}
+    assert "gone was scored from" in capsys.readouterr().err
+
+
 def test_readme_section_is_replaced_between_the_markers_only(tmp_path):
     readme = tmp_path / "README.md"
     begin, end = results.README_MARKERS
