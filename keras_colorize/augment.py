@@ -116,16 +116,17 @@ class RandomElastic:
         shape = tf.shape(images)
         lattice = tf.random.stateless_uniform([self.grid, self.grid, 2], warp_seed, -1.0, 1.0)
         displacement = tf.image.resize(lattice, shape[:2], method="bicubic") * self.amplitude
-        rows, columns, channels = tf.meshgrid(
-            tf.range(shape[0]), tf.range(shape[1]), tf.range(shape[2]), indexing="ij"
-        )
-        # map_coordinates interpolates along every axis; the channel axis samples itself.
+        rows, columns = tf.meshgrid(tf.range(shape[0]), tf.range(shape[1]), indexing="ij")
         sampled_at = tf.stack([
-            tf.cast(rows, tf.float32) + displacement[..., :1],
-            tf.cast(columns, tf.float32) + displacement[..., 1:],
-            tf.cast(channels, tf.float32),
+            tf.cast(rows, tf.float32) + displacement[..., 0],
+            tf.cast(columns, tf.float32) + displacement[..., 1],
         ])
-        warped = keras.ops.image.map_coordinates(images, sampled_at, order=1, fill_mode="reflect")
+        # Channel by channel: map_coordinates interpolates along every axis it is given, and
+        # a channel axis among them would double the samples for nothing.
+        warped = tf.stack([
+            keras.ops.image.map_coordinates(channel, sampled_at, order=1, fill_mode="reflect")
+            for channel in tf.unstack(images, axis=-1)
+        ], axis=-1)
         return tf.ensure_shape(self.then(warped, then_seed), images.shape)
 
 

@@ -208,7 +208,7 @@ def test_affine_map_is_centred(photos):
         assert np.abs(turned - blob).mean() < 0.005
 
 
-def test_elastic_warp_moves_pixels_smoothly_by_at_most_its_amplitude():
+def test_elastic_warp_moves_pixels_smoothly_by_about_its_amplitude():
     """On a ramp whose value is the column index, the output is where each pixel came from."""
     size, amplitude = 128, 4.0  # the shipped sketch inverter's
     ramps = np.stack(np.meshgrid(np.arange(size), np.arange(size), indexing="ij"), axis=-1)
