@@ -79,7 +79,7 @@ def time_one_epoch(batches):
 def measure_reads(path):
     """Read rates of the train split: the decoded samples alone, then each element format."""
     runs = [("samples only", None)] + [(name, None) for name in data.element_formats()]
-    runs += [("l_ab_unit", "gan"), ("sketch_rgb_tanh", "pix2pix")]
+    runs += [("l_ab_unit", "gan"), ("sketch_rgb_tanh", "pix2pix"), ("sketch_rgb", "elastic")]
     rows = []
     for element_format, augment in runs:
         source = data.from_hdf5(path, "train")
