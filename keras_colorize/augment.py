@@ -8,7 +8,8 @@ channel axis, draws one random transform and applies it to the stack.
   one affine map, then Gaussian noise on the model input only.
 - `"pix2pix"`, Isola et al. (2017): random jitter (resize up by 286/256, crop back at a random
   place) and random mirroring.
-- `"elastic"`: a smooth random warp (Simard et al. 2003's elastic distortion), then `"gan"`.
+- `"elastic"`, for hand-drawn sketches: a smooth random warp (Simard et al. 2003's elastic
+  distortion), then `"gan"`, then a random darkness of the sketch (`random_sketch_tone`).
 
 Randomness is stateless: each sample brings its own seed (`keras_colorize.data.make_dataset`
 draws them from `tf.data.Dataset.random`), so a pipeline gives the same augmentations on every
@@ -36,6 +37,8 @@ class RandomAffine:
         noise_stddev: standard deviation of the Gaussian noise added to the model input.
         fill_mode: "reflect" or "nearest" (see the module docstring).
     """
+
+    sketch_gamma = 1.0
 
     def __init__(self, rotation=15.0, shear=10.0, zoom=0.1, shift=0.1, noise_stddev=0.02,
                  fill_mode="reflect"):
@@ -77,6 +80,7 @@ class RandomJitter:
     """pix2pix random jitter: resize up by `scale`, crop a random window back, maybe mirror."""
 
     noise_stddev = 0.0
+    sketch_gamma = 1.0
 
     def __init__(self, scale=286 / 256, mirror=True):
         self.scale = scale
@@ -102,13 +106,15 @@ class RandomElastic:
     to 1.25² x `amplitude`): Simard et al.'s elastic distortion, with a coarse lattice standing
     in for their smoothed noise field. Affine maps keep a face's proportions; the warp varies
     them, which is what lifts the sketch inverter on CUFS's 79 training pairs (docs/models.md).
+    `sketch_gamma` sets the range of `random_sketch_tone` (1: the sketch keeps its tone).
     """
 
-    def __init__(self, amplitude=4.0, grid=5, then=None):
+    def __init__(self, amplitude=4.0, grid=5, then=None, sketch_gamma=2.0):
         self.amplitude = amplitude
         self.grid = grid
         self.then = RandomAffine() if then is None else then
         self.noise_stddev = self.then.noise_stddev
+        self.sketch_gamma = sketch_gamma
 
     def __call__(self, images, seed):
         """(H, W, C) float images and a stateless seed (2,) -> the same images, transformed."""
@@ -137,7 +143,8 @@ def get(augment):
     """None, a name in AUGMENTATIONS (default settings) or an augmentation object -> the object.
 
     An augmentation object maps `(images, seed)` to transformed images, like `RandomAffine`,
-    and has a `noise_stddev` (0 for none) for the noise added to the model input afterwards.
+    and has a `noise_stddev` (0 for none) for the noise added to the model input afterwards
+    and a `sketch_gamma` (1 for none) for `random_sketch_tone`.
     """
     if augment is None or callable(augment):
         return augment
@@ -152,6 +159,17 @@ def apply_jointly(augmentation, sample, seed):
     stacked = tf.concat([sample[key] for key in keys], axis=-1)
     channels = [sample[key].shape[-1] for key in keys]
     return dict(zip(keys, tf.split(augmentation(stacked, seed), channels, axis=-1)))
+
+
+def random_sketch_tone(sketch, seed, max_gamma):
+    """A sketch in [0, 1] (1 = paper white) raised to a power log-uniform in [1/max_gamma, max_gamma].
+
+    Artists shade more or less heavily: CUFS's test sketches are darker on average than its
+    training ones, and lightening them helps a model that never saw the difference. A power keeps
+    paper white and full black where they are and moves the strokes' grays in between.
+    """
+    log_gamma = tf.random.stateless_uniform([], seed, -1.0, 1.0) * math.log(max_gamma)
+    return sketch ** tf.exp(log_gamma)
 
 
 def gaussian_noise(images, seed, stddev, value_range):

@@ -396,6 +396,13 @@ def cached_bytes(dataset):
 def _augmented_pair(element, augmentation, sample, seed):
     transform_seed, noise_seed = tf.unstack(tf.random.split(seed, 2))
     augmented = augment_lib.apply_jointly(augmentation, sample, transform_seed)
+    if augmentation.sketch_gamma != 1.0 and "sketch" in augmented:
+        # A seed of its own, folded from the noise seed: the transform and the noise
+        # draw the same whether or not an augmentation retones the sketch.
+        tone_seed = tf.random.experimental.stateless_fold_in(noise_seed, 1)
+        augmented["sketch"] = augment_lib.random_sketch_tone(
+            augmented["sketch"], tone_seed, augmentation.sketch_gamma
+        )
     inputs, target = element.to_pair(augmented)
     if augmentation.noise_stddev:
         inputs = augment_lib.gaussian_noise(

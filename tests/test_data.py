@@ -173,13 +173,31 @@ def test_gan_noise_goes_on_the_input_only(source):
     np.testing.assert_array_equal(clean_target[..., :1], clean_input)
 
 
-@pytest.mark.parametrize("augmentation", ["pix2pix", "gan", "elastic"])
-def test_augmented_sketch_stays_aligned_with_its_photo(source, photos, augmentation):
+@pytest.mark.parametrize("name", ["pix2pix", "gan", "elastic"])
+def test_augmented_sketch_stays_aligned_with_its_photo(source, photos, name):
+    augmentation = augment.get(name)
+    augmentation.sketch_gamma = 1.0  # the stand-in sketch is the photo's gray only at its tone
     sketch, rgb = first_batch(source, "sketch_rgb", 6, augment=augmentation)
     redrawn = color.rgb_to_gray(rgb).numpy()
-    noise = augment.get(augmentation).noise_stddev
-    assert np.abs(sketch - redrawn).mean() < 0.01 + noise
+    assert np.abs(sketch - redrawn).mean() < 0.01 + augmentation.noise_stddev
     assert np.abs(sketch - np.flip(redrawn, axis=2)).mean() > 0.03
+
+
+def test_sketch_tone_varies_the_sketch_only_and_keeps_its_order(source, photos):
+    still = augment.RandomAffine(rotation=0, shear=0, zoom=0, shift=0, noise_stddev=0.0)
+    retone = augment.RandomElastic(amplitude=0.0, then=still, sketch_gamma=2.0)
+    sketch, rgb = first_batch(source, "sketch_rgb", 6, augment=retone)
+    np.testing.assert_allclose(rgb, photos / 255.0, atol=1e-4)
+    original = sketch_of(photos) / 255.0
+    gammas = []
+    for toned, drawn in zip(sketch[..., 0], original):
+        mid = (drawn > 0.05) & (drawn < 0.95)
+        gamma = np.median(np.log(toned[mid]) / np.log(drawn[mid]))
+        # One power per sketch, within [1/2, 2]: it maps every gray alike.
+        np.testing.assert_allclose(toned, drawn**gamma, atol=2e-3)
+        assert 0.5 - 1e-3 <= gamma <= 2.0 + 1e-3
+        gammas.append(gamma)
+    assert min(gammas) < 0.9 and max(gammas) > 1.1  # some darker, some lighter
 
 
 def test_pix2pix_jitter_crops_and_mirrors(photos):
