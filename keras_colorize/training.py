@@ -3,7 +3,8 @@
 `train(settings, out_dir)` builds the model, its tf.data pipelines and callbacks, fits, and
 writes the run folder:
 
-    out_dir/config.json        the effective settings (paper defaults + overrides)
+    out_dir/config.json        the effective settings (paper defaults + overrides) and the
+                               model's full builder config ("model_config")
     out_dir/model.keras        the trained model (written atomically)
     out_dir/export/            SavedModel: `serving_default` takes uint8 images of any size
     out_dir/best.keras         the best validation checkpoint
@@ -65,8 +66,8 @@ class TrainingSettings:
     initial_weights: str = ""  # a trained model (.keras / .weights.h5) of the same config to start from
     model_overrides: dict = dataclasses.field(default_factory=dict)
 
-    def to_json(self):
-        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
+    def to_json(self, **extra):
+        return json.dumps({**dataclasses.asdict(self), **extra}, indent=2, sort_keys=True)
 
 
 PAPER_SETTINGS = {
@@ -330,9 +331,10 @@ def train(settings, out_dir):
     precision = choose_precision(settings.precision)
     keras.mixed_precision.set_global_policy(precision)
     strategy = choose_strategy(settings.strategy)
-    (out_dir / "config.json").write_text(settings.to_json())
-
     model_config = models.config(settings.model, settings.preset, **settings.model_overrides)
+    # The builder config in full, not only the preset's name: presets change between versions,
+    # and shipping or rebuilding the run must give the network it trained.
+    (out_dir / "config.json").write_text(settings.to_json(model_config=model_config))
     data_path = settings.data or default_data(settings.model, out_dir)
     with strategy.scope():
         model = models.build(settings.model, settings.preset, **settings.model_overrides)

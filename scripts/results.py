@@ -5,7 +5,8 @@
 For each model in keras_colorize/weights/ (and each unshipped one named by --also, or scored
 before): `evaluation.evaluate` on the LFW test faces (data/lfw128.h5, pencil sketches for sketch
 models) and the CUFS test portraits (data/cufs.h5, artists' sketches), into
-docs/results/<lfw|cufs>/<name>/, unless that folder already holds its summary. Then:
+docs/results/<lfw|cufs>/<name>/, unless that folder already holds the summary of the same
+weights (their sha256 in `weights.sha256`: a re-shipped or retrained model is scored again). Then:
 - keras_colorize/weights/<name>.md, the model card (training stages from <name>.json, metrics);
 - the README's results tables, between the `results:begin` / `results:end` markers;
 - docs/results/bw_historical.png (old photographs through every gray model) and
@@ -13,6 +14,7 @@ docs/results/<lfw|cufs>/<name>/, unless that folder already holds its summary. T
 """
 
 import argparse
+import hashlib
 import json
 import re
 import sys
@@ -33,20 +35,34 @@ CHECKPOINT_WORDS = {"best": "best validation checkpoint", "final": "model after 
 README_MARKERS = ("<!-- results:begin -->", "<!-- results:end -->")
 
 
+def weights_fingerprint(source):
+    """sha256 of what a model source loads: a shipped model's weights, a model file or run folder."""
+    path = shipped.WEIGHTS_DIR / f"{source}.npz" if source in shipped.available() else Path(source)
+    files = sorted(file for file in path.rglob("*") if file.is_file()) if path.is_dir() else [path]
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(file.read_bytes())
+    return digest.hexdigest()
+
+
 def evaluate_all(sources, data_dir, out_dir):
     """{(test set, name): summary} for {name: model source}, evaluating what `out_dir` lacks."""
     summaries = {}
     for name, source in sources.items():
         colorizer = Colorizer.load(source)
+        fingerprint = weights_fingerprint(source)
         for test_set, (file_name, _) in TEST_SETS.items():
             folder = out_dir / test_set / name
-            if (folder / "summary.json").is_file():
+            scored = folder / "weights.sha256"
+            if scored.is_file() and scored.read_text().strip() == fingerprint:
                 summaries[test_set, name] = json.loads((folder / "summary.json").read_text())
                 continue
             dataset = evaluation.open_data(data_dir / file_name, "test")
+            # The folder is this script's own; what it holds was scored from other weights.
             summaries[test_set, name] = evaluation.evaluate(
-                colorizer, dataset, METRICS, folder, samples=0, verbose=False
+                colorizer, dataset, METRICS, folder, samples=0, overwrite=True, verbose=False
             )
+            scored.write_text(fingerprint + "\n")
             print(evaluation.format_table(summaries[test_set, name]), flush=True)
     return summaries
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import keras
 
-from keras_colorize import Colorizer, evaluation, models, shipped, training
+from keras_colorize import Colorizer, evaluation, shipped, training
 
 SHARED_DATA = Path("data")
 
@@ -62,22 +62,28 @@ def training_stages(run):
 
 
 def mean_psnr(colorizer, check_data, images):
+    """(mean PSNR, images evaluated) on the first `images` test images, fewer if the split has."""
     with tempfile.TemporaryDirectory() as folder:
         summary = evaluation.evaluate(
             colorizer, evaluation.open_data(check_data, "test"), ["psnr"], folder,
             samples=0, limit=images, verbose=False,
         )
-    return summary["results"]["model"]["psnr"]["mean"]
+    return summary["results"]["model"]["psnr"]["mean"], summary["images"]["evaluated"]
 
 
 def ship(run, name, checkpoint, check_data, check_images, tolerance):
     settings = json.loads((run / "config.json").read_text())
     model = keras.saving.load_model(run_model_path(run, checkpoint), compile=False)
-    config = models.config(settings["model"], settings["preset"], **settings["model_overrides"])
-    reference = mean_psnr(Colorizer.from_model(model, name=settings["model"]), check_data, check_images)
+    if "model_config" not in settings:
+        raise ValueError(f"{run}/config.json has no model_config (the run is older than it); "
+                         "add the builder config the run trained with")
+    config = settings["model_config"]
+    reference, evaluated = mean_psnr(
+        Colorizer.from_model(model, name=settings["model"]), check_data, check_images
+    )
     with tempfile.TemporaryDirectory() as folder:
         shipped.save(model, settings["model"], config, name=name, folder=folder)
-        half = mean_psnr(Colorizer.from_model(shipped.load(name, folder)), check_data, check_images)
+        half, _ = mean_psnr(Colorizer.from_model(shipped.load(name, folder)), check_data, check_images)
     dtype = "float16" if abs(reference - half) <= tolerance else "float32"
     path = shipped.save(model, settings["model"], config, name=name, dtype=dtype)
     description_path = path.with_suffix(".json")
@@ -85,7 +91,7 @@ def ship(run, name, checkpoint, check_data, check_images, tolerance):
     description["training"] = training_stages(run)
     description["checkpoint"] = checkpoint
     description["storage_check"] = {
-        "data": str(check_data), "images": check_images,
+        "data": str(check_data), "images": evaluated,
         "psnr_float32": round(reference, 3), "psnr_float16": round(half, 3), "kept": dtype,
     }
     description_path.write_text(json.dumps(description, indent=2, sort_keys=True) + "\n")

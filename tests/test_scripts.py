@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from keras_colorize import Colorizer, samples, shipped
+from keras_colorize import Colorizer, models, samples, shipped
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 import results  # noqa: E402
@@ -20,6 +20,9 @@ def test_shipping_a_run_writes_weights_that_load_and_a_card(trained_run, tmp_pat
     photos = tmp_path / "photos"
     samples.write_sample_folder(photos)
     run = trained_run("unet")
+    # A later version's preset must not change the network a run ships as.
+    wider = {**models.presets("unet")["small"], "base_filters": 64}
+    monkeypatch.setitem(models._PRESETS["unet"], "small", wider)
 
     assert ship_model.main([str(run), "--name", "my_unet", "--check-data", str(photos)]) == 0
     description = json.loads((tmp_path / "weights" / "my_unet.json").read_text())
@@ -73,6 +76,32 @@ def test_results_remembers_unshipped_models_it_scored_before(tmp_path, capsys):
         (folder / "summary.json").write_text(json.dumps({"model": {"source": source}}))
     assert results.unshipped_scored(tmp_path) == {"fusion": str(run)}
     assert "gone was scored from" in capsys.readouterr().err
+
+
+def test_results_scores_again_only_models_whose_weights_changed(tmp_path, monkeypatch):
+    model_file = tmp_path / "model.keras"
+    model_file.write_bytes(b"first weights")
+    scored = []
+
+    def fake_evaluate(colorizer, dataset, metrics, folder, **options):
+        folder.mkdir(parents=True, exist_ok=True)
+        summary = {"scored": len(scored)}
+        (folder / "summary.json").write_text(json.dumps(summary))
+        scored.append(folder.parent.name)
+        return summary
+
+    monkeypatch.setattr(results.Colorizer, "load", lambda source: source)
+    monkeypatch.setattr(results.evaluation, "open_data", lambda path, split: path)
+    monkeypatch.setattr(results.evaluation, "evaluate", fake_evaluate)
+    monkeypatch.setattr(results.evaluation, "format_table", str)
+
+    def run():
+        return results.evaluate_all({"mine": str(model_file)}, tmp_path, tmp_path / "out")
+
+    assert run()["cufs", "mine"] == {"scored": 1} and scored == ["lfw", "cufs"]
+    assert run()["cufs", "mine"] == {"scored": 1} and len(scored) == 2  # the same weights: kept
+    model_file.write_bytes(b"retrained weights")
+    assert run()["cufs", "mine"] == {"scored": 3} and len(scored) == 4
 
 
 def test_readme_section_is_replaced_between_the_markers_only(tmp_path):

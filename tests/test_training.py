@@ -49,7 +49,10 @@ def test_two_epoch_run_writes_a_complete_run_folder(model, sample_h5, tmp_path):
     assert sorted(p.name for p in (run / "triplets").iterdir()) == ["epoch_001.png", "epoch_002.png"]
     assert list((run / "logs").rglob("events.out.tfevents.*"))
     assert _epochs_logged(run) == [0, 1]
-    assert json.loads((run / "config.json").read_text())["model"] == model
+    recorded = json.loads((run / "config.json").read_text())
+    assert recorded["model"] == model
+    settings = _settings(model, sample_h5)
+    assert recorded["model_config"] == models.config(model, settings.preset, **settings.model_overrides)
     assert (run / "best.keras").is_file() and (run / "model.keras").is_file()
     assert not (run / "backup").exists()
 
