@@ -337,7 +337,7 @@ def train(settings, out_dir):
     (out_dir / "config.json").write_text(settings.to_json(model_config=model_config))
     data_path = settings.data or default_data(settings.model, out_dir)
     with strategy.scope():
-        model = models.build(settings.model, settings.preset, **settings.model_overrides)
+        model = models.build(settings.model, **model_config)
         if settings.initial_weights:
             models.load_weights(model, settings.initial_weights)
     image_size = model.input_shape[1]
