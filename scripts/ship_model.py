@@ -49,7 +49,9 @@ def training_stages(run):
         data = settings["data"] or str(SHARED_DATA / training.SHARED_DATA_FILES[settings["model"]])
         stages.append({
             "run": str(run), "model": settings["model"], "data": data, "preset": settings["preset"],
-            "overrides": settings["model_overrides"], "epochs_run": epochs,
+            # The full builder config, as a preset's values may change after the run; runs older
+            # than `model_config` recorded only what they changed in the preset.
+            "overrides": settings.get("model_config", settings["model_overrides"]), "epochs_run": epochs,
             "steps_per_epoch": settings["steps_per_epoch"] or "one pass",
             "batch_size": settings["batch_size"], "learning_rate": settings["learning_rate"],
             "halve_lr_every_half_epoch": settings["halve_lr_every_half_epoch"],

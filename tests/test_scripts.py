@@ -43,6 +43,8 @@ def test_shipping_a_run_writes_weights_that_load_and_a_card(trained_run, tmp_pat
     summary["images"]["skipped"] = {}
     card = results.model_card("my_unet", description, {(s, "my_unet"): summary for s in results.TEST_SETS})
     assert "Colorizer.load(\"my_unet\")" in card and "25.00 ± 1.00" in card
+    trained_filters = description["config"]["base_filters"]
+    assert trained_filters != 64 and f"preset `small`, base_filters={trained_filters}," in card
     assert shipped.available(tmp_path / "weights") == ["my_unet"]
     assert ship_model.main([str(tmp_path / "no_run")]) == 2
 
