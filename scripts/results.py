@@ -35,9 +35,13 @@ CHECKPOINT_WORDS = {"best": "best validation checkpoint", "final": "model after 
 README_MARKERS = ("<!-- results:begin -->", "<!-- results:end -->")
 
 
-def weights_fingerprint(source):
-    """sha256 of what a model source loads: a shipped model's weights, a model file or run folder."""
-    path = shipped.WEIGHTS_DIR / f"{source}.npz" if source in shipped.available() else Path(source)
+def weights_fingerprint(colorizer):
+    """sha256 of what `colorizer` was loaded from: a shipped model's weights, a model file or a
+    SavedModel folder (`Colorizer.load` has resolved the source to it)."""
+    if colorizer.source.startswith("shipped:"):
+        path = shipped.WEIGHTS_DIR / f"{colorizer.source.removeprefix('shipped:')}.npz"
+    else:
+        path = Path(colorizer.source)
     files = sorted(file for file in path.rglob("*") if file.is_file()) if path.is_dir() else [path]
     digest = hashlib.sha256()
     for file in files:
@@ -50,7 +54,7 @@ def evaluate_all(sources, data_dir, out_dir):
     summaries = {}
     for name, source in sources.items():
         colorizer = Colorizer.load(source)
-        fingerprint = weights_fingerprint(source)
+        fingerprint = weights_fingerprint(colorizer)
         for test_set, (file_name, _) in TEST_SETS.items():
             folder = out_dir / test_set / name
             scored = folder / "weights.sha256"

@@ -92,7 +92,7 @@ def test_results_scores_again_only_models_whose_weights_changed(tmp_path, monkey
         scored.append(folder.parent.name)
         return summary
 
-    monkeypatch.setattr(results.Colorizer, "load", lambda source: source)
+    monkeypatch.setattr(results.Colorizer, "load", lambda source: Colorizer(None, "unet", "l_ab", source))
     monkeypatch.setattr(results.evaluation, "open_data", lambda path, split: path)
     monkeypatch.setattr(results.evaluation, "evaluate", fake_evaluate)
     monkeypatch.setattr(results.evaluation, "format_table", str)
