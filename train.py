@@ -57,7 +57,7 @@ def main(argv=None):
     try:
         settings = training.default_settings(**args)
         training.train(settings, out)
-    except (training.RunFolderError, ValueError, FileNotFoundError) as error:
+    except (training.RunFolderError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

@@ -5,8 +5,10 @@ A pipeline has two halves. A *source* is a stream of samples, dicts of float32 i
 
     from_hdf5(path, split="train")       # a `data_prep build` file, streamed block by block
     from_folder(folder, size)            # image files, centre-square cropped and resized
-    from_pairs(folder, size, "left")     # side-by-side sketch | photo files (pix2pix style)
     from_arrays(rgb_uint8, sketch=None)  # images already in memory
+
+Side-by-side sketch | photo files (pix2pix's data) become an HDF5 file with
+`python -m data_prep build FOLDER OUT.h5 --pairs left` (or `right`).
 
 `resize_samples(source, size)` brings a source to a model's image size. `make_dataset(source,
 element_format, batch_size, ...)` then shuffles, augments (one random transform for input and
@@ -206,7 +208,7 @@ def from_hdf5(path, split="train", *, block_size=64):
 def from_folder(folder, size, *, skipped=None):
     """Every image under `folder` (`images.list_images`), centre-square cropped to size x size.
 
-    Files that cannot be read are skipped, logged once and recorded in the dict `skipped`
+    Files that cannot be read are skipped, logged and recorded in the dict `skipped`
     (path -> ImageError) when one is given, so one bad file never stops a training run.
     """
     dataset = _image_files(folder, skipped)
@@ -214,27 +216,6 @@ def from_folder(folder, size, *, skipped=None):
         lambda rgb: {"rgb": _centre_square(rgb, size)}, num_parallel_calls=PARALLEL_CALLS
     )
     return _with_options(squares)
-
-
-def from_pairs(folder, size, sketch_side="left", *, skipped=None):
-    """Side-by-side files (sketch on `sketch_side`, photo on the other half) -> rgb + sketch.
-
-    Each half is centre-square cropped to size x size; the sketch becomes one channel, its
-    CIELAB lightness. Unreadable files are skipped as in `from_folder`.
-    """
-    if sketch_side not in ("left", "right"):
-        raise ValueError(f"sketch_side must be 'left' or 'right', not {sketch_side!r}")
-
-    def split_pair(pair):
-        half = tf.shape(pair)[1] // 2
-        left, right = pair[:, :half], pair[:, half : 2 * half]
-        sketch, photo = (left, right) if sketch_side == "left" else (right, left)
-        sketch_lightness = color.rgb_to_gray(_centre_square(sketch, size))[..., :1]
-        return {"rgb": _centre_square(photo, size), "sketch": sketch_lightness}
-
-    return _with_options(
-        _image_files(folder, skipped).map(split_pair, num_parallel_calls=PARALLEL_CALLS)
-    )
 
 
 def resize_samples(samples, size):
@@ -282,25 +263,36 @@ def _inspect_hdf5(path, split):
 
 
 def _image_files(folder, skipped):
-    """The decodable files under `folder` as uint8 (H, W, 3) tensors; bad ones go to `skipped`."""
+    """The readable files under `folder` as uint8 (H, W, 3) tensors; bad ones go to `skipped`.
+
+    Every file is read once up front: the stream's length is then known (steps per epoch, the
+    cache budget), and a bad file is reported before training starts rather than mid-epoch.
+    """
     if not Path(folder).is_dir():
         raise DataSourceError(folder, "missing", "no such folder")
     paths = images.list_images(folder)
     if not paths:
         raise DataSourceError(folder, "no_images", "no image files found")
     skipped = {} if skipped is None else skipped
+    readable = []
+    for path in paths:
+        try:
+            images.read_rgb(path)
+        except images.ImageError as error:
+            logger.warning("skipping %s", error)
+            skipped[str(path)] = error
+        else:
+            readable.append(path)
+    if not readable:
+        raise DataSourceError(folder, "no_images", f"none of its {len(paths)} image files can be read")
 
-    def readable():
-        for path in paths:
-            try:
-                yield images.read_rgb(path)
-            except images.ImageError as error:
-                if str(path) not in skipped:
-                    logger.warning("skipping %s", error)
-                skipped[str(path)] = error
+    def decoded():
+        for path in readable:
+            yield images.read_rgb(path)
 
     signature = tf.TensorSpec((None, None, 3), tf.uint8)
-    return tf.data.Dataset.from_generator(readable, output_signature=signature)
+    dataset = tf.data.Dataset.from_generator(decoded, output_signature=signature)
+    return dataset.apply(tf.data.experimental.assert_cardinality(len(readable)))
 
 
 def _centre_square(image, size):
@@ -344,7 +336,7 @@ def make_dataset(source, element_format, batch_size, *, augment=None, shuffle=Tr
     """A sample stream -> batched, prefetched (input, target) pairs for `fit`.
 
     Args:
-        source: a sample stream from `from_hdf5`, `from_folder`, `from_pairs` or `from_arrays`.
+        source: a sample stream from `from_hdf5`, `from_folder` or `from_arrays`.
         element_format: a name from `element_formats()` (see the module docstring).
         augment: None, a name in `keras_colorize.augment.AUGMENTATIONS` or an augmentation object.
         shuffle: shuffle with a `shuffle_buffer`-sample buffer, reshuffled every epoch.

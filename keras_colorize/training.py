@@ -20,6 +20,7 @@ is silent the value is marked so in the comment.
 import dataclasses
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import keras
@@ -98,6 +99,14 @@ def default_settings(model, **overrides):
     unknown = sorted(set(overrides) - fields)
     if unknown:
         raise ValueError(f"unknown training setting(s) {unknown}; settings: {sorted(fields)}")
+    # Some builders take a learning rate or loss for a model used on its own; a run compiles
+    # from its settings, so such an override would be silently ignored.
+    misplaced = sorted(set(overrides.get("model_overrides") or {}) & fields)
+    if misplaced:
+        raise ValueError(
+            f"{misplaced} are training settings, not model builder options: give them as "
+            "--lr / --loss / --setting KEY=VALUE rather than --set"
+        )
     given = {key: value for key, value in overrides.items() if value is not None}
     return TrainingSettings(model=model, **{**PAPER_SETTINGS[model], **given})
 
@@ -160,9 +169,11 @@ def build_sample_dataset(path, size=128):
     from keras_colorize import samples
 
     if not path.exists():
-        folder = path.parent / "sample_photos"
-        samples.write_sample_folder(folder)
-        build_dataset([folder], path, size, sketch="pencil", split=(1.0, 0.0, 0.0), seed=0)
+        # The photos are only the build's input; a run interrupted here starts it afresh.
+        with tempfile.TemporaryDirectory(dir=path.parent) as scratch:
+            folder = Path(scratch) / "sample_photos"
+            samples.write_sample_folder(folder)
+            build_dataset([folder], path, size, sketch="pencil", split=(1.0, 0.0, 0.0), seed=0)
     return path
 
 
@@ -170,11 +181,15 @@ def training_sources(data_path, image_size):
     """(train, validation) sample streams at the model's image size.
 
     An HDF5 file gives its train and val splits (train again when val is empty, as in the
-    built-in sample); a folder of images is split 9:1 by file order.
+    built-in sample); a folder of images is split 9:1 by file order, every tenth readable file
+    validating.
     """
     data_path = Path(data_path)
     if data_path.is_dir():
-        everything = data.from_folder(data_path, image_size)
+        skipped = {}
+        everything = data.from_folder(data_path, image_size, skipped=skipped)
+        if skipped:
+            print(f"{data_path}: skipped {len(skipped)} unreadable file(s), listed above")
         return _every_tenth(everything, False), _every_tenth(everything, True)
     train = data.from_hdf5(data_path, "train")
     validation = data.from_hdf5(data_path, "val")
@@ -185,8 +200,12 @@ def training_sources(data_path, image_size):
 
 def _every_tenth(samples, chosen):
     """Samples whose index is (chosen=True) or is not (False) a multiple of ten."""
+    count = int(samples.cardinality())
+    tenths = -(-count // 10)
     indexed = samples.enumerate()
-    return indexed.filter(lambda index, _: tf.equal(index % 10 == 0, chosen)).map(lambda _, s: s)
+    kept = indexed.filter(lambda index, _: tf.equal(index % 10 == 0, chosen)).map(lambda _, s: s)
+    # A filter hides the count that steps per epoch and the cache budget are computed from.
+    return kept.apply(tf.data.experimental.assert_cardinality(tenths if chosen else count - tenths))
 
 
 def take_samples(pairs, count):
@@ -332,10 +351,11 @@ def train(settings, out_dir):
     keras.mixed_precision.set_global_policy(precision)
     strategy = choose_strategy(settings.strategy)
     model_config = models.config(settings.model, settings.preset, **settings.model_overrides)
+    data_path = settings.data or default_data(settings.model, out_dir)
+    settings = dataclasses.replace(settings, data=str(data_path))
     # The builder config in full, not only the preset's name: presets change between versions,
     # and shipping or rebuilding the run must give the network it trained.
     (out_dir / "config.json").write_text(settings.to_json(model_config=model_config))
-    data_path = settings.data or default_data(settings.model, out_dir)
     with strategy.scope():
         model = models.build(settings.model, **model_config)
         if settings.initial_weights:

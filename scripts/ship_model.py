@@ -19,7 +19,9 @@ import keras
 
 from keras_colorize import Colorizer, evaluation, shipped, training
 
-SHARED_DATA = Path("data")
+# Runs made before `train` recorded the data it resolved wrote "" for the default data:
+# the standard file `make data` puts here.
+STANDARD_DATA_DIR = Path("data")
 
 
 CHECKPOINTS = {"best": "best.keras", "final": "model.keras"}
@@ -46,7 +48,7 @@ def training_stages(run):
         with open(run / "history.csv", newline="") as handle:
             epochs = sum(1 for _ in csv.DictReader(handle))
         seconds = (run / "history.csv").stat().st_mtime - (run / "config.json").stat().st_mtime
-        data = settings["data"] or str(SHARED_DATA / training.SHARED_DATA_FILES[settings["model"]])
+        data = settings["data"] or str(STANDARD_DATA_DIR / training.SHARED_DATA_FILES[settings["model"]])
         stages.append({
             "run": str(run), "model": settings["model"], "data": data, "preset": settings["preset"],
             # The full builder config, as a preset's values may change after the run; runs older

@@ -151,6 +151,63 @@ def test_paper_settings_are_the_defaults_and_overrides_win():
     assert (pix2pix.learning_rate, pix2pix.beta_1, pix2pix.batch_size) == (2e-4, 0.5, 1)
     with pytest.raises(ValueError, match="unknown model"):
         training.default_settings("nope")
+    with pytest.raises(ValueError, match=r"\['learning_rate'\] are training settings"):
+        training.default_settings("unet", model_overrides={"learning_rate": 0.1, "base_filters": 8})
+
+
+def _photo_folder(folder, count, size=72):
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for index in range(count):
+        colour = rng.integers(0, 256, 3, dtype=np.uint8)
+        photo = np.clip(colour + rng.integers(-40, 40, (size, size + 8, 3)), 0, 255).astype(np.uint8)
+        keras.utils.save_img(folder / f"photo_{index:02d}.png", photo)
+    (folder / "broken.jpg").write_bytes(b"not a jpeg")
+    return folder
+
+
+def test_an_image_folder_splits_nine_to_one_with_known_sizes(tmp_path):
+    folder = _photo_folder(tmp_path / "photos", 25)
+    train, validation = training.training_sources(folder, 64)
+    assert (int(train.cardinality()), int(validation.cardinality())) == (22, 3)
+    assert len(list(train)) == 22 and len(list(validation)) == 3
+
+
+@pytest.mark.slow
+def test_a_run_on_an_image_folder_makes_every_batch_an_epoch_and_records_its_data(tmp_path):
+    folder = _photo_folder(tmp_path / "photos", 25)
+    run = tmp_path / "run"
+    settings = _settings("unet", folder, epochs=1, batch_size=4, steps_per_epoch=0, validation_steps=0)
+    training.train(settings, run)
+    with open(run / "history.csv") as handle:
+        assert len(list(csv.DictReader(handle))) == 1
+    assert json.loads((run / "config.json").read_text())["data"] == str(folder)
+    # 22 training images make 5 whole batches of 4, and the optimizer stepped once per batch.
+    model = keras.saving.load_model(run / "model.keras")
+    assert int(model.optimizer.iterations) == 5
+
+
+@pytest.mark.slow
+def test_the_default_data_is_recorded_and_an_interrupted_sample_build_starts_afresh(
+    tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)  # no data/ here: the built-in sample is the default
+    run = tmp_path / "run"
+    run.mkdir()
+    from data_prep import build
+
+    real_build = build.build_dataset
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(build, "build_dataset", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        training.build_sample_dataset(run / "sample.h5")
+    monkeypatch.setattr(build, "build_dataset", real_build)
+    training.train(_settings("unet", "", epochs=1), run)
+    assert json.loads((run / "config.json").read_text())["data"] == str(run / "sample.h5")
+    assert sorted(path.name for path in run.iterdir() if "sample" in path.name) == ["sample.h5"]
 
 
 # Keras warns about each layer it could not fill before the mismatch error.

@@ -38,6 +38,9 @@ Where and why this departs from the papers:
 - The small preset feeds VGG16 a 32x32 resize without its classifier top
   (`vgg_top=False`): global-average-pooled conv features and a trainable Dense 1000
   softmax stand in for the class scores, since VGG16 at 224x224 costs about 31 GFLOPs an image.
+- You et al. min-max scale each image to [0, 1]; here L and ab are scaled by their fixed
+  ranges (L/100, ab/128), as every model in this package is, so that the lightness a photo
+  is colored from is the photo's own. Per-image scaling is `data_prep.min_max_scale`.
 - VGG sees the exact sRGB gray of L (`color.lab_to_rgb` with a = b = 0), replicated to
   three channels, rather than the gray JPEG the papers started from.
 """
