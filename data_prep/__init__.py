@@ -7,7 +7,8 @@
 - `pairs`: split side-by-side (sketch | photo) images;
 - `build`: write an HDF5 dataset file (images, sketches, identities, splits);
 - `standard`: build the standard datasets from ../shared/data (`make data`);
-- `demo`: prepare and plot the built-in sample photos (`make demo`).
+- `demo`: prepare the built-in sample photos as a dataset and plot them (`make demo` runs
+  the colorizing demo, `keras_colorize.demo`, instead).
 
 Every step shows a progress bar, skips and counts bad files, and prints a summary.
 """
@@ -15,7 +16,13 @@ Every step shows a progress bar, skips and counts bad files, and prints a summar
 from data_prep.build import build_dataset
 from data_prep.clean import ImageChecker, clean_folder, is_grayscale, min_max_scale
 from data_prep.demo import run_demo
-from data_prep.faces import centre_box, crop_face, crop_faces_folder, face_box
+from data_prep.faces import (
+    centre_box,
+    crop_face,
+    crop_faces_folder,
+    face_box,
+    face_or_centre_box,
+)
 from data_prep.pairs import split_pair, split_pairs_folder
 from data_prep.sketch import line_sketch, make_sketch, pencil_sketch, sketch_folder
 from data_prep.standard import build_standard
@@ -29,6 +36,7 @@ __all__ = [
     "crop_face",
     "crop_faces_folder",
     "face_box",
+    "face_or_centre_box",
     "is_grayscale",
     "line_sketch",
     "make_sketch",

@@ -9,8 +9,15 @@ from data_prep.clean import ImageChecker, clean_folder
 from data_prep.demo import run_demo
 from data_prep.faces import crop_faces_folder
 from data_prep.pairs import SKETCH_SIDES, split_pairs_folder
-from data_prep.sketch import SKETCH_STYLES, sketch_folder
+from data_prep.sketch import SKETCH_STYLES, check_kernel_size, sketch_folder
 from data_prep.standard import build_standard
+
+
+def _kernel_size(text):
+    try:
+        return check_kernel_size(int(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an odd whole number >= 1, not {text}") from None
 
 
 def _sketch(args):
@@ -59,7 +66,7 @@ def _standard(args):
 
 
 def _demo(args):
-    run_demo(args.out, args.size)
+    run_demo(args.out, args.size, overwrite=args.overwrite)
 
 
 def _parser():
@@ -79,7 +86,7 @@ def _parser():
 
     sub = command("sketch", _sketch, "Sketch a folder of images (PNG outputs, same names).")
     sub.add_argument("--style", choices=sorted(SKETCH_STYLES), default="pencil")
-    sub.add_argument("--kernel-size", type=int, help="pencil: Gaussian kernel size (odd)")
+    sub.add_argument("--kernel-size", type=_kernel_size, help="pencil: Gaussian kernel size (odd)")
     sub.add_argument("--sigma", type=float, help="pencil: blur sigma; line: stroke scale")
 
     sub = command("faces", _faces, "Crop the largest face of each image (Haar cascade).")
@@ -119,6 +126,7 @@ def _parser():
 
     sub = command("demo", _demo, "Prepare the built-in samples and plot them.", source=False)
     sub.add_argument("--size", type=int, default=256)
+    sub.add_argument("--overwrite", action="store_true", help="replace the demo's files in OUT")
     return parser
 
 

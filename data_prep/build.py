@@ -33,7 +33,7 @@ import tensorflow as tf
 import keras_colorize
 from data_prep.clean import ImageChecker
 from data_prep.common import Tally
-from data_prep.faces import centre_box, crop_to_box, face_box
+from data_prep.faces import centre_box, crop_to_box, face_or_centre_box
 from data_prep.pairs import SKETCH_SIDES, split_pair
 from data_prep.sketch import SKETCH_STYLES, make_sketch, to_gray
 from keras_colorize import color
@@ -176,11 +176,10 @@ class _Preparer:
 
     def _box(self, image, path):
         if self.faces:
-            box = face_box(image, self.face_margin)
-            if box is not None:
-                return box
-            if not self.keep_faceless:
-                raise ImageError(path, "no_face", "the Haar cascade found no face")
+            box, _ = face_or_centre_box(
+                image, path, self.face_margin, self.keep_faceless, self.center_crop
+            )
+            return box
         return centre_box(image.shape, self.center_crop)
 
 

@@ -8,6 +8,7 @@
 | missing / empty        | does not exist / has zero bytes                               |
 | not_an_image           | is not in a format Pillow reads                               |
 | truncated_or_corrupt   | starts like an image but does not decode completely           |
+| too_large              | has more pixels than Pillow's decompression-bomb limit        |
 | cmyk / 16_bit / alpha  | is CMYK, has 16 bits per channel, or has transparency         |
 | unsupported_mode       | is in another mode without a faithful RGB reading (e.g. float)|
 | too_small              | has a side below `min_size`                                   |
@@ -27,9 +28,8 @@ import numpy as np
 from PIL import Image
 
 from data_prep.common import Tally, prepare_output_folder
-from keras_colorize.images import ImageError, open_image, to_rgb_array
+from keras_colorize.images import SIXTEEN_BIT_MODES, ImageError, open_image, to_rgb_array
 
-WIDE_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")  # 16 (or 32) bits per pixel
 ALPHA_MODES = ("RGBA", "RGBa", "LA", "La", "PA")
 READABLE_MODES = ("RGB", "L", "1", "P")
 
@@ -50,7 +50,7 @@ def _mode_problem(image, path):
     mode = image.mode
     if mode == "CMYK":
         return "cmyk", "CMYK colours"
-    if mode in WIDE_MODES or _stored_bits_per_channel(path) == 16:
+    if mode in SIXTEEN_BIT_MODES or _stored_bits_per_channel(path) == 16:
         return "16_bit", f"16 bits per channel (mode {mode})"
     if mode in ALPHA_MODES or (mode == "P" and "transparency" in image.info):
         return "alpha", f"transparency (mode {mode})"

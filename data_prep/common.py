@@ -10,7 +10,7 @@ from pathlib import Path
 
 import keras
 
-from keras_colorize.images import ImageError, list_images, write_image
+from keras_colorize.images import ImageError, free_output_name, list_images, write_image
 
 OUTPUT_SUFFIX = ".png"  # lossless, so a step's output is exactly what it computed
 
@@ -55,6 +55,18 @@ def print_summary(title, summary):
         print(f"  {name}: {value}")
 
 
+def new_output_folder(out, overwrite=False, remedy="choose a new output folder"):
+    """Create `out`; refuse one that already holds files unless `overwrite`.
+
+    `remedy` ends the refusal's message: what the user can do instead.
+    """
+    out = Path(out)
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise FileExistsError(f"{out}: exists and is not empty; {remedy}")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
 def prepare_output_folder(out, source):
     """Create `out` for a step's files; refuse one that could mix with or overwrite anything."""
     out, source = Path(out), Path(source)
@@ -62,17 +74,15 @@ def prepare_output_folder(out, source):
         raise FileNotFoundError(f"{source}: no such folder")
     if out.resolve() == source.resolve() or source.resolve() in out.resolve().parents:
         raise ValueError(f"{out}: the output folder must be outside the source folder {source}")
-    if out.exists() and any(out.iterdir()):
-        raise FileExistsError(f"{out}: exists and is not empty; choose a new output folder")
-    out.mkdir(parents=True, exist_ok=True)
-    return out
+    return new_output_folder(out)
 
 
 def map_folder(source, out, transform, label, verbose=True):
     """Apply `transform(path) -> {subfolder: image}` to every image under `source`.
 
     Each image is written losslessly as `out/subfolder/<path relative to source>.png`, so the
-    outputs of one input share a name. Files that raise `ImageError` are skipped and counted.
+    outputs of one input share a name; inputs that differ only in suffix (`a.jpg`, `a.png`)
+    get the next free name (`a-2.png`). Files that raise `ImageError` are skipped and counted.
     Returns the `Tally`.
     """
     out = prepare_output_folder(out, source)
@@ -84,8 +94,10 @@ def map_folder(source, out, transform, label, verbose=True):
         except ImageError as error:
             tally.reject(error)
             continue
-        name = path.relative_to(source).with_suffix(OUTPUT_SUFFIX)
-        for subfolder, image in outputs.items():
-            write_image(out / subfolder / name, image)
+        relative = path.relative_to(source)
+        folders = [out / subfolder / relative.parent for subfolder in outputs]
+        name = free_output_name(folders, relative.stem, OUTPUT_SUFFIX)
+        for folder, image in zip(folders, outputs.values()):
+            write_image(folder / name, image)
         tally.keep()
     return tally

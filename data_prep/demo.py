@@ -1,6 +1,7 @@
-"""`make demo`: prepare the built-in sample photos as a dataset and show what a model sees.
+"""`python -m data_prep demo`: prepare the built-in sample photos as a dataset and show what a
+model sees. (`make demo` runs the colorizing demo, `keras_colorize.demo`, instead.)
 
-Writes into the output folder (its own files there are regenerated on each run):
+Writes into a new or empty output folder, or with `overwrite` replaces its own files there:
 `samples/*.png` (the photos), `samples.h5` (the prepared dataset, pencil sketches) and
 `pairs.png` (per image: photo, gray input, pencil sketch, line sketch).
 """
@@ -12,6 +13,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from data_prep.build import SPLITS, build_dataset
+from data_prep.common import new_output_folder
 from data_prep.sketch import line_sketch
 from keras_colorize import color
 from keras_colorize.samples import write_sample_folder
@@ -48,13 +50,18 @@ def plot_pairs(photos, sketches, names, path):
     return Path(path)
 
 
-def run_demo(out, size=256, verbose=True):
-    """Write the samples, build their dataset and plot it; returns the paths written."""
-    out = Path(out)
+def run_demo(out, size=256, overwrite=False, verbose=True):
+    """Write the samples, build their dataset and plot it; returns the paths written.
+
+    `out` must be new or empty unless `overwrite`, which replaces the demo's files there.
+    """
+    out = new_output_folder(
+        out, overwrite, remedy="choose another, or pass --overwrite to replace the demo's files"
+    )
     samples = out / "samples"
-    write_sample_folder(samples, overwrite=True)
+    write_sample_folder(samples, overwrite=overwrite)
     dataset = out / "samples.h5"
-    build_dataset([samples], dataset, size, sketch="pencil", overwrite=True, verbose=verbose)
+    build_dataset([samples], dataset, size, sketch="pencil", overwrite=overwrite, verbose=verbose)
     grid = plot_pairs(*read_pairs(dataset), out / "pairs.png")
     paths = {"photos": samples, "dataset": dataset, "grid": grid}
     if verbose:

@@ -62,6 +62,17 @@ def face_box(rgb, margin=0.25):
     return square_around(rgb.shape, x + width / 2, y + height / 2, side)
 
 
+def face_or_centre_box(rgb, path, margin=0.25, keep_faceless=False, centre_fraction=1.0):
+    """(box, whether it is around a face): the `face_box`, or without a face the `centre_box`
+    covering `centre_fraction` when `keep_faceless`, else ImageError "no_face"."""
+    box = face_box(rgb, margin)
+    if box is not None:
+        return box, True
+    if not keep_faceless:
+        raise ImageError(path, "no_face", "the Haar cascade found no face")
+    return centre_box(rgb.shape, centre_fraction), False
+
+
 def crop_to_box(image, box, size):
     """Cut the square `box` out of `image` and resize it to `size` x `size`."""
     x, y, side = box
@@ -84,12 +95,9 @@ def crop_faces_folder(source, out, size=100, margin=0.25, keep_faceless=False, v
 
     def crop(path):
         rgb = read_rgb(path)
-        box = face_box(rgb, margin)
-        if box is None:
-            if not keep_faceless:
-                raise ImageError(path, "no_face", "the Haar cascade found no face")
+        box, has_face = face_or_centre_box(rgb, path, margin, keep_faceless)
+        if not has_face:
             faceless.append(path)
-            box = centre_box(rgb.shape)
         return {"": crop_to_box(rgb, box, size)}
 
     tally = map_folder(source, out, crop, label=f"face crops of {source}", verbose=verbose)

@@ -9,6 +9,8 @@ Two styles, both single-channel uint8 with 255 = paper white:
   difference of Gaussians that keeps only dark strokes, like the papers' "line sketch" inputs.
 """
 
+import numbers
+
 import cv2
 import numpy as np
 
@@ -22,8 +24,16 @@ def to_gray(image):
     return image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
 
 
+def check_kernel_size(kernel_size):
+    """`kernel_size` if it can be a Gaussian kernel's side (odd and positive); else ValueError."""
+    if not isinstance(kernel_size, numbers.Integral) or kernel_size < 1 or kernel_size % 2 == 0:
+        raise ValueError(f"the kernel size must be an odd whole number >= 1, not {kernel_size!r}")
+    return kernel_size
+
+
 def pencil_sketch(image, kernel_size=21, sigma=0.0):
     """Colour-dodge pencil sketch; `sigma` 0 lets OpenCV derive it from `kernel_size` (odd)."""
+    check_kernel_size(kernel_size)
     gray = to_gray(image)
     blurred_negative = cv2.GaussianBlur(255 - gray, (kernel_size, kernel_size), sigma)
     # Colour dodge: gray / (1 - blurred negative), saturating at white. The divisor is kept
@@ -61,6 +71,8 @@ def sketch_folder(source, out, style="pencil", verbose=True, **params):
 
     Returns the summary.
     """
+    # A one-pixel sketch first, so bad parameters fail before the output folder is created.
+    make_sketch(np.zeros((1, 1), np.uint8), style, **params)
     tally = map_folder(
         source,
         out,

@@ -48,16 +48,6 @@ def load_model(source):
         ) from None
 
 
-def free_output_path(out_dir, source):
-    """OUTDIR/<stem>.png, or the first of <stem>-2.png, <stem>-3.png, ... that does not exist."""
-    stem = Path(source).stem
-    path, number = out_dir / f"{stem}{OUTPUT_SUFFIX}", 1
-    while path.exists():
-        number += 1
-        path = out_dir / f"{stem}-{number}{OUTPUT_SUFFIX}"
-    return path
-
-
 def convert_files(colorizer, paths, out_dir, prepare=None, label="colorizing"):
     """Colorize image files into `out_dir`; returns the Tally.
 
@@ -73,7 +63,8 @@ def convert_files(colorizer, paths, out_dir, prepare=None, label="colorizing"):
             tally.reject(error)
             continue
         colorized = colorizer.colorize(prepare(rgb) if prepare else rgb)
-        images.write_image(free_output_path(out_dir, path), colorized)
+        name = images.free_output_name([out_dir], path.stem, OUTPUT_SUFFIX)
+        images.write_image(out_dir / name, colorized)
         tally.keep()
     for error in tally.rejects:
         print(f"skipped {error}", file=sys.stderr)

@@ -12,6 +12,9 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".ppm", ".pgm")
+# Pillow modes of 16-bit gray images. "I" (32-bit integer) is among them because Pillow decodes
+# 16-bit PGM files to it; the rare true 32-bit image is read as 16-bit, clipped at white.
+SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
 
 
 class ImageError(ValueError):
@@ -37,6 +40,8 @@ def open_image(path):
         image.load()
     except UnidentifiedImageError:
         raise ImageError(path, "not_an_image", "not a format Pillow can read") from None
+    except Image.DecompressionBombError as error:
+        raise ImageError(path, "too_large", str(error)) from None
     except (OSError, SyntaxError, ValueError) as error:
         raise ImageError(path, "truncated_or_corrupt", str(error)) from None
     return image
@@ -48,12 +53,18 @@ def gray_to_rgb(gray):
 
 
 def to_rgb_array(image, path="<array>"):
-    """A Pillow image of any mode -> uint8 (H, W, 3) RGB; 16-bit images are rescaled."""
-    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+    """A Pillow image of any mode -> uint8 (H, W, 3) RGB; 16-bit images are rescaled.
+
+    Float images (mode F) raise ImageError "unsupported_mode".
+    """
+    if image.mode in SIXTEEN_BIT_MODES:
+        # The full 16-bit range, whatever the pixels: a dark image must stay dark.
         wide = np.asarray(image, dtype=np.float64)
-        scale = 65535.0 if wide.max() > 255 else 255.0
-        gray = np.round(np.clip(wide / scale, 0, 1) * 255).astype(np.uint8)
+        gray = np.round(np.clip(wide / 65535.0, 0, 1) * 255).astype(np.uint8)
         return gray_to_rgb(gray)
+    if image.mode == "F":
+        # Pillow would clip the floats to 0-255, turning a 0-1 image black without a word.
+        raise ImageError(path, "unsupported_mode", "mode F: float pixels have no fixed range")
     if image.mode in ("RGBA", "LA", "P", "PA"):
         image = image.convert("RGBA")
         background = Image.new("RGBA", image.size, (255, 255, 255, 255))
@@ -82,6 +93,16 @@ def list_images(*sources, recursive=True):
         else:
             found += [Path(p) for p in glob.glob(str(source), recursive=True) if Path(p).is_file()]
     return sorted(dict.fromkeys(found))
+
+
+def free_output_name(folders, stem, suffix):
+    """`<stem><suffix>`, or the first of `<stem>-2<suffix>`, `<stem>-3<suffix>`, ... that none of
+    `folders` holds, so an output never replaces a file, inputs included."""
+    name, number = f"{stem}{suffix}", 1
+    while any((Path(folder) / name).exists() for folder in folders):
+        number += 1
+        name = f"{stem}-{number}{suffix}"
+    return name
 
 
 def write_image(path, rgb, overwrite=False):

@@ -250,7 +250,7 @@ def test_standard_builds_what_is_there_and_skips_the_rest(tmp_path, capsys):
 
 def test_demo_prepares_the_samples_and_plots_them(tmp_path):
     paths = run_demo(tmp_path / "demo", size=48, verbose=False)
-    rerun = run_demo(tmp_path / "demo", size=48, verbose=False)
+    rerun = run_demo(tmp_path / "demo", size=48, overwrite=True, verbose=False)
 
     assert rerun == paths
     assert len(list(paths["photos"].glob("*.png"))) == 6
@@ -260,3 +260,17 @@ def test_demo_prepares_the_samples_and_plots_them(tmp_path):
     grid = np.asarray(Image.open(paths["grid"]))
     assert grid.shape[0] > grid.shape[1] > 300  # 6 rows of 4 panels
     assert grid[..., :3].std() > 20  # pictures, not a blank canvas
+
+
+def test_demo_never_overwrites_a_folder_in_use_unless_asked(tmp_path, capsys):
+    used = tmp_path / "used"
+    used.mkdir()
+    (used / "samples.h5").write_text("someone's dataset\n")
+
+    with pytest.raises(SystemExit, match="not empty.*--overwrite"):
+        main(["demo", "--out", str(used), "--size", "32"])
+    with pytest.raises(FileExistsError, match="not empty"):
+        run_demo(used, size=32, verbose=False)
+
+    assert [p.name for p in used.iterdir()] == ["samples.h5"]
+    assert (used / "samples.h5").read_text() == "someone's dataset\n"

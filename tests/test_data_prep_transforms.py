@@ -4,10 +4,12 @@ import cv2
 import numpy as np
 import pytest
 import skimage.data
+from PIL import Image
 
 from conftest import shared_path
+from data_prep.__main__ import main
 from data_prep.clean import min_max_scale
-from data_prep.faces import centre_box, crop_face, crop_faces_folder, face_box
+from data_prep.faces import centre_box, crop_face, crop_faces_folder, face_box, face_or_centre_box
 from data_prep.pairs import split_pair, split_pairs_folder
 from data_prep.sketch import line_sketch, make_sketch, pencil_sketch, sketch_folder
 from keras_colorize.images import ImageError, read_rgb, write_image
@@ -96,6 +98,76 @@ def test_sketch_folder_writes_same_names_and_leaves_the_source_alone(tmp_path, s
         sketch_folder(source, source / "sketches", verbose=False)
 
 
+def test_inputs_sharing_a_stem_each_get_their_own_output(tmp_path, small_photo):
+    source = tmp_path / "photos"
+    write_image(source / "a.jpg", small_photo)
+    write_image(source / "a.png", small_photo[::-1])
+    write_image(source / "b.jpg", small_photo[:, ::-1])
+
+    summary = sketch_folder(source, tmp_path / "out", "line", verbose=False)
+
+    assert summary["kept"] == 3 and summary["skipped"] == {}
+    written = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert written == ["a-2.png", "a.png", "b.png"]
+    for output, original in [("a.png", "a.jpg"), ("a-2.png", "a.png"), ("b.png", "b.jpg")]:
+        expected = line_sketch(read_rgb(source / original))
+        np.testing.assert_array_equal(read_rgb(tmp_path / "out" / output)[..., 0], expected)
+
+
+def test_outputs_of_one_input_keep_one_name_across_subfolders(tmp_path, small_photo):
+    source = tmp_path / "pairs"
+    write_image(source / "a.jpg", small_photo)
+    write_image(source / "a.png", small_photo[::-1])
+
+    summary = split_pairs_folder(source, tmp_path / "out", verbose=False)
+
+    assert summary["kept"] == 2
+    for half in ("sketches", "photos"):
+        assert sorted(p.name for p in (tmp_path / "out" / half).iterdir()) == ["a-2.png", "a.png"]
+    np.testing.assert_array_equal(
+        read_rgb(tmp_path / "out" / "photos" / "a-2.png"), small_photo[::-1, 64:]
+    )
+
+
+def test_a_too_large_image_is_skipped_and_the_job_goes_on(tmp_path, small_photo, monkeypatch):
+    source = tmp_path / "photos"
+    write_image(source / "huge.png", small_photo)
+    write_image(source / "small.png", small_photo[:40, :40])
+    # Pillow refuses images over twice this many pixels: 128 x 128 is over, 40 x 40 is not.
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 4000)
+
+    summary = sketch_folder(source, tmp_path / "out", verbose=False)
+
+    assert summary["kept"] == 1 and summary["skipped"] == {"too_large": 1}
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["small.png"]
+
+
+@pytest.mark.parametrize("kernel_size", ["20", "0", "-3"])
+def test_a_kernel_size_that_is_not_odd_and_positive_is_refused_up_front(
+    tmp_path, small_photo, capsys, kernel_size
+):
+    source, out = tmp_path / "photos", tmp_path / "out"
+    write_image(source / "a.png", small_photo)
+
+    with pytest.raises(SystemExit) as caught:
+        main(["sketch", str(source), "--out", str(out), "--kernel-size", kernel_size])
+
+    assert caught.value.code == 2
+    error = capsys.readouterr().err
+    assert "--kernel-size: must be an odd whole number" in error and "Traceback" not in error
+    assert not out.exists()
+
+
+def test_pencil_sketch_and_sketch_folder_refuse_an_even_kernel_size(tmp_path, small_photo):
+    source, out = tmp_path / "photos", tmp_path / "out"
+    write_image(source / "a.png", small_photo)
+    with pytest.raises(ValueError, match="odd whole number >= 1, not 20"):
+        pencil_sketch(small_photo, kernel_size=20)
+    with pytest.raises(ValueError, match="odd whole number"):
+        sketch_folder(source, out, kernel_size=20, verbose=False)
+    assert not out.exists()
+
+
 # --- face and centre crops ------------------------------------------------------------------
 
 
@@ -128,6 +200,15 @@ def test_images_without_a_face_are_skipped_or_centre_cropped(tmp_path, astronaut
     square = coffee[y : y + side, x : x + side]
     expected = cv2.resize(square, (64, 64), interpolation=cv2.INTER_AREA)
     np.testing.assert_array_equal(read_rgb(tmp_path / "all" / "coffee.png"), expected)
+
+
+def test_face_or_centre_box_falls_back_to_the_centre_only_when_asked(astronaut):
+    coffee = skimage.data.coffee()
+    assert face_or_centre_box(astronaut, "astronaut.png") == (face_box(astronaut), True)
+    with pytest.raises(ImageError, match="coffee.png: no_face"):
+        face_or_centre_box(coffee, "coffee.png")
+    fallback = face_or_centre_box(coffee, "coffee.png", keep_faceless=True, centre_fraction=0.5)
+    assert fallback == (centre_box(coffee.shape, 0.5), False)
 
 
 def test_centre_box_is_the_centred_square_of_the_shorter_side():
