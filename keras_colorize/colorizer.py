@@ -17,10 +17,9 @@ import tensorflow as tf
 from PIL import Image
 
 from keras_colorize import data, exporting, images, inference, models, shipped
+from keras_colorize.shipped import ModelLoadError
 
-
-class ModelLoadError(ValueError):
-    """A path or name that does not hold a usable model; says which and why."""
+IMAGE_SHAPES = "(H, W), (H, W, 1) or (H, W, 3)"
 
 
 class Colorizer:
@@ -115,6 +114,11 @@ class Colorizer:
         if isinstance(image, (list, tuple)):
             return [self.colorize(item) for item in image]
         if isinstance(image, np.ndarray) and image.ndim == 4:
+            if not _is_image_shape(image.shape):
+                raise ValueError(
+                    "expected a batch (N, H, W, C) of N > 0 non-empty images of shape "
+                    f"{IMAGE_SHAPES}, not {image.shape}"
+                )
             return self._colorize_batch(_as_batch_input(image))
         return self._colorize_batch(_as_batch_input(to_array(image)[None]))[0]
 
@@ -128,9 +132,14 @@ def to_array(image):
     array = np.asarray(image)
     if array.ndim == 2:
         array = array[..., None]
-    if array.ndim != 3 or array.shape[-1] not in (1, 3):
-        raise ValueError(f"expected an image of shape (H, W), (H, W, 1) or (H, W, 3), not {array.shape}")
+    if array.ndim != 3 or not _is_image_shape(array.shape):
+        raise ValueError(f"expected an image of shape {IMAGE_SHAPES}, not {array.shape}")
     return array
+
+
+def _is_image_shape(shape):
+    """Whether (..., H, W, C) has C = 1 or 3 and no empty axis (TensorFlow fails deep inside on either)."""
+    return shape[-1] in (1, 3) and 0 not in shape
 
 
 def _as_batch_input(batch):

@@ -19,8 +19,10 @@ photo (`data_prep.sketch.pencil_sketch`), the sketch the standard training files
 Conventions: every image is scored at its stored size (the Colorizer runs the model at its own
 size and returns the input's size). Ground truths that are already gray (`is_grayscale`) are
 skipped with the reason "grayscale", like unreadable files: a colour metric means nothing on them
-(PSNR is infinite). Std is the population std (ddof 0). Recognition (`metrics.rank1_hits`) uses
-the evaluated photos as the gallery and each system's outputs as probes.
+(PSNR is infinite). A photo with no drawn sketch is skipped ("no_sketch") only when sketches
+are used: a gray model without the sketch baseline scores every photo. Std is the population std
+(ddof 0). Recognition (`metrics.rank1_hits`) uses the evaluated photos as the gallery and each
+system's outputs as probes.
 
 Outputs in `out_dir`: `per_image.csv` (image, system, one column per metric), `summary.json`
 (mean and std per system and metric, image sizes, skipped files), `table.txt` (`format_table`)
@@ -87,7 +89,8 @@ class Sample:
 
 @dataclasses.dataclass(frozen=True)
 class EvalData:
-    """A dataset to score on; `read()` yields a `Sample`, or the `ImageError` of a bad file, per item."""
+    """A dataset to score on; `read(with_sketches)` yields a `Sample`, or the `ImageError` of a bad
+    file, per item. Without sketches every `Sample.sketch` is None and photos lacking one are kept."""
 
     path: Path
     kind: str  # "hdf5", "photos" or "photos+sketches"
@@ -121,9 +124,9 @@ def _hdf5_data(path, split):
         raise EvaluationError(f"{path}: split {split!r} is empty; choose another split")
     as_uint8 = stream.map(lambda sample: {key: inference.to_uint8(value) for key, value in sample.items()})
 
-    def read():
+    def read(with_sketches=True):
         for name, sample in zip(names, as_uint8.as_numpy_iterator()):
-            sketch = sample["sketch"][..., 0] if "sketch" in sample else None
+            sketch = sample["sketch"][..., 0] if with_sketches and "sketch" in sample else None
             yield Sample(str(name), sample["rgb"], sketch)
 
     sketches = sketches.decode() if isinstance(sketches, bytes) else str(sketches)
@@ -143,11 +146,11 @@ def _folder_data(path, split):
     if not found:
         raise EvaluationError(f"{path}: no image files found")
 
-    def read():
+    def read(with_sketches=True):
         for sample in found:
             try:
                 truth = images.read_rgb(sample.path)
-                sketch = _drawn_sketch(sample, truth.shape[:2]) if drawn else None
+                sketch = _drawn_sketch(sample, truth.shape[:2]) if drawn and with_sketches else None
             except images.ImageError as error:
                 yield error
                 continue
@@ -286,7 +289,7 @@ def evaluate(colorizer, dataset, metric_names, out_dir, *, baselines=None, model
     count = min(dataset.count, limit) if limit else dataset.count
     tally = Tally(count, f"evaluating {colorizer.name} on {dataset.path}", verbose)
     with_sketches = model_input == "sketch" or "sketch" in baselines
-    usable = _usable_samples(itertools.islice(dataset.read(), count), tally, with_sketches)
+    usable = _usable_samples(itertools.islice(dataset.read(with_sketches), count), tally, with_sketches)
 
     scores = _Scores(("model", *baselines), columns, samples)
     for batch in _batches(usable, batch_size):

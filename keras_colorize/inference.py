@@ -27,7 +27,9 @@ def to_float_rgb(images):
 
 
 def _resize(images, size):
-    return tf.image.resize(images, size, method="area", antialias=True)
+    # As training resizes (`data.resize_samples`): bilinear, antialiased when shrinking (the
+    # filter changes nothing when enlarging); area would enlarge into blocks, nearest-like.
+    return tf.image.resize(images, size, method="bilinear", antialias=True)
 
 
 def _to_input_range(unit, element):

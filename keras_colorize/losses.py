@@ -10,33 +10,22 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_colorize import metrics
 from keras_colorize.color import ABQuantizer
-
-SSIM_FILTER_SIZE = 11
-SSIM_FILTER_SIGMA = 1.5
 
 _binary_crossentropy = keras.losses.BinaryCrossentropy(from_logits=True)
 
 
 @keras.saving.register_keras_serializable(package="keras_colorize")
 class SSIMLoss(keras.losses.Loss):
-    """1 - SSIM (11x11 Gaussian window, sigma 1.5), for images in [0, max_val]."""
+    """1 - `metrics.ssim` (the SSIM `evaluate.py` reports), for images in [0, max_val]."""
 
     def __init__(self, max_val=1.0, name="ssim_loss", **kwargs):
         super().__init__(name=name, **kwargs)
         self.max_val = max_val
 
     def call(self, y_true, y_pred):
-        y_true = tf.cast(y_true, tf.float32)
-        y_pred = tf.cast(y_pred, tf.float32)
-        similarity = tf.image.ssim(
-            y_true,
-            y_pred,
-            max_val=self.max_val,
-            filter_size=SSIM_FILTER_SIZE,
-            filter_sigma=SSIM_FILTER_SIGMA,
-        )
-        return 1.0 - similarity
+        return 1.0 - metrics.ssim(y_true, y_pred, max_val=self.max_val)
 
     def get_config(self):
         return {**super().get_config(), "max_val": self.max_val}

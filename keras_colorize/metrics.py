@@ -1,4 +1,4 @@
-"""Colorization quality metrics, as TensorFlow ops: one implementation for `evaluate.py` and training.
+"""Colorization quality metrics, as TensorFlow ops: what `evaluate.py` reports.
 
 Every per-image metric takes a batch of ground-truth and predicted sRGB images, (N, H, W, 3) or a
 single (H, W, 3), uint8 or float on the 0-255 scale, and returns one value per image:
@@ -26,11 +26,9 @@ B (0 for black), differenced and averaged over the image.
 2017, Table III): eigenfaces (PCA) of the gallery of true photos, each probe matched to the
 gallery face whose PCA coefficients correlate best with its own.
 
-`keras_metric(name, value_range)` wraps a per-image metric for `model.compile(metrics=[...])`
-on models whose outputs are RGB images in `value_range`.
+`losses.SSIMLoss` is 1 - `ssim(..., max_val=1)`, so training and evaluation share one SSIM.
 """
 
-import keras
 import numpy as np
 import tensorflow as tf
 
@@ -39,6 +37,8 @@ from keras_colorize import color
 MAX_VALUE = 255.0
 SSIM_FILTER_SIZE = 11
 SSIM_FILTER_SIGMA = 1.5
+SSIM_K1 = 0.01
+SSIM_K2 = 0.03
 # Hasler & Suesstrunk's M3 weight of the mean opponent colour against its spread.
 COLORFULNESS_MEAN_WEIGHT = 0.3
 RECOGNITION_SIZE = (64, 64)
@@ -58,16 +58,16 @@ def psnr(truth, prediction):
     return tf.image.psnr(_float(truth), _float(prediction), max_val=MAX_VALUE)
 
 
-def ssim(truth, prediction):
-    """Structural similarity (Wang et al. 2004), Gaussian-weighted; in [-1, 1]."""
+def ssim(truth, prediction, max_val=MAX_VALUE):
+    """Structural similarity (Wang et al. 2004), Gaussian-weighted, of images in [0, max_val]; in [-1, 1]."""
     return tf.image.ssim(
         _float(truth),
         _float(prediction),
-        max_val=MAX_VALUE,
+        max_val=max_val,
         filter_size=SSIM_FILTER_SIZE,
         filter_sigma=SSIM_FILTER_SIGMA,
-        k1=0.01,
-        k2=0.03,
+        k1=SSIM_K1,
+        k2=SSIM_K2,
     )
 
 
@@ -134,26 +134,6 @@ def get(name):
     if name not in IMAGE_METRICS:
         raise ValueError(f"unknown metric {name!r}; choose from {sorted(IMAGE_METRICS)}")
     return IMAGE_METRICS[name]
-
-
-def keras_metric(name, value_range=(0.0, 1.0)):
-    """A Keras metric averaging per-image metric `name` over batches of RGB outputs.
-
-    `value_range` is the range of the model's RGB outputs and targets ((0, 1) for sigmoid,
-    (-1, 1) for tanh); they are clipped to it and scaled to 0-255, so training logs show the
-    values `evaluate.py` reports.
-    """
-    metric = get(name)
-    low, high = (float(bound) for bound in value_range)
-
-    def to_255(images):
-        clipped = tf.clip_by_value(_float(images), low, high)
-        return (clipped - low) * (MAX_VALUE / (high - low))
-
-    def per_image(y_true, y_pred):
-        return metric(to_255(y_true), to_255(y_pred))
-
-    return keras.metrics.MeanMetricWrapper(per_image, name=name)
 
 
 # --- face recognition ----------------------------------------------------------------------

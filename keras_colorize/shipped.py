@@ -29,7 +29,15 @@ PENCIL_SKETCH_MODEL = "sketch_inverter_pencil"  # pencil sketches made from phot
 FILE_OPTIONS = ("generator_weights", "vgg_weights")
 
 
-class ShippedModelError(ValueError):
+class ModelLoadError(ValueError):
+    """A path or name that does not hold a usable model; says which and why.
+
+    Here rather than in `colorizer` (which imports this module) so that `ShippedModelError` can
+    be one: the apps catch ModelLoadError alone.
+    """
+
+
+class ShippedModelError(ModelLoadError):
     """A shipped name or file that cannot be used; the message says which and why."""
 
 

@@ -198,7 +198,8 @@ def _shrunk(image):
 
 
 def historical_grid(sources, folder, path):
-    """Old photographs (the first GRID_PHOTOS readable ones) through every gray model."""
+    """Old photographs (the first GRID_PHOTOS readable ones) through every gray model; no grid
+    when `folder` is missing or holds none."""
     colorizers = [Colorizer.load(source) for source in sources.values()]
     rows = []
     for photo_path in images.list_images(folder):
@@ -211,6 +212,10 @@ def historical_grid(sources, folder, path):
         rows.append([gray, *(colorizer.colorize(gray) for colorizer in colorizers)])
         if len(rows) == GRID_PHOTOS:
             break
+    if not rows:
+        # main has rewritten the cards and README by now: a missing folder must not end it in an error.
+        print(f"skipped {path}: no readable photographs in {folder}")
+        return
     callbacks.triplet_grid(rows, path, f"old photographs ({folder.name})", titles=["input", *sources])
 
 

@@ -1,12 +1,16 @@
 """Colorizer: any size, dtype and channel count in; uint8 RGB at the input's size out; loading."""
 
+import json
+
 import cv2
 import numpy as np
 import pytest
 import skimage.color
 import skimage.data
+import tensorflow as tf
 from PIL import Image
 
+from keras_colorize import data, inference, models, shipped
 from keras_colorize.colorizer import Colorizer, ModelLoadError
 
 ODD_SIZE = (333, 517)
@@ -115,6 +119,60 @@ def test_bad_model_sources_name_the_path_and_the_problem(tmp_path, monkeypatch):
     (tmp_path / "broken.keras").write_text("not a zip archive")
     with pytest.raises(ModelLoadError, match=r"broken.keras: not a loadable .keras model"):
         Colorizer.load(tmp_path / "broken.keras")
+
+
+def test_shipped_weights_that_do_not_fit_are_a_model_load_error(tmp_path, monkeypatch):
+    config = models.config("unet", "small", base_filters=8)
+    shipped.save(models.build("unet", **config), "unet", config, folder=tmp_path)
+    description = json.loads((tmp_path / "unet.json").read_text())
+    description["config"]["base_filters"] = 4
+    (tmp_path / "unet.json").write_text(json.dumps(description))
+    monkeypatch.setattr("keras_colorize.shipped.WEIGHTS_DIR", tmp_path)
+    # The apps catch ModelLoadError alone.
+    with pytest.raises(ModelLoadError, match="unet.npz: its arrays do not fit"):
+        Colorizer.load("unet")
+
+
+@pytest.mark.parametrize(
+    "shape, dtype",
+    [((1, 8, 8, 4), np.uint8), ((1, 8, 8, 2), np.uint8), ((0, 8, 8, 3), np.uint8), ((2, 0, 8, 1), np.float32)],
+)
+def test_bad_batches_raise_a_clear_error(shape, dtype):
+    untrained = Colorizer.from_model(models.build("unet", "small", base_filters=8))
+    with pytest.raises(ValueError, match=rf"expected a batch .* not \({', '.join(map(str, shape))}\)"):
+        untrained.colorize(np.zeros(shape, dtype))
+
+
+class _InputRecorder:
+    """A stand-in model at `size` x `size` that keeps what it was given and predicts zeros."""
+
+    def __init__(self, size):
+        self.input_shape = (None, size, size, 1)
+        self.seen = None
+
+    def __call__(self, inputs, training):
+        self.seen = inputs.numpy()
+        return tf.zeros([*inputs.shape[:3], 3])
+
+
+def _gray_ramp(size):
+    """A batch of one uint8 RGB size x size image, black to white from left to right: its gray
+    image (and so a sketch model's input) is the ramp itself."""
+    row = np.linspace(0, 255, size).astype(np.uint8)
+    return np.repeat(np.tile(row, (size, 1))[None, ..., None], 3, axis=-1)
+
+
+def test_the_model_sees_small_images_enlarged_as_in_training():
+    element_format = "sketch_rgb"
+    low, high = data.get_format(element_format).input_range
+    recorder = _InputRecorder(size=32)
+    inference.colorize_batch(recorder, _gray_ramp(8), element_format)
+    trained_on = next(iter(data.resize_samples(data.from_arrays(_gray_ramp(8)), 32)))["rgb"].numpy()
+    np.testing.assert_allclose(recorder.seen[0, ..., 0], trained_on[..., 0] * (high - low) + low, atol=1e-3)
+
+    at_model_size = _gray_ramp(32)
+    inference.colorize_batch(recorder, at_model_size, element_format)
+    np.testing.assert_array_equal(recorder.seen, inference.full_resolution_input(at_model_size, element_format))
 
 
 @pytest.mark.slow

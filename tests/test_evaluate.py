@@ -127,10 +127,13 @@ def test_cufs_test_folder_with_a_sketch_model(sketch_model, cufs_root, tmp_path,
     assert summary["data"] == {"path": str(cufs_root), "kind": "photos+sketches", "split": "test",
                                "sketches": "drawn"}
     assert summary["image_size"]["sizes"] == {"200x250": 12}
-    for system in ("model", "gray", "sketch"):
-        assert 0.0 <= summary["results"][system]["recognition"]["mean"] <= 1.0
-    # The gray baseline keeps each photo's lightness: every face is recognised.
-    assert summary["results"]["gray"]["recognition"]["mean"] == 1.0
+    recognition = {system: result["recognition"]["mean"] for system, result in summary["results"].items()}
+    # The gray baseline keeps each photo's lightness: every face is recognised. Artists' sketches
+    # are recognised less often (75% here); an untrained model's near-uniform outputs hardly ever
+    # (1 in 12 here, chance).
+    assert recognition["gray"] == 1.0
+    assert 0.5 < recognition["sketch"] < 1.0
+    assert recognition["model"] < 0.5
 
     first = _per_image(out)[:3]
     name = first[0]["image"]
@@ -196,6 +199,25 @@ def test_a_model_returning_its_gray_input_scores_as_the_gray_baseline(photo_fold
                                   model_input="gray", verbose=False)
     assert summary["results"]["model"] == summary["results"]["gray"]
     assert summary["images"]["skipped"] == {"grayscale": 1, "not_an_image": 1}
+
+
+def test_photos_without_a_drawn_sketch_are_skipped_only_when_sketches_are_used(tmp_path):
+    folder = tmp_path / "cufs_like"
+    (folder / "photos").mkdir(parents=True)
+    (folder / "sketches").mkdir()
+    for index, photo in enumerate(list(samples.sample_photos().values())[:3]):
+        Image.fromarray(photo).save(folder / "photos" / f"{index}.png")
+        if index:  # photo 0 has no sketch
+            Image.fromarray(cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY)).save(folder / "sketches" / f"{index}.png")
+    dataset = evaluation.open_data(folder)
+
+    gray_only = evaluation.evaluate(_echo_colorizer(), dataset, ["psnr"], tmp_path / "gray",
+                                    model_input="gray", verbose=False)
+    assert gray_only["images"]["evaluated"] == 3 and gray_only["images"]["skipped"] == {}
+    with_sketches = evaluation.evaluate(_echo_colorizer(), dataset, ["psnr"], tmp_path / "sketch",
+                                        model_input="gray", baselines=("gray", "sketch"), verbose=False)
+    assert with_sketches["images"]["evaluated"] == 2
+    assert with_sketches["images"]["skipped"] == {"no_sketch": 1}
 
 
 def test_unknown_model_input_is_an_error(photo_folder, tmp_path):

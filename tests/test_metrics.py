@@ -1,12 +1,11 @@
-"""Each metric against scikit-image or the paper's formula; recognition; Keras-metric use."""
+"""Each metric against scikit-image or the paper's formula; recognition; the SSIM loss."""
 
-import keras
 import numpy as np
 import pytest
 from skimage import color as skcolor
 from skimage import metrics as skmetrics
 
-from keras_colorize import metrics
+from keras_colorize import losses, metrics
 
 
 @pytest.fixture(scope="module")
@@ -30,16 +29,27 @@ def test_psnr_matches_skimage(image_pairs):
     np.testing.assert_allclose(metrics.psnr(*image_pairs).numpy(), expected, rtol=1e-5)
 
 
-def test_ssim_matches_skimage_gaussian_window(image_pairs):
-    expected = _reference(
+def _skimage_ssim(truth, prediction, data_range):
+    return _reference(
         lambda t, p: skmetrics.structural_similarity(
-            t, p, channel_axis=-1, data_range=255, gaussian_weights=True, sigma=1.5,
+            t, p, channel_axis=-1, data_range=data_range, gaussian_weights=True, sigma=1.5,
             use_sample_covariance=False,
         ),
-        *image_pairs,
+        truth,
+        prediction,
     )
+
+
+def test_ssim_matches_skimage_gaussian_window(image_pairs):
+    expected = _skimage_ssim(*image_pairs, data_range=255)
     assert 0.2 < expected.min() < expected.max() < 0.99  # a range where a wrong window shows
     np.testing.assert_allclose(metrics.ssim(*image_pairs).numpy(), expected, atol=1e-5)
+
+
+def test_ssim_loss_is_one_minus_the_reported_ssim_on_unit_images(image_pairs):
+    truth, prediction = (images / np.float32(255.0) for images in image_pairs)
+    expected = 1.0 - _skimage_ssim(truth.astype(np.float64), prediction.astype(np.float64), data_range=1)
+    np.testing.assert_allclose(losses.SSIMLoss().call(truth, prediction).numpy(), expected, atol=1e-5)
 
 
 def test_saturation_difference_matches_skimage_hsv(image_pairs):
@@ -112,6 +122,14 @@ def test_recognition_is_perfect_when_probes_are_the_gallery():
     np.testing.assert_array_equal(metrics.rank1_hits(gallery, gallery), 1.0)
 
 
+def test_rank1_hits_only_where_probe_i_is_gallery_face_i():
+    faces = _faces(8)
+    # Probes 1 and 2, 5 and 7 are swapped: each is recognised, as the wrong identity.
+    order = np.array([0, 2, 1, 3, 4, 7, 6, 5])
+    hits = metrics.rank1_hits(metrics.face_vectors(faces), metrics.face_vectors(faces[order]))
+    np.testing.assert_array_equal(hits, [1, 0, 0, 1, 1, 0, 1, 0])
+
+
 def test_recognition_finds_shuffled_and_noisy_probes():
     faces = _faces(10)
     order = np.random.default_rng(1).permutation(10)
@@ -125,27 +143,3 @@ def test_recognition_needs_two_gallery_faces():
     single = metrics.face_vectors(_faces(1))
     with pytest.raises(ValueError, match="at least 2"):
         metrics.rank1_hits(single, single)
-
-
-def test_keras_metrics_report_the_evaluation_values():
-    """Compiled on [0, 1] RGB, the Keras metrics average the 0-255 per-image values."""
-    rng = np.random.default_rng(3)
-    targets = rng.random((4, 24, 24, 3)).astype("float32")
-    inputs = rng.random((4, 24, 24, 3)).astype("float32")
-    image = keras.Input((24, 24, 3), name="image")
-    model = keras.Model(image, keras.layers.Conv2D(3, 3, padding="same", activation="sigmoid")(image))
-    names = ("psnr", "ssim", "ab_mae")
-    model.compile(loss="mse", metrics=[metrics.keras_metric(name) for name in names])
-    logged = model.evaluate(inputs, targets, batch_size=4, verbose=0, return_dict=True)
-    predictions = model.predict(inputs, verbose=0) * 255.0
-    for name in names:
-        expected = np.mean(metrics.get(name)(targets * 255.0, predictions).numpy())
-        np.testing.assert_allclose(logged[name], expected, rtol=1e-4, err_msg=name)
-
-
-def test_keras_metric_value_range_maps_tanh_outputs(image_pairs):
-    truth, prediction = (images.astype("float32") for images in image_pairs)
-    tanh_metric = metrics.keras_metric("psnr", value_range=(-1, 1))
-    tanh_metric.update_state(truth / 127.5 - 1.0, prediction / 127.5 - 1.0)
-    expected = np.mean(metrics.psnr(truth, prediction).numpy())
-    np.testing.assert_allclose(tanh_metric.result().numpy(), expected, rtol=1e-4)

@@ -115,3 +115,15 @@ def test_readme_section_is_replaced_between_the_markers_only(tmp_path):
     readme.write_text("no markers")
     with pytest.raises(ValueError, match="has no"):
         results.update_readme(readme, "x")
+
+
+@pytest.mark.parametrize("contents", ["missing", "empty", "unreadable"])
+def test_historical_grid_is_skipped_without_photographs(tmp_path, capsys, contents):
+    folder = tmp_path / "bw_historical"
+    if contents != "missing":
+        folder.mkdir()
+    if contents == "unreadable":
+        (folder / "broken.jpg").write_bytes(b"not a jpeg")
+    results.historical_grid({}, folder, tmp_path / "bw_historical.png")
+    assert f"skipped {tmp_path / 'bw_historical.png'}: no readable photographs" in capsys.readouterr().out
+    assert not (tmp_path / "bw_historical.png").exists()
