@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 from data_prep.build import SPLITS, build_dataset
 from data_prep.common import new_output_folder
 from data_prep.sketch import line_sketch
-from keras_colorize import color
+from keras_colorize.inference import gray_version
 from keras_colorize.samples import write_sample_folder
 
 GRID_COLUMNS = ("photo", "gray", "pencil sketch", "line sketch")
@@ -33,8 +33,7 @@ def read_pairs(dataset_path):
 
 def plot_pairs(photos, sketches, names, path):
     """A PNG grid, one row per image: photo, gray, pencil sketch, line sketch."""
-    grays = np.round(color.rgb_to_gray(photos.astype(np.float32) / 255.0).numpy() * 255)
-    grays = grays.astype(np.uint8)
+    grays = gray_version(photos)
     figure = Figure(figsize=(2.2 * len(GRID_COLUMNS), 2.2 * len(photos)))
     axes = figure.subplots(len(photos), len(GRID_COLUMNS), squeeze=False)
     for row, (photo, gray, sketch, name) in enumerate(zip(photos, grays, sketches, names)):

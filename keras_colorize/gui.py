@@ -18,6 +18,7 @@ from PIL import Image, ImageDraw, ImageOps, ImageTk
 
 from keras_colorize import images
 from keras_colorize.colorizer import Colorizer, ModelLoadError
+from keras_colorize.inference import gray_version
 
 CANVAS_SIZE = 256
 PAPER = 255
@@ -130,8 +131,9 @@ class ColorizeApp:
         colorizer = self._colorizer("photo")
         if colorizer is None:
             return None
-        self.sketch.paste(ImageOps.pad(ImageOps.grayscale(Image.fromarray(rgb)), self.sketch.size,
-                                       color=PAPER))
+        # The gray the photo model sees (CIELAB lightness), not PIL's luma.
+        gray = Image.fromarray(gray_version(rgb[None])[0, ..., 0])
+        self.sketch.paste(ImageOps.pad(gray, self.sketch.size, color=PAPER))
         self._sketch_image.paste(self.sketch)
         self._say(f"colorizing {Path(path).name}...")
         return self.show_result(colorizer.colorize(rgb), f"{Path(path).name} colorized")
