@@ -40,7 +40,7 @@ evaluate: $(STAMP)
 	$(PY) evaluate.py --model $(RUN) $(if $(DATA),--data $(DATA)) --metrics $(METRICS) --out $(EVAL_OUT)
 
 results: $(STAMP)
-	$(PY) scripts/results.py --data data --shared $(SHARED)
+	$(PY) scripts/results.py --data data --shared $(SHARED) $(if $(RESCORE),--rescore)
 
 bench: $(STAMP)
 	$(PY) benchmarks/data_pipeline.py --shared $(SHARED)

@@ -6,7 +6,8 @@ For each model in keras_colorize/weights/ (and each unshipped one named by --als
 before): `evaluation.evaluate` on the LFW test faces (data/lfw128.h5, pencil sketches for sketch
 models) and the CUFS test portraits (data/cufs.h5, artists' sketches), into
 docs/results/<lfw|cufs>/<name>/, unless that folder already holds the summary of the same
-weights (their sha256 in `weights.sha256`: a re-shipped or retrained model is scored again). Then:
+weights (their sha256 in `weights.sha256`: a re-shipped or retrained model is scored again;
+`--rescore` scores every model again, after a change to how models are run or scored). Then:
 - keras_colorize/weights/<name>.md, the model card (training stages from <name>.json, metrics);
 - the README's results tables, between the `results:begin` / `results:end` markers;
 - docs/results/bw_historical.png (old photographs through every gray model) and
@@ -49,8 +50,9 @@ def weights_fingerprint(colorizer):
     return digest.hexdigest()
 
 
-def evaluate_all(sources, data_dir, out_dir):
-    """{(test set, name): summary} for {name: model source}, evaluating what `out_dir` lacks."""
+def evaluate_all(sources, data_dir, out_dir, rescore=False):
+    """{(test set, name): summary} for {name: model source}, evaluating what `out_dir` lacks
+    (everything with `rescore`)."""
     summaries = {}
     for name, source in sources.items():
         colorizer = Colorizer.load(source)
@@ -58,7 +60,7 @@ def evaluate_all(sources, data_dir, out_dir):
         for test_set, (file_name, _) in TEST_SETS.items():
             folder = out_dir / test_set / name
             scored = folder / "weights.sha256"
-            if scored.is_file() and scored.read_text().strip() == fingerprint:
+            if not rescore and scored.is_file() and scored.read_text().strip() == fingerprint:
                 summaries[test_set, name] = json.loads((folder / "summary.json").read_text())
                 continue
             dataset = evaluation.open_data(data_dir / file_name, "test")
@@ -255,6 +257,8 @@ def main(argv=None):
     parser.add_argument("--shared", type=Path, default=Path("../shared/data"))
     parser.add_argument("--out", type=Path, default=Path("docs/results"))
     parser.add_argument("--readme", type=Path, default=Path("README.md"))
+    parser.add_argument("--rescore", action="store_true",
+                        help="score every model again, not only those whose weights changed")
     parser.add_argument("--also", nargs="*", metavar="NAME=MODEL",
                         help="trained models that are not shipped, for the tables and grids (e.g. "
                              "fusion=runs/fusion/best.keras); default: those scored into --out before")
@@ -265,7 +269,7 @@ def main(argv=None):
         return 2
     also = unshipped_scored(args.out) if args.also is None else dict(pair.split("=", 1) for pair in args.also)
     sources = {**{name: name for name in names}, **also}
-    summaries = evaluate_all(sources, args.data, args.out)
+    summaries = evaluate_all(sources, args.data, args.out, args.rescore)
     for name in names:
         description = json.loads((shipped.WEIGHTS_DIR / f"{name}.json").read_text())
         (shipped.WEIGHTS_DIR / f"{name}.md").write_text(model_card(name, description, summaries))

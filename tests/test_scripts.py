@@ -80,7 +80,7 @@ def test_results_remembers_unshipped_models_it_scored_before(tmp_path, capsys):
     assert "gone was scored from" in capsys.readouterr().err
 
 
-def test_results_scores_again_only_models_whose_weights_changed(tmp_path, monkeypatch):
+def test_results_scores_again_models_whose_weights_changed_or_all_when_asked(tmp_path, monkeypatch):
     model_file = tmp_path / "model.keras"
     model_file.write_bytes(b"first weights")
     scored = []
@@ -97,13 +97,14 @@ def test_results_scores_again_only_models_whose_weights_changed(tmp_path, monkey
     monkeypatch.setattr(results.evaluation, "evaluate", fake_evaluate)
     monkeypatch.setattr(results.evaluation, "format_table", str)
 
-    def run():
-        return results.evaluate_all({"mine": str(model_file)}, tmp_path, tmp_path / "out")
+    def run(rescore=False):
+        return results.evaluate_all({"mine": str(model_file)}, tmp_path, tmp_path / "out", rescore)
 
     assert run()["cufs", "mine"] == {"scored": 1} and scored == ["lfw", "cufs"]
     assert run()["cufs", "mine"] == {"scored": 1} and len(scored) == 2  # the same weights: kept
     model_file.write_bytes(b"retrained weights")
     assert run()["cufs", "mine"] == {"scored": 3} and len(scored) == 4
+    assert run(rescore=True)["cufs", "mine"] == {"scored": 5} and len(scored) == 6
 
 
 def test_readme_section_is_replaced_between_the_markers_only(tmp_path):
