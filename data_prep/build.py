@@ -18,10 +18,8 @@ which matters for a training loop that reads every epoch. lzf ships with h5py; o
 tools need its filter plugin.
 """
 
-import contextlib
 import dataclasses
 import json
-import os
 import time
 from pathlib import Path
 
@@ -37,6 +35,7 @@ from data_prep.faces import centre_box, crop_to_box, face_or_centre_box
 from data_prep.pairs import SKETCH_SIDES, split_pair
 from data_prep.sketch import SKETCH_STYLES, make_sketch, to_gray
 from keras_colorize import color
+from keras_colorize.files import written_atomically
 from keras_colorize.images import ImageError, list_images
 
 FORMAT = "keras-colorize"
@@ -292,19 +291,6 @@ def _collect_samples(sources, identities, sketch, pairs, limit):
     return samples, sketch_kind
 
 
-@contextlib.contextmanager
-def _written_atomically(out):
-    """Yield a temporary path beside `out`; it becomes `out` only if the block succeeds, so
-    an interrupted build leaves no half-written file."""
-    partial = out.with_name(out.name + ".partial")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        yield partial
-        os.replace(partial, out)
-    finally:
-        partial.unlink(missing_ok=True)
-
-
 def _write_rows(rows, prepare, writer, tally, block_size):
     """Prepare and append every split's rows, `block_size` images at a time."""
     for split, samples in rows.items():
@@ -380,7 +366,7 @@ def build_dataset(
     crop = f"face, margin {face_margin}" if faces else f"centre square, {center_crop} of the side"
 
     tally = Tally(len(samples), f"building {out}", verbose)
-    with _written_atomically(out) as partial, h5py.File(partial, "w") as file:
+    with written_atomically(out) as partial, h5py.File(partial, "w") as file:
         encodings = ENCODINGS[encoding]
         writer = _Writer(file, size, encodings, bool(sketch_kind), identity_names, block_size)
         _write_rows(rows, prepare, writer, tally, block_size)

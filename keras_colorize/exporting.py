@@ -1,32 +1,21 @@
 """Writing trained models: `.keras` files and self-contained SavedModels, both atomically."""
 
-import os
-import shutil
 from pathlib import Path
 
 import keras
 import tensorflow as tf
 
 from keras_colorize import inference
+from keras_colorize.files import written_atomically
 
 SERVING_ENDPOINT = "serving_default"
 
 
-def _replace(temporary, path):
-    """Move a finished temporary file or folder onto `path` (an old folder is removed first)."""
-    path = Path(path)
-    if path.is_dir():
-        shutil.rmtree(path)
-    os.replace(temporary, path)
-    return path
-
-
 def save_keras(model, path):
     """`model.save(path)` through a temporary file, so a crash never leaves half a file."""
-    path = Path(path)
-    temporary = path.with_name(f".{path.stem}.partial.keras")
-    model.save(temporary)
-    return _replace(temporary, path)
+    with written_atomically(path) as temporary:
+        model.save(temporary)
+    return Path(path)
 
 
 def export_serving(model, element_format, path):
@@ -36,10 +25,6 @@ def export_serving(model, element_format, path):
     `colorized`, uint8 RGB (N, H, W, 3). Pre- and post-processing run inside the graph, so a
     `tf.saved_model.load` or TF Serving user needs nothing from this package.
     """
-    path = Path(path)
-    temporary = path.with_name(f".{path.name}.partial")
-    if temporary.exists():
-        shutil.rmtree(temporary)
     archive = keras.export.ExportArchive()
     archive.track(model)
 
@@ -51,5 +36,6 @@ def export_serving(model, element_format, path):
         fn=colorize,
         input_signature=[tf.TensorSpec([None, None, None, None], tf.uint8, name="images")],
     )
-    archive.write_out(str(temporary), verbose=False)
-    return _replace(temporary, path)
+    with written_atomically(path) as temporary:
+        archive.write_out(str(temporary), verbose=False)
+    return Path(path)

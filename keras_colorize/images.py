@@ -5,11 +5,12 @@ the same clear `ImageError` everywhere instead of a traceback from deep inside a
 """
 
 import glob
-import os
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
+
+from keras_colorize.files import written_atomically
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".ppm", ".pgm")
 # Pillow modes of 16-bit gray images. "I" (32-bit integer) is among them because Pillow decodes
@@ -110,8 +111,6 @@ def write_image(path, rgb, overwrite=False):
     path = Path(path)
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path}: exists; refusing to overwrite it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.partial{path.suffix}")
-    Image.fromarray(np.asarray(rgb, dtype=np.uint8)).save(temporary)
-    os.replace(temporary, path)
+    with written_atomically(path) as temporary:
+        Image.fromarray(np.asarray(rgb, dtype=np.uint8)).save(temporary)
     return path

@@ -14,8 +14,8 @@ input lightness barely changed, where a change of colour can only be flicker, no
 """
 
 import collections
+import contextlib
 import dataclasses
-import os
 import time
 from pathlib import Path
 
@@ -26,6 +26,7 @@ import tensorflow as tf
 
 from data_prep.sketch import pencil_sketch
 from keras_colorize import color, inference
+from keras_colorize.files import written_atomically
 from keras_colorize.images import ImageError, gray_to_rgb
 
 FOURCC = "mp4v"  # MPEG-4 part 2: written by every OpenCV build, no external encoder needed
@@ -163,28 +164,17 @@ class FlickerMeter:
         return self._weighted_change / self._weight if self._weight else 0.0
 
 
-class _AtomicVideoWriter:
-    """cv2.VideoWriter into a temporary file beside `path`, moved onto it only when complete."""
-
-    def __init__(self, path, fps, size):
-        self.path = Path(path)
-        self.temporary = self.path.with_name(f".{self.path.stem}.partial{self.path.suffix}")
-        self._writer = cv2.VideoWriter(
-            str(self.temporary), cv2.VideoWriter_fourcc(*FOURCC), fps, size
-        )
-        if not self._writer.isOpened():
-            raise VideoError(path, "cannot_write", f"OpenCV has no {FOURCC} writer for this file type")
-
-    def write(self, frames):
-        for rgb in frames:
-            self._writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-
-    def close(self, complete):
-        self._writer.release()
-        if complete:
-            os.replace(self.temporary, self.path)
-        else:
-            self.temporary.unlink(missing_ok=True)
+@contextlib.contextmanager
+def _video_writer(temporary, destination, fps, size):
+    """A cv2.VideoWriter into `temporary`, released on exit; a VideoError naming `destination`
+    when OpenCV has no writer for its type."""
+    writer = cv2.VideoWriter(str(temporary), cv2.VideoWriter_fourcc(*FOURCC), fps, size)
+    if not writer.isOpened():
+        raise VideoError(destination, "cannot_write", f"OpenCV has no {FOURCC} writer for this file type")
+    try:
+        yield writer
+    finally:
+        writer.release()
 
 
 @dataclasses.dataclass
@@ -227,6 +217,20 @@ def model_inputs(gray_frames, colorizer):
     return gray_to_rgb(sketches)
 
 
+def _colorized(batches, colorizer, smoother, raw_flicker, output_flicker):
+    """Colorized uint8 RGB frame batches, smoothed when a `smoother` is given; both flicker
+    meters are fed on the way (the raw one with the model's own colours)."""
+    for batch in batches:
+        lightness = lab_of(batch).numpy()[..., :1]
+        colorized = colorizer.colorize(model_inputs(gray_of(lightness).numpy(), colorizer))
+        predicted_ab = lab_of(colorized).numpy()[..., 1:]
+        raw_flicker.update(lightness, predicted_ab)
+        if smoother:
+            colorized = smoother(lightness, predicted_ab)
+            output_flicker.update(lightness, lab_of(colorized).numpy()[..., 1:])
+        yield colorized
+
+
 def colorize_video(colorizer, source, destination, smooth=1, batch_size=8, verbose=True):
     """Colorize video `source` into a new file `destination` (never replaced); returns a VideoReport."""
     destination = Path(destination)
@@ -237,27 +241,22 @@ def colorize_video(colorizer, source, destination, smooth=1, batch_size=8, verbo
     smoother = ColorSmoother(smooth) if smooth > 1 else None
     output_flicker, raw_flicker = FlickerMeter(), FlickerMeter()
     progress = keras.utils.Progbar(info.frames or None, verbose=int(verbose), unit_name="frame")
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    writer = _AtomicVideoWriter(destination, info.fps, (info.width, info.height))
-    frames, finished, started = 0, False, time.perf_counter()
+    frames, started = 0, time.perf_counter()
+    size = (info.width, info.height)
     try:
-        for batch in read_batches(capture, batch_size):
-            lightness = lab_of(batch).numpy()[..., :1]
-            colorized = colorizer.colorize(model_inputs(gray_of(lightness).numpy(), colorizer))
-            predicted_ab = lab_of(colorized).numpy()[..., 1:]
-            raw_flicker.update(lightness, predicted_ab)
-            if smoother:
-                colorized = smoother(lightness, predicted_ab)
-                output_flicker.update(lightness, lab_of(colorized).numpy()[..., 1:])
-            writer.write(colorized)
-            frames += len(batch)
-            progress.add(len(batch))
-        finished = frames > 0
+        with written_atomically(destination) as temporary, _video_writer(
+            temporary, destination, info.fps, size
+        ) as writer:
+            batches = read_batches(capture, batch_size)
+            for colorized in _colorized(batches, colorizer, smoother, raw_flicker, output_flicker):
+                for rgb in colorized:
+                    writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+                frames += len(colorized)
+                progress.add(len(colorized))
+            if not frames:
+                raise VideoError(source, "no_frames", "OpenCV decoded no frame of it")
     finally:
         capture.release()
-        writer.close(complete=finished)
-    if not frames:
-        raise VideoError(source, "no_frames", "OpenCV decoded no frame of it")
     return VideoReport(
         frames, info.fps, info.width, info.height, time.perf_counter() - started,
         (output_flicker if smoother else raw_flicker).value, raw_flicker.value, smooth,

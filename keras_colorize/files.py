@@ -1,0 +1,33 @@
+"""Writing a file or folder so that an interruption never leaves half of one in its place."""
+
+import contextlib
+import os
+import shutil
+from pathlib import Path
+
+
+@contextlib.contextmanager
+def written_atomically(path):
+    """Yield a hidden temporary path beside `path` to write; it replaces `path` (a file or a
+    folder) only when the block finishes, and is removed when it fails.
+
+    The temporary keeps `path`'s suffix, since Pillow, OpenCV and Keras choose the format by it.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.stem}.partial{path.suffix}")
+    _remove(temporary)  # left behind by a process that was killed
+    try:
+        yield temporary
+        if path.is_dir():  # os.replace replaces a file in one step, but not a folder
+            shutil.rmtree(path)
+        os.replace(temporary, path)
+    finally:
+        _remove(temporary)
+
+
+def _remove(path):
+    if path.is_dir():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)

@@ -1,0 +1,37 @@
+"""files.written_atomically: a file or folder appears whole or not at all."""
+
+import pytest
+
+from keras_colorize.files import written_atomically
+
+
+def test_a_finished_block_replaces_the_file_and_leaves_no_temporary(tmp_path):
+    path = tmp_path / "out" / "result.png"
+    with written_atomically(path) as temporary:
+        assert temporary.parent == path.parent and temporary.suffix == ".png"
+        assert not path.exists()
+        temporary.write_bytes(b"new")
+    assert path.read_bytes() == b"new"
+    assert [p.name for p in path.parent.iterdir()] == ["result.png"]
+
+
+def test_a_failed_block_leaves_the_old_file_untouched(tmp_path):
+    path = tmp_path / "result.h5"
+    path.write_bytes(b"old")
+    with pytest.raises(RuntimeError), written_atomically(path) as temporary:
+        temporary.write_bytes(b"half")
+        raise RuntimeError("interrupted")
+    assert path.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["result.h5"]
+
+
+def test_a_folder_is_replaced_whole_and_a_killed_run_s_leftover_is_cleared(tmp_path):
+    path = tmp_path / "export"
+    (path / "old").mkdir(parents=True)
+    leftover = tmp_path / ".export.partial"
+    (leftover / "stale").mkdir(parents=True)
+    with written_atomically(path) as temporary:
+        assert temporary == leftover and not temporary.exists()
+        (temporary / "new").mkdir(parents=True)
+    assert [p.name for p in path.iterdir()] == ["new"]
+    assert [p.name for p in tmp_path.iterdir()] == ["export"]
