@@ -32,8 +32,7 @@ sys.path.insert(0, str(REPO))
 from keras_colorize import Colorizer, evaluation, images, inference, models, shipped, video  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results"
-SHARED_DATA = REPO.parent / "shared" / "data"
-VIDEO = SHARED_DATA / "video" / "short_hamilton_clip.mp4"
+VIDEO_IN_SHARED = Path("video") / "short_hamilton_clip.mp4"
 
 
 def colorizers(presets):
@@ -106,10 +105,10 @@ def resized_video(source, size, folder):
     return path, frames
 
 
-def video_rows(chosen, size, batch_size, smooth):
+def video_rows(chosen, source, size, batch_size, smooth):
     rows = []
     with tempfile.TemporaryDirectory() as folder:
-        clip, _ = resized_video(VIDEO, size, folder)
+        clip, _ = resized_video(source, size, folder)
         for name, label, colorizer in chosen:
             video.colorize_video(colorizer, clip, Path(folder) / f"warm_{label}_{name}.mp4",
                                  smooth=smooth, batch_size=batch_size, verbose=False)
@@ -129,19 +128,22 @@ def main():
     parser.add_argument("--presets", nargs="*", default=["small", "paper"])
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--data", type=Path, default=REPO / "data")
+    parser.add_argument("--shared", type=Path, default=REPO.parent / "shared" / "data",
+                        help="the shared research data folder (its face video)")
     parser.add_argument("--video-size", type=int, default=100)
     parser.add_argument("--video-batch", type=int, default=8)
     parser.add_argument("--smooth", type=int, default=5)
     parser.add_argument("--out", type=Path, default=RESULTS / "inference_speed.json")
     args = parser.parse_args()
-    missing = [path for path in (args.data / "lfw128.h5", args.data / "cufs.h5", VIDEO) if not path.exists()]
+    clip = args.shared / VIDEO_IN_SHARED
+    missing = [path for path in (args.data / "lfw128.h5", args.data / "cufs.h5", clip) if not path.exists()]
     if missing:
-        sys.exit(f"missing {', '.join(map(str, missing))}: run `make data` (needs {SHARED_DATA})")
+        sys.exit(f"missing {', '.join(map(str, missing))}: run `make data`, or pass --data and --shared")
     chosen = colorizers(args.presets)
     shipped_and_small = [item for item in chosen if item[1] in ("shipped", "small")]
     report = {
         "latency": latency_rows(chosen, args.repeats, args.data),
-        "video": video_rows(shipped_and_small, args.video_size, args.video_batch, args.smooth),
+        "video": video_rows(shipped_and_small, clip, args.video_size, args.video_batch, args.smooth),
     }
     args.out.parent.mkdir(exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))

@@ -26,11 +26,12 @@ def training_table(report):
     for (model, preset, precision), run in by_key.items():
         if precision != "float32":
             continue
-        bf16 = by_key[model, preset, "mixed_bfloat16"]
+        bf16 = by_key.get((model, preset, "mixed_bfloat16"))  # not measured, or failed
         rows.append([
             f"`{model}`", f"{preset} ({run['image_size']} px, batch {run['batch_size']})",
             _rate(run["images_per_second"], preset), f"{run['percent_of_float32_peak']:.1f}%",
-            _rate(bf16["images_per_second"], preset), f"{bf16['percent_of_float32_peak']:.1f}%",
+            _rate(bf16["images_per_second"], preset) if bf16 else "-",
+            f"{bf16['percent_of_float32_peak']:.1f}%" if bf16 else "-",
             f"{run['input_images_per_second']:,.0f} ({run['input_to_training_ratio']:.1f}x)",
         ])
     heading = ["model", "preset", "float32 img/s", "% peak", "bf16 img/s", "% of f32 peak",

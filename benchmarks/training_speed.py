@@ -27,6 +27,7 @@ import json
 import subprocess
 import sys
 import time
+from operator import itemgetter
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -53,56 +54,71 @@ def matmul_peak_gflops(size=2048, repeats=20):
     return 2 * size**3 * repeats / best / 1e9
 
 
-def pipeline_rates(pairs, batch_size, input_batches, cached):
-    """(first pass img/s, steady img/s) of the pipeline alone; the first pass fills its cache."""
+def pipeline_rates(pairs, batch_size, input_batches, cached, shuffle_buffer):
+    """(first pass img/s, steady img/s) of the pipeline alone.
+
+    Cached: the first pass fills the cache, the steady rate reads from it. Not cached: one
+    iterator, timed after the batches that fill its shuffle buffer, which a training run fills
+    once per epoch, not once per few batches.
+    """
     first = None
     if cached:
         started, batches = time.perf_counter(), 0
         for _ in pairs:
             batches += 1
         first = batches * batch_size / (time.perf_counter() - started)
+        batches = iter(pairs)
+    else:
+        batches = iter(pairs.repeat())
+        for _ in range(-(-shuffle_buffer // batch_size)):
+            next(batches)
     started = time.perf_counter()
-    for _ in pairs.take(input_batches):
-        pass
+    for _ in range(input_batches):
+        next(batches)
     steady = input_batches * batch_size / (time.perf_counter() - started)
     return first, steady
 
 
 def step_timer(warmup):
-    """A callback noting when each step after the first `warmup` ends, in one `fit`.
+    """A callback noting (steps done, time) as steps end after the first `warmup`, in one `fit`.
 
     One `fit`, so one iterator: a second one would first refill the pipeline's shuffle buffer
     (512 samples, read and converted again where the pipeline does not cache), a cost a
     training run pays once per epoch, not once per few timed steps. A callback without
     `async_safe` gets each step's logs after the step has run, so the clock sees real time.
+    With `steps_per_execution` N, Keras calls it once per N steps, with the last one's index.
     """
     import keras
 
     class StepTimer(keras.callbacks.Callback):
         def on_train_begin(self, logs=None):
-            self.step_ends = [time.perf_counter()]  # with no warm-up steps
+            self.marks = [(0, time.perf_counter())]  # with no warm-up steps
 
         def on_train_batch_end(self, batch, logs=None):
-            if batch == warmup - 1:
-                self.step_ends = []
-            self.step_ends.append(time.perf_counter())
+            if self.marks[-1][0] < warmup <= batch + 1:
+                self.marks = []
+            self.marks.append((batch + 1, time.perf_counter()))
 
     return StepTimer()
 
 
-def best_window_seconds(step_ends, windows=TIMING_WINDOWS):
-    """Seconds per step in the fastest of `windows` equal runs of consecutive steps.
+def best_window_seconds(marks, windows=TIMING_WINDOWS):
+    """Seconds per step in the fastest of `windows` equal runs of consecutive (steps, time) marks.
 
     The matmul peak is likewise the fastest of its rounds: other tenants of the machine slow
     some windows, never speed one up.
     """
-    per_window = (len(step_ends) - 1) // windows
+    per_window = (len(marks) - 1) // windows
     if per_window < 1:
-        raise ValueError(f"{len(step_ends) - 1} timed steps cannot make {windows} windows")
-    return min(
-        (step_ends[(index + 1) * per_window] - step_ends[index * per_window]) / per_window
-        for index in range(windows)
-    )
+        raise ValueError(f"{len(marks) - 1} timed intervals cannot make {windows} windows")
+    windows = [(marks[index * per_window], marks[(index + 1) * per_window]) for index in range(windows)]
+    return min((end_time - start_time) / (end_step - start_step)
+               for (start_step, start_time), (end_step, end_time) in windows)
+
+
+def mean_seconds_per_step(marks):
+    (first_step, first_time), (last_step, last_time) = marks[0], marks[-1]
+    return (last_time - first_time) / (last_step - first_step)
 
 
 def measure(model_name, preset, precision, data_path, steps, warmup, batch_size, input_batches,
@@ -124,14 +140,14 @@ def measure(model_name, preset, precision, data_path, steps, warmup, batch_size,
     epoch_images = int(source.cardinality())
     pairs = training.pairs_for(source, settings, training=True)
     cached = data.cached_bytes(pairs) <= data.CACHE_BUDGET_BYTES
-    first_pass, steady = pipeline_rates(pairs, batch_size, input_batches, cached)
+    first_pass, steady = pipeline_rates(pairs, batch_size, input_batches, cached, data.SHUFFLE_BUFFER)
     pairs = pairs.repeat()
     training.compile_model(model, settings, pairs, steps_per_epoch=warmup + steps)
     peak = matmul_peak_gflops()
     timer = step_timer(warmup)
     model.fit(pairs, epochs=1, steps_per_epoch=warmup + steps, verbose=0, callbacks=[timer])
-    rate = batch_size / best_window_seconds(timer.step_ends)
-    mean_rate = steps * batch_size / (timer.step_ends[-1] - timer.step_ends[0])
+    rate = batch_size / best_window_seconds(timer.marks)
+    mean_rate = batch_size / mean_seconds_per_step(timer.marks)
     gflops_per_second = training_step_flops(model) * rate / 1e9
     return {
         "training_gflops_per_second": round(gflops_per_second, 1),
@@ -205,7 +221,7 @@ def main():
         sys.exit(f"{args.data}: missing; run `make data` first (needs {SHARED_DATA})")
     from keras_colorize import models
 
-    rows = []
+    rows, failed = [], []
     for preset in args.presets:
         for model_name in args.models or models.available():
             for precision in args.precisions:
@@ -213,10 +229,23 @@ def main():
                 if row:
                     rows.append(row)
                     print_row(row)
+                else:
+                    failed.append(f"{model_name} {preset} {precision}")
     args.out.parent.mkdir(exist_ok=True)
-    report = {"runs": rows}
-    args.out.write_text(json.dumps(report, indent=2))
+    args.out.write_text(json.dumps({"runs": merged_rows(args.out, rows)}, indent=2))
     print(f"wrote {args.out}")
+    if failed:
+        sys.exit(f"failed: {', '.join(failed)}")
+
+
+def merged_rows(path, rows):
+    """The rows in `path` with those measured now put in their place: a run of some models or
+    presets updates their rows and keeps the others'."""
+    key = itemgetter("model", "preset", "precision")
+    earlier = json.loads(path.read_text())["runs"] if path.is_file() else []
+    measured = {key(row): row for row in rows}
+    kept = [row for row in earlier if key(row) not in measured]
+    return sorted(kept + rows, key=lambda row: (row["preset"] != "small", row["model"], row["precision"]))
 
 
 if __name__ == "__main__":

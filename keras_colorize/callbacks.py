@@ -16,10 +16,11 @@ from keras_colorize import inference  # noqa: E402
 TRIPLET_COLUMNS = ("input", "ground truth", "prediction")
 
 
-def triplet_grid(rows, path, title="", titles=None):
+def triplet_grid(rows, path, title="", titles=None, metadata=None):
     """Save a grid of image rows (each a sequence of uint8 RGB images) as a PNG.
 
     `titles` label the columns; by default three columns are input / ground truth / prediction.
+    `metadata` adds PNG text fields, e.g. {"Software": ...} to tell the file's writer later.
     """
     rows = [list(row) for row in rows]
     columns = len(rows[0])
@@ -40,7 +41,7 @@ def triplet_grid(rows, path, title="", titles=None):
     # Keep a strip at the top for the title, clear of the column labels.
     figure.tight_layout(rect=(0, 0, 1, 1 - 0.3 / figure.get_figheight() if title else 1))
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=80)
+    figure.savefig(path, dpi=80, metadata=metadata)
     plt.close(figure)
     return Path(path)
 
@@ -124,7 +125,8 @@ class EpochSummary(keras.callbacks.Callback):
     """One line per epoch: the losses, the epoch's wall time and its training images/s.
 
     The rate counts the training steps only (up to the epoch's last batch), not validation
-    and the callbacks that follow it.
+    and the callbacks that follow it. The wall time also goes into the logs as `epoch_seconds`
+    for the callbacks after this one (the history CSV): a resumed run's time is their sum.
     """
 
     def __init__(self, images_per_epoch):
@@ -147,3 +149,5 @@ class EpochSummary(keras.callbacks.Callback):
             f"{self.images_per_epoch / training_seconds:.1f} img/s",
             flush=True,
         )
+        if logs is not None:
+            logs["epoch_seconds"] = round(seconds, 3)

@@ -54,6 +54,7 @@ logger = logging.getLogger(__name__)
 PARALLEL_CALLS = 2
 PREFETCH_BATCHES = 2
 CACHE_BUDGET_BYTES = 2 * 2**30  # `make_dataset(cache="auto")` caches what fits in this
+SHUFFLE_BUFFER = 512  # samples; a training pipeline reads this many before its first batch
 HDF5_FORMAT = "keras-colorize"
 HDF5_VERSION = 1
 
@@ -332,7 +333,7 @@ def _decoded(dataset):
 
 
 def make_dataset(source, element_format, batch_size, *, augment=None, shuffle=True, seed=0,
-                 cache=False, drop_remainder=False, shuffle_buffer=512):
+                 cache=False, drop_remainder=False, shuffle_buffer=SHUFFLE_BUFFER):
     """A sample stream -> batched, prefetched (input, target) pairs for `fit`.
 
     Args:

@@ -25,6 +25,9 @@ def export_serving(model, element_format, path):
     `colorized`, uint8 RGB (N, H, W, 3). Pre- and post-processing run inside the graph, so a
     `tf.saved_model.load` or TF Serving user needs nothing from this package.
     """
+    path = Path(path)
+    if path.exists() and not (path / "saved_model.pb").is_file():
+        raise FileExistsError(f"{path}: exists and is not a SavedModel; export to a new path")
     archive = keras.export.ExportArchive()
     archive.track(model)
 
@@ -38,4 +41,4 @@ def export_serving(model, element_format, path):
     )
     with written_atomically(path) as temporary:
         archive.write_out(str(temporary), verbose=False)
-    return Path(path)
+    return path

@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+import secrets
 import shutil
 from pathlib import Path
 
@@ -12,11 +13,12 @@ def written_atomically(path):
     folder) only when the block finishes, and is removed when it fails.
 
     The temporary keeps `path`'s suffix, since Pillow, OpenCV and Keras choose the format by it.
+    Its name is short and random, not derived from `path`'s: a long file name must not make
+    it too long for the file system, nor may it land on a file someone else owns.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.stem}.partial{path.suffix}")
-    _remove(temporary)  # left behind by a process that was killed
+    temporary = path.with_name(f".{secrets.token_hex(8)}.partial{path.suffix}")
     try:
         yield temporary
         if path.is_dir():  # os.replace replaces a file in one step, but not a folder

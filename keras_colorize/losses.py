@@ -85,11 +85,11 @@ class SwitchingLoss(keras.losses.Loss):
     `callbacks.LossStage` sets it by epoch.
     """
 
-    def __init__(self, first="mae", second="ssim", name="switching_loss", **kwargs):
+    def __init__(self, first="mae", second="ssim", stage=0, name="switching_loss", **kwargs):
         super().__init__(name=name, **kwargs)
         self.first_name, self.second_name = first, second
         self.first, self.second = get(first), get(second)
-        self.stage = tf.Variable(0.0, trainable=False, name="loss_stage")
+        self.stage = tf.Variable(float(stage), trainable=False, name="loss_stage")
 
     def call(self, y_true, y_pred):
         # A conditional, not a blend of both: the idle loss would still be computed and
@@ -101,7 +101,9 @@ class SwitchingLoss(keras.losses.Loss):
         )
 
     def get_config(self):
-        return {**super().get_config(), "first": self.first_name, "second": self.second_name}
+        # The stage too: a model saved after the switch must go on with the second loss.
+        return {**super().get_config(), "first": self.first_name, "second": self.second_name,
+                "stage": int(self.stage.numpy())}
 
 
 @keras.saving.register_keras_serializable(package="keras_colorize")

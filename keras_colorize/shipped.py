@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from keras_colorize import models
+from keras_colorize import files, models
 from keras_colorize.models.gan import ConditionalGAN
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
@@ -51,16 +51,18 @@ def _holder(model):
     return model.generator if isinstance(model, ConditionalGAN) else model
 
 
-def save(model, model_name, config, name=None, folder=None, dtype="float16"):
-    """Write `model` (built by `models.build(model_name, **config)`) as shipped model `name`."""
+def save(model, model_name, config, name=None, folder=None, dtype="float16", extra=None):
+    """Write `model` (built by `models.build(model_name, **config)`) as shipped model `name`;
+    `extra` adds to its description (how it was trained)."""
     folder = Path(folder or WEIGHTS_DIR)
-    folder.mkdir(parents=True, exist_ok=True)
     name = name or model_name
     config = {key: value for key, value in config.items() if key not in FILE_OPTIONS}
     weights = {f"w{index:04d}": array.astype(dtype) for index, array in enumerate(_holder(model).get_weights())}
-    np.savez_compressed(folder / f"{name}.npz", **weights)
-    description = {"model": model_name, "config": config, "dtype": dtype}
-    (folder / f"{name}.json").write_text(json.dumps(description, indent=2, sort_keys=True) + "\n")
+    description = {"model": model_name, "config": config, "dtype": dtype, **(extra or {})}
+    with files.written_atomically(folder / f"{name}.npz") as weights_path:
+        np.savez_compressed(weights_path, **weights)
+    with files.written_atomically(folder / f"{name}.json") as description_path:
+        description_path.write_text(json.dumps(description, indent=2, sort_keys=True) + "\n")
     return folder / f"{name}.npz"
 
 

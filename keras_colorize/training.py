@@ -124,7 +124,7 @@ def cpu_has_bf16():
 
 
 def choose_precision(requested="auto"):
-    """auto: mixed_float16 on a GPU; mixed_bfloat16 on a CPU with bf16 instructions (about 1.9x
+    """auto: mixed_float16 on a GPU; mixed_bfloat16 on a CPU with bf16 instructions (1.3-2.1x
     faster training here); else float32 (mixed_float16 is 5-13x slower on CPUs)."""
     if requested != "auto":
         return requested
@@ -226,15 +226,6 @@ def _adam(settings, steps_per_epoch):
     return keras.optimizers.Adam(learning_rate, beta_1=settings.beta_1)
 
 
-def _gan_optimizer(settings, steps_per_epoch):
-    """Keras's compile() wraps a float16 model's optimizer for loss scaling; a GAN's two
-    optimizers bypass it, so they are wrapped here (their train_step scales the losses)."""
-    optimizer = _adam(settings, steps_per_epoch)
-    if keras.mixed_precision.global_policy().name == "mixed_float16":
-        return keras.optimizers.LossScaleOptimizer(optimizer)
-    return optimizer
-
-
 def _pixel_loss(settings):
     if settings.second_loss:
         return losses.SwitchingLoss(settings.loss, settings.second_loss)
@@ -245,8 +236,8 @@ def compile_model(model, settings, train_pairs, steps_per_epoch):
     """Compile `model` with the optimizer(s) and loss its settings name."""
     if isinstance(model, ConditionalGAN):
         model.compile(
-            g_optimizer=_gan_optimizer(settings, steps_per_epoch),
-            d_optimizer=_gan_optimizer(settings, steps_per_epoch),
+            g_optimizer=_adam(settings, steps_per_epoch),
+            d_optimizer=_adam(settings, steps_per_epoch),
             steps_per_execution=settings.steps_per_execution,
         )
         return None
@@ -294,6 +285,7 @@ def _callbacks(settings, out_dir, model, predictor, loss, validation_source, ste
     chosen = [
         keras.callbacks.BackupAndRestore(str(out_dir / "backup"), delete_checkpoint=True),
         keras.callbacks.TerminateOnNaN(),
+        kc_callbacks.EpochSummary(steps_per_epoch * settings.batch_size),  # before the CSV: its epoch_seconds
         keras.callbacks.CSVLogger(str(out_dir / "history.csv"), append=True),
         keras.callbacks.TensorBoard(str(out_dir / "logs"), write_graph=False),
         keras.callbacks.ModelCheckpoint(
@@ -307,7 +299,6 @@ def _callbacks(settings, out_dir, model, predictor, loss, validation_source, ste
             log_dir=out_dir / "logs",
             predictor=predictor,
         ),
-        kc_callbacks.EpochSummary(steps_per_epoch * settings.batch_size),
     ]
     if isinstance(loss, losses.SwitchingLoss):
         chosen.append(

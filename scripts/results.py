@@ -235,13 +235,14 @@ def sketch_grid(sources, data_dir, path):
                            titles=["sketch", "photo", *sources])
 
 
-def unshipped_scored(out_dir):
+def unshipped_scored(out_dir, shipped_names):
     """{name: model file} of the models scored into `out_dir` earlier that are not shipped, so that
-    a plain `make results` keeps their rows; one whose file is gone here is left out, with a word."""
+    a plain `make results` keeps their rows; one whose file is gone here is left out, with a word.
+    A name shipped since it was scored is the shipped model's now."""
     found = {}
     for path in sorted(out_dir.glob("lfw/*/summary.json")):
         source = json.loads(path.read_text())["model"]["source"]
-        if source.startswith("shipped:"):
+        if source.startswith("shipped:") or path.parent.name in shipped_names:
             continue
         if Path(source).exists():
             found[path.parent.name] = source
@@ -267,7 +268,11 @@ def main(argv=None):
     if not names:
         print("error: no shipped models in keras_colorize/weights/", file=sys.stderr)
         return 2
-    also = unshipped_scored(args.out) if args.also is None else dict(pair.split("=", 1) for pair in args.also)
+    also = unshipped_scored(args.out, names) if args.also is None else dict(pair.split("=", 1) for pair in args.also)
+    if clashes := sorted(set(also) & set(names)):
+        print(f"error: --also names {', '.join(clashes)} the shipped model(s) of that name; pick another name",
+              file=sys.stderr)
+        return 2
     sources = {**{name: name for name in names}, **also}
     summaries = evaluate_all(sources, args.data, args.out, args.rescore)
     for name in names:

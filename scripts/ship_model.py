@@ -17,7 +17,7 @@ from pathlib import Path
 
 import keras
 
-from keras_colorize import Colorizer, evaluation, shipped, training
+from keras_colorize import Colorizer, evaluation, models, shipped, training
 
 # Runs made before `train` recorded the data it resolved wrote "" for the default data:
 # the standard file `make data` puts here.
@@ -25,6 +25,7 @@ STANDARD_DATA_DIR = Path("data")
 
 
 CHECKPOINTS = {"best": "best.keras", "final": "model.keras"}
+WEIGHTS_BUDGET_BYTES = 40e6  # all shipped models together, as the package promises
 
 
 def run_model_path(run, checkpoint):
@@ -35,9 +36,28 @@ def run_model_path(run, checkpoint):
 
 
 def _started_from(settings):
-    """The run folder a fine-tuned run started from (its initial or generator weights)."""
+    """The run folder a fine-tuned run started from (its initial or generator weights); None
+    when it started from scratch or from a model file outside a run folder."""
     source = settings.get("initial_weights") or settings["model_overrides"].get("generator_weights")
-    return Path(source).parent if source else None
+    run = Path(source).parent if source else None
+    return run if run and (run / "config.json").is_file() else None
+
+
+def _loss(settings):
+    """What the run minimised: a GAN's own objective (the loss setting does not apply to it)."""
+    config = models.config(settings["model"], settings["preset"],
+                           **settings.get("model_config", settings["model_overrides"]))
+    if "l1_weight" in config:
+        return f"adversarial BCE + {config['l1_weight']:g} x L1"
+    return " then ".join(filter(None, (settings["loss"], settings["second_loss"])))
+
+
+def _wall_seconds(run, history):
+    """The run's training time: the sum of its epochs' `epoch_seconds`, which survives resuming;
+    runs older than that column get the time from writing config.json to the last epoch."""
+    if history and "epoch_seconds" in history[0]:
+        return sum(float(row["epoch_seconds"] or 0) for row in history)
+    return (run / "history.csv").stat().st_mtime - (run / "config.json").stat().st_mtime
 
 
 def training_stages(run):
@@ -46,20 +66,19 @@ def training_stages(run):
     while run is not None:
         settings = json.loads((run / "config.json").read_text())
         with open(run / "history.csv", newline="") as handle:
-            epochs = sum(1 for _ in csv.DictReader(handle))
-        seconds = (run / "history.csv").stat().st_mtime - (run / "config.json").stat().st_mtime
+            history = list(csv.DictReader(handle))
         data = settings["data"] or str(STANDARD_DATA_DIR / training.SHARED_DATA_FILES[settings["model"]])
         stages.append({
             "run": str(run), "model": settings["model"], "data": data, "preset": settings["preset"],
             # The full builder config, as a preset's values may change after the run; runs older
             # than `model_config` recorded only what they changed in the preset.
-            "overrides": settings.get("model_config", settings["model_overrides"]), "epochs_run": epochs,
+            "overrides": settings.get("model_config", settings["model_overrides"]), "epochs_run": len(history),
             "steps_per_epoch": settings["steps_per_epoch"] or "one pass",
             "batch_size": settings["batch_size"], "learning_rate": settings["learning_rate"],
             "halve_lr_every_half_epoch": settings["halve_lr_every_half_epoch"],
-            "loss": " then ".join(filter(None, (settings["loss"], settings["second_loss"]))),
+            "loss": _loss(settings),
             "augment": settings["augment"], "precision": settings["precision"],
-            "wall_seconds": round(seconds),
+            "wall_seconds": round(_wall_seconds(run, history)),
         })
         run = _started_from(settings)
     return stages[::-1]
@@ -75,32 +94,44 @@ def mean_psnr(colorizer, check_data, images):
     return summary["results"]["model"]["psnr"]["mean"], summary["images"]["evaluated"]
 
 
-def ship(run, name, checkpoint, check_data, check_images, tolerance):
+def stored_psnr(model, model_name, config, dtype, check_data, images):
+    """(mean PSNR, images evaluated) of `model` stored in `dtype` and rebuilt as shipped: in
+    float32, whatever precision policy the run trained and saved its layers with."""
+    with tempfile.TemporaryDirectory() as folder:
+        shipped.save(model, model_name, config, folder=folder, dtype=dtype)
+        return mean_psnr(Colorizer.from_model(shipped.load(model_name, folder)), check_data, images)
+
+
+def ship(run, name, checkpoint, check_data, check_images, tolerance, replace=False):
     settings = json.loads((run / "config.json").read_text())
+    if name in shipped.available() and not replace:
+        raise ValueError(f"{name}: already shipped (keras_colorize/weights/{name}.npz); "
+                         "pass --replace to ship this run in its place, or --name to ship it beside")
     model = keras.saving.load_model(run_model_path(run, checkpoint), compile=False)
     if "model_config" not in settings:
         raise ValueError(f"{run}/config.json has no model_config (the run is older than it); "
                          "add the builder config the run trained with")
-    config = settings["model_config"]
-    reference, evaluated = mean_psnr(
-        Colorizer.from_model(model, name=settings["model"]), check_data, check_images
-    )
-    with tempfile.TemporaryDirectory() as folder:
-        shipped.save(model, settings["model"], config, name=name, folder=folder)
-        half, _ = mean_psnr(Colorizer.from_model(shipped.load(name, folder)), check_data, check_images)
+    model_name, config = settings["model"], settings["model_config"]
+    reference, evaluated = stored_psnr(model, model_name, config, "float32", check_data, check_images)
+    half, _ = stored_psnr(model, model_name, config, "float16", check_data, check_images)
     dtype = "float16" if abs(reference - half) <= tolerance else "float32"
-    path = shipped.save(model, settings["model"], config, name=name, dtype=dtype)
-    description_path = path.with_suffix(".json")
-    description = json.loads(description_path.read_text())
-    description["training"] = training_stages(run)
-    description["checkpoint"] = checkpoint
-    description["storage_check"] = {
-        "data": str(check_data), "images": evaluated,
-        "psnr_float32": round(reference, 3), "psnr_float16": round(half, 3), "kept": dtype,
+    extra = {
+        "training": training_stages(run), "checkpoint": checkpoint,
+        "storage_check": {
+            "data": str(check_data), "images": evaluated,
+            "psnr_float32": round(reference, 3), "psnr_float16": round(half, 3), "kept": dtype,
+        },
     }
-    description_path.write_text(json.dumps(description, indent=2, sort_keys=True) + "\n")
+    path = shipped.save(model, model_name, config, name=name, dtype=dtype, extra=extra)
     print(f"{path}: {path.stat().st_size / 2**20:.2f} MiB, {dtype} "
           f"(PSNR float32 {reference:.3f} dB, float16 {half:.3f} dB)")
+    if dtype == "float32":
+        print(f"warning: {name} ships in float32 (twice float16's bytes): float16 moved PSNR by more "
+              f"than {tolerance} dB", file=sys.stderr)
+    total = sum(file.stat().st_size for file in shipped.WEIGHTS_DIR.glob("*.npz"))
+    if total > WEIGHTS_BUDGET_BYTES:
+        print(f"warning: the shipped weights now total {total / 1e6:.1f} MB, over the "
+              f"{WEIGHTS_BUDGET_BYTES / 1e6:.0f} MB budget", file=sys.stderr)
 
 
 def main(argv=None):
@@ -113,12 +144,13 @@ def main(argv=None):
     parser.add_argument("--check-data", type=Path, help="default: the test split of the data it trained on")
     parser.add_argument("--check-images", type=int, default=128)
     parser.add_argument("--tolerance", type=float, default=0.1, help="dB")
+    parser.add_argument("--replace", action="store_true", help="replace a shipped model of the same name")
     args = parser.parse_args(argv)
     try:
         stages = training_stages(args.run)
         ship(args.run, args.name or stages[-1]["model"], args.checkpoint,
              args.check_data or Path(stages[-1]["data"]),
-             args.check_images, args.tolerance)
+             args.check_images, args.tolerance, args.replace)
     except (FileNotFoundError, ValueError, evaluation.EvaluationError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

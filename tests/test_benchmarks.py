@@ -1,23 +1,66 @@
-"""benchmarks/training_speed.py: the training rate is the fastest of 3 windows of steps."""
+"""benchmarks/: the training rate is the fastest of 3 windows of steps, whatever the steps per
+execution; a partial run updates its rows of the results and keeps the others."""
 
+import json
 import sys
 from pathlib import Path
 
+import keras
+import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import summary
 import training_speed
 
 
 def test_the_rate_comes_from_the_fastest_window_of_consecutive_steps():
     # Six timed steps: windows of two steps take 2 s, 3 s and 4 s.
-    step_ends = [0.0, 1.0, 2.0, 3.0, 5.0, 7.0, 9.0]
-    assert training_speed.best_window_seconds(step_ends) == pytest.approx(1.0)
+    marks = list(enumerate([0.0, 1.0, 2.0, 3.0, 5.0, 7.0, 9.0]))
+    assert training_speed.best_window_seconds(marks) == pytest.approx(1.0)
     # A slow step inside the first window moves the best to the second.
-    step_ends = [0.0, 4.0, 5.0, 6.0, 7.5, 9.0, 11.0]
-    assert training_speed.best_window_seconds(step_ends) == pytest.approx(1.25)
+    marks = list(enumerate([0.0, 4.0, 5.0, 6.0, 7.5, 9.0, 11.0]))
+    assert training_speed.best_window_seconds(marks) == pytest.approx(1.25)
+    # Marks every 4 steps (steps_per_execution 4): seconds per step, not per mark.
+    marks = [(4 * index, seconds) for index, seconds in enumerate([0.0, 4.0, 8.0, 12.0])]
+    assert training_speed.best_window_seconds(marks) == pytest.approx(1.0)
+    assert training_speed.mean_seconds_per_step(marks) == pytest.approx(1.0)
 
 
 def test_too_few_steps_for_three_windows_is_an_error():
-    with pytest.raises(ValueError, match="2 timed steps cannot make 3 windows"):
-        training_speed.best_window_seconds([0.0, 1.0, 2.0])
+    with pytest.raises(ValueError, match="2 timed intervals cannot make 3 windows"):
+        training_speed.best_window_seconds([(0, 0.0), (1, 1.0), (2, 2.0)])
+
+
+@pytest.mark.parametrize("steps_per_execution", [1, 4])
+def test_the_step_timer_starts_after_the_warmup_and_counts_every_step(steps_per_execution):
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse", steps_per_execution=steps_per_execution)
+    timer = training_speed.step_timer(warmup=4)
+    model.fit(np.zeros((64, 3)), np.zeros((64, 1)), batch_size=2, epochs=1, verbose=0, callbacks=[timer])
+    steps = [step for step, _ in timer.marks]
+    assert steps == list(range(4, 33, steps_per_execution))
+    seconds = [time for _, time in timer.marks]
+    assert seconds == sorted(seconds)
+
+
+def _row(model, preset, precision, rate):
+    return {"model": model, "preset": preset, "precision": precision, "images_per_second": rate,
+            "percent_of_float32_peak": 50.0, "image_size": 64, "batch_size": 8,
+            "input_images_per_second": 1000.0, "input_to_training_ratio": 10.0,
+            "float32_matmul_peak_gflops": 200.0}
+
+
+def test_a_partial_run_replaces_its_rows_and_keeps_the_others(tmp_path):
+    path = tmp_path / "training_speed.json"
+    earlier = [_row("unet", "small", "float32", 1.0), _row("unet", "small", "mixed_bfloat16", 2.0),
+               _row("classifier", "paper", "float32", 3.0)]
+    path.write_text(json.dumps({"runs": earlier}))
+    rows = training_speed.merged_rows(path, [_row("unet", "small", "float32", 9.0)])
+    assert [(row["model"], row["precision"], row["images_per_second"]) for row in rows] == [
+        ("unet", "float32", 9.0), ("unet", "mixed_bfloat16", 2.0), ("classifier", "float32", 3.0)]
+
+
+def test_the_training_table_marks_a_missing_bf16_row():
+    table = summary.training_table({"runs": [_row("unet", "small", "float32", 1.0)]})
+    assert "| `unet` | small (64 px, batch 8) | 1.0 | 50.0% | - | - | 1,000 (10.0x) |" in table

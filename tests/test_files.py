@@ -25,13 +25,21 @@ def test_a_failed_block_leaves_the_old_file_untouched(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["result.h5"]
 
 
-def test_a_folder_is_replaced_whole_and_a_killed_run_s_leftover_is_cleared(tmp_path):
+def test_a_folder_is_replaced_whole_and_others_files_are_left_alone(tmp_path):
     path = tmp_path / "export"
     (path / "old").mkdir(parents=True)
-    leftover = tmp_path / ".export.partial"
-    (leftover / "stale").mkdir(parents=True)
+    someone_elses = tmp_path / ".export.partial"  # a name the temporary could once take
+    someone_elses.write_bytes(b"theirs")
     with written_atomically(path) as temporary:
-        assert temporary == leftover and not temporary.exists()
+        assert temporary.parent == tmp_path and not temporary.exists()
         (temporary / "new").mkdir(parents=True)
     assert [p.name for p in path.iterdir()] == ["new"]
-    assert [p.name for p in tmp_path.iterdir()] == ["export"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".export.partial", "export"]
+    assert someone_elses.read_bytes() == b"theirs"
+
+
+def test_a_file_name_at_the_file_system_limit_can_be_written(tmp_path):
+    path = tmp_path / ("x" * 251 + ".png")
+    with written_atomically(path) as temporary:
+        temporary.write_bytes(b"new")
+    assert path.read_bytes() == b"new"

@@ -1,4 +1,7 @@
-"""Every registered model: builds at both presets, fits its element format, serializes; FLOPs."""
+"""Every registered model: builds at both presets (the sizes docs/models.md states), fits its
+element format, serializes; FLOPs."""
+
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -22,6 +25,22 @@ TARGET_RANGES = {
     "sketch_rgb_tanh": (-1.0, 1.0),
 }
 LINEAR_OUTPUTS = {"sketch_inverter"}  # Joy & Singh's last layer is linear: no range to check
+
+
+def documented_sizes():
+    """{(model, preset): (parameters, GFLOPs)} from docs/models.md's summary table."""
+    table = (Path(__file__).resolve().parents[1] / "docs" / "models.md").read_text()
+    sizes = {}
+    for line in table.splitlines():
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if len(cells) == 7 and cells[0].strip("`") in MODEL_NAMES:
+            name = cells[0].strip("`")
+            sizes[name, "paper"] = (cells[2], float(cells[3]))
+            sizes[name, "small"] = (cells[5], float(cells[6]))
+    return sizes
+
+
+DOCUMENTED_SIZES = documented_sizes()
 
 
 def format_shapes(name, size):
@@ -53,8 +72,9 @@ def test_preset_builds_with_its_element_format_shapes(name, preset, record_prope
     input_shape, target_shape = format_shapes(name, size)
     assert model.input_shape == input_shape
     assert models.inference_model(name, model).output_shape == target_shape
-    assert model.count_params() > 0
-    assert forward_flops(model) > 0
+    parameters, gflops = DOCUMENTED_SIZES[name, preset]
+    assert f"{model.count_params():,}" == parameters, "docs/models.md's summary table is out of date"
+    assert forward_flops(model) / 1e9 == pytest.approx(gflops, rel=0.01, abs=0.0005)
     record_property("parameters", model.count_params())
     record_property("forward_flops", forward_flops(model))
 

@@ -97,11 +97,26 @@ def test_pix2pix_trains_with_loss_scale_optimizers(shoe_pairs):
     assert not np.allclose(kernel.numpy(), initial)
 
 
+def test_gan_compile_scales_float16_losses_as_model_compile_does_and_refuses_losses():
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        gan = models.build("pix2pix", "small", base_filters=4, depth=3)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    gan.compile()
+    assert isinstance(gan.g_optimizer, keras.optimizers.LossScaleOptimizer)
+    assert isinstance(gan.d_optimizer, keras.optimizers.LossScaleOptimizer)
+    gan.compile(auto_scale_loss=False)
+    assert not isinstance(gan.g_optimizer, keras.optimizers.LossScaleOptimizer)
+    with pytest.raises(TypeError, match="takes no loss, metrics"):
+        gan.compile(loss="mse", metrics=["mae"])
+
+
 @pytest.mark.slow
 def test_pix2pix_keras_file_round_trip_keeps_networks_and_optimizers(shoe_pairs, tmp_path):
     sketch, photo = shoe_pairs
     gan = _small_pix2pix()
-    gan.compile(d_optimizer=keras.optimizers.Adam(1e-4))
+    gan.compile(d_optimizer=keras.optimizers.Adam(1e-4), steps_per_execution=2)
     gan.fit(sketch, photo, batch_size=4, epochs=1, verbose=0)
     gan.save(tmp_path / "pix2pix.keras")
 
@@ -113,6 +128,7 @@ def test_pix2pix_keras_file_round_trip_keeps_networks_and_optimizers(shoe_pairs,
         loaded.discriminator([sketch, photo]), gan.discriminator([sketch, photo])
     )
     assert float(loaded.d_optimizer.learning_rate) == pytest.approx(1e-4)
+    assert loaded.steps_per_execution == 2
     for restored, original in zip(loaded.g_optimizer.variables, gan.g_optimizer.variables):
         np.testing.assert_array_equal(restored.numpy(), original.numpy())
 

@@ -319,6 +319,9 @@ def test_switching_loss_computes_only_its_active_loss():
     assert float(switching(truth, prediction)) == pytest.approx(
         float(losses.get("ssim")(truth, prediction)), rel=1e-5
     )
+    # Its stage survives serialization: a model saved after the switch goes on with SSIM.
+    restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(switching))
+    assert float(restored(truth, prediction)) == pytest.approx(float(switching(truth, prediction)), rel=1e-5)
     # Traced, the SSIM branch's Gaussian filtering sits inside the conditional only.
     graph = tf.function(switching).get_concrete_function(truth, prediction).graph
     top_level = {op.type for op in graph.get_operations()}

@@ -46,7 +46,17 @@ def test_shipping_a_run_writes_weights_that_load_and_a_card(trained_run, tmp_pat
     trained_filters = description["config"]["base_filters"]
     assert trained_filters != 64 and f"preset `small`, base_filters={trained_filters}," in card
     assert shipped.available(tmp_path / "weights") == ["my_unet"]
+    history = (run / "history.csv").read_text().splitlines()
+    epoch_seconds = [float(row.split(",")[history[0].split(",").index("epoch_seconds")]) for row in history[1:]]
+    assert description["training"][0]["wall_seconds"] == round(sum(epoch_seconds))
     assert ship_model.main([str(tmp_path / "no_run")]) == 2
+
+    before = (tmp_path / "weights" / "my_unet.npz").read_bytes()
+    assert ship_model.main([str(run), "--name", "my_unet", "--checkpoint", "final", "--check-data", str(photos)]) == 2
+    assert (tmp_path / "weights" / "my_unet.npz").read_bytes() == before
+    assert ship_model.main([str(run), "--name", "my_unet", "--checkpoint", "final", "--check-data", str(photos),
+                            "--replace"]) == 0
+    assert json.loads((tmp_path / "weights" / "my_unet.json").read_text())["checkpoint"] == "final"
 
 
 def _summary(name, psnr, colorfulness, shipped_source=True):
@@ -71,13 +81,20 @@ def test_results_table_lists_models_then_baselines_and_the_truth():
 def test_results_remembers_unshipped_models_it_scored_before(tmp_path, capsys):
     run = tmp_path / "fusion.keras"
     run.write_bytes(b"")
-    for name, source in [("classifier", "shipped:classifier"), ("fusion", str(run)),
+    for name, source in [("classifier", "shipped:classifier"), ("fusion", str(run)), ("unet", str(run)),
                          ("gone", str(tmp_path / "gone.keras"))]:
         folder = tmp_path / "lfw" / name
         folder.mkdir(parents=True)
         (folder / "summary.json").write_text(json.dumps({"model": {"source": source}}))
-    assert results.unshipped_scored(tmp_path) == {"fusion": str(run)}
+    # unet was scored from a run before a unet was shipped: the shipped one is scored now, not the run
+    assert results.unshipped_scored(tmp_path, ["classifier", "unet"]) == {"fusion": str(run)}
     assert "gone was scored from" in capsys.readouterr().err
+
+
+def test_results_refuses_an_also_model_named_like_a_shipped_one(tmp_path, capsys):
+    code = results.main(["--out", str(tmp_path), "--also", f"unet={tmp_path / 'run.keras'}"])
+    assert code == 2
+    assert "--also names unet the shipped model" in capsys.readouterr().err
 
 
 def test_results_scores_again_models_whose_weights_changed_or_all_when_asked(tmp_path, monkeypatch):

@@ -62,14 +62,26 @@ class ConditionalGAN(keras.Model):
         if self.train_function is not None:
             self.make_train_function(force=True)
 
-    def compile(self, g_optimizer=None, d_optimizer=None, **kwargs):
-        """`g_optimizer` / `d_optimizer` default to `default_optimizer()`."""
+    def compile(self, g_optimizer=None, d_optimizer=None, auto_scale_loss=True, **kwargs):
+        """`g_optimizer` / `d_optimizer` default to `default_optimizer()`. As `Model.compile`
+        does for its one optimizer, a mixed_float16 model's are wrapped in a
+        LossScaleOptimizer unless `auto_scale_loss` is False. Other options (steps_per_execution,
+        jit_compile, ...) are `Model.compile`'s; the losses and metrics are the GAN's own."""
+        if given := sorted(set(kwargs) & {"optimizer", "loss", "loss_weights", "metrics", "weighted_metrics"}):
+            raise TypeError(f"{type(self).__name__}.compile takes g_optimizer and d_optimizer; its losses "
+                            f"and metrics are its own (see models.gan), so it takes no {', '.join(given)}")
         super().compile(optimizer=None, **kwargs)
-        self.g_optimizer = keras.optimizers.get(g_optimizer or default_optimizer())
-        self.d_optimizer = keras.optimizers.get(d_optimizer or default_optimizer())
+        self.g_optimizer = self._loss_scaled(keras.optimizers.get(g_optimizer or default_optimizer()), auto_scale_loss)
+        self.d_optimizer = self._loss_scaled(keras.optimizers.get(d_optimizer or default_optimizer()), auto_scale_loss)
         # Built now so that a loaded model has slots for the saved optimizer state.
         self.g_optimizer.build(self.generator.trainable_variables)
         self.d_optimizer.build(self.discriminator.trainable_variables)
+
+    def _loss_scaled(self, optimizer, auto_scale_loss):
+        if (auto_scale_loss and self.dtype_policy.name == "mixed_float16"
+                and not isinstance(optimizer, keras.optimizers.LossScaleOptimizer)):
+            return keras.optimizers.LossScaleOptimizer(optimizer)
+        return optimizer
 
     @property
     def metrics(self):
@@ -86,8 +98,11 @@ class ConditionalGAN(keras.Model):
         }
 
     def _report(self, batch_losses):
+        # Under tf.distribute, Keras losses come divided by the replica count (so that summing
+        # the replicas' gradients averages them); the trackers report the loss itself.
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
         for name, value in batch_losses.items():
-            self.loss_trackers[name].update_state(value)
+            self.loss_trackers[name].update_state(value * replicas)
         return {name: tracker.result() for name, tracker in self.loss_trackers.items()}
 
     def train_step(self, data):
@@ -131,10 +146,14 @@ class ConditionalGAN(keras.Model):
         return {
             "g_optimizer": keras.optimizers.serialize(self.g_optimizer),
             "d_optimizer": keras.optimizers.serialize(self.d_optimizer),
+            "steps_per_execution": self.steps_per_execution,
         }
 
     def compile_from_config(self, config):
-        self.compile(**{key: keras.optimizers.deserialize(value) for key, value in config.items()})
+        config = dict(config)
+        for network in ("g_optimizer", "d_optimizer"):
+            config[network] = keras.optimizers.deserialize(config[network])
+        self.compile(**config)
 
 
 def _step(optimizer, tape, loss, network):

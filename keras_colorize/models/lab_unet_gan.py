@@ -76,8 +76,8 @@ class LabUNetGAN(ConditionalGAN):
 @register(
     "unet_gan",
     presets={
-        "paper": {"image_size": 128, "base_filters": 64, "discriminator_filters": 64},
-        "small": {"image_size": 64, "base_filters": 16, "discriminator_filters": 16},
+        "paper": {"image_size": 128, "base_filters": 64, "discriminator_filters": 64, "l1_weight": 100.0},
+        "small": {"image_size": 64, "base_filters": 16, "discriminator_filters": 16, "l1_weight": 100.0},
     },
     element_format="l_lab_unit",
 )

@@ -166,8 +166,8 @@ class Pix2Pix(ConditionalGAN):
 @register(
     "pix2pix",
     presets={
-        "paper": {"image_size": 256, "base_filters": 64, "depth": 8},
-        "small": {"image_size": 64, "base_filters": 32, "depth": 6},
+        "paper": {"image_size": 256, "base_filters": 64, "depth": 8, "l1_weight": 100.0},
+        "small": {"image_size": 64, "base_filters": 32, "depth": 6, "l1_weight": 100.0},
     },
     element_format="sketch_rgb_tanh",
 )
