@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from keras_colorize import evaluation, images
+from keras_colorize.cli import non_negative_int, positive_int
 from keras_colorize.colorizer import Colorizer, ModelLoadError
 
 
@@ -33,9 +34,9 @@ def parse_args(argv=None):
                         help="default: gray, and sketch for sketch models")
     parser.add_argument("--input", dest="model_input", choices=evaluation.MODEL_INPUTS,
                         help="what the model colorizes (default: from the model)")
-    parser.add_argument("--samples", type=int, default=8, help="images in samples.png")
-    parser.add_argument("--batch", dest="batch_size", type=int, default=16)
-    parser.add_argument("--limit", type=int, help="score only the first LIMIT images")
+    parser.add_argument("--samples", type=non_negative_int, default=8, help="images in samples.png (0: none)")
+    parser.add_argument("--batch", dest="batch_size", type=positive_int, default=16)
+    parser.add_argument("--limit", type=positive_int, help="score only the first LIMIT images")
     parser.add_argument("--overwrite", action="store_true", help="replace earlier outputs in --out")
     parser.add_argument("--out", required=True, help="output folder")
     return parser.parse_args(argv)

@@ -9,6 +9,7 @@ import json
 import sys
 
 from keras_colorize import augment, models, training
+from keras_colorize.cli import non_negative_int, positive_int
 
 
 def parse_args(argv=None):
@@ -16,14 +17,14 @@ def parse_args(argv=None):
     parser.add_argument("--model", required=True, choices=models.available())
     parser.add_argument("--data", help="an HDF5 file from data_prep build, or a folder of images")
     parser.add_argument("--preset", default="small", choices=("small", "paper"))
-    parser.add_argument("--epochs", type=int)
-    parser.add_argument("--batch", dest="batch_size", type=int)
+    parser.add_argument("--epochs", type=positive_int)
+    parser.add_argument("--batch", dest="batch_size", type=positive_int)
     parser.add_argument("--lr", dest="learning_rate", type=float)
     parser.add_argument("--loss", help="mse, mae, huber, ssim, mse+ssim, or rebalanced (classifier)")
     parser.add_argument("--second-loss", help="loss to switch to after --second-loss-epoch epochs")
-    parser.add_argument("--second-loss-epoch", type=int)
+    parser.add_argument("--second-loss-epoch", type=non_negative_int)
     parser.add_argument("--augment", choices=("", *augment.AUGMENTATIONS))
-    parser.add_argument("--steps-per-epoch", type=int, help="default: one pass over the data")
+    parser.add_argument("--steps-per-epoch", type=positive_int, help="default: one pass over the data")
     parser.add_argument("--precision", default="auto",
                         choices=("auto", "float32", "mixed_float16", "mixed_bfloat16"))
     parser.add_argument("--strategy", default="auto", choices=("auto", "one", "mirrored", "multiworker"))

@@ -9,12 +9,14 @@
 INPUT may be files, folders (searched recursively) or quoted glob patterns. Each image is
 written as OUTDIR/<its name>.png at its own size; when that file exists already (from an
 earlier run, or another input of the same name) the next free name <name>-2.png, <name>-3.png,
-... is taken, so nothing is ever overwritten, inputs included.
+... is taken, so nothing is ever overwritten, inputs included. An input that names nothing
+(no such file, a pattern matching none), a broken link and an unreadable folder are reported
+and counted as skipped, like a file that cannot be read or written.
 
 --model takes a run folder, a .keras file, a SavedModel folder or the name of a model shipped
 with the package.
 
-Exit status: 0 every input was converted; 1 some input files could not be read (each is
+Exit status: 0 every input was converted; 1 some inputs could not be read or written (each is
 named on stderr, counted in the summary, and the others were still written); 2 a usage,
 model, video or output error stopped the command.
 """
@@ -48,46 +50,70 @@ def load_model(source):
         ) from None
 
 
-def convert_files(colorizer, paths, out_dir, prepare=None, label="colorizing"):
+def convert_files(colorizer, paths, out_dir, prepare=None, label="colorizing", problems=()):
     """Colorize image files into `out_dir`; returns the Tally.
 
     `prepare` maps each uint8 RGB input to what the model gets (e.g. its pencil sketch).
-    Files that are not readable images are skipped, named on stderr and counted.
+    Files that cannot be read or written are skipped, named on stderr and counted, with the
+    `problems` met while finding them (`images.find_images`).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    tally = Tally(len(paths), f"{label} with {colorizer.name} ({colorizer.source})")
+    tally = Tally(len(paths) + len(problems), f"{label} with {colorizer.name} ({colorizer.source})")
+    for error in problems:
+        tally.reject(error)
     for path in paths:
         try:
-            rgb = images.read_rgb(path)
+            convert_file(colorizer, path, out_dir, prepare)
         except images.ImageError as error:
             tally.reject(error)
-            continue
-        colorized = colorizer.colorize(prepare(rgb) if prepare else rgb)
-        name = images.free_output_name([out_dir], path.stem, OUTPUT_SUFFIX)
-        images.write_image(out_dir / name, colorized)
-        tally.keep()
+        except OSError as error:
+            # One output can fail (no permission, a name too long) where the others succeed.
+            tally.reject(images.ImageError(path, os_error_reason(error), str(error)))
+        else:
+            tally.keep()
     for error in tally.rejects:
         print(f"skipped {error}", file=sys.stderr)
     tally.finish(label, output=str(out_dir))
     return tally
 
 
+def convert_file(colorizer, path, out_dir, prepare):
+    """Colorize one image file into `out_dir`, under the first free name of its stem."""
+    rgb = images.read_rgb(path)
+    colorized = colorizer.colorize(prepare(rgb) if prepare else rgb)
+    name = images.free_output_name([out_dir], path.stem, OUTPUT_SUFFIX)
+    images.write_image(out_dir / name, colorized)
+
+
+def os_error_reason(error):
+    """A reason tag for counting: "Permission denied" -> "permission_denied"."""
+    return (error.strerror or "os_error").lower().replace(" ", "_")
+
+
+def check_output_folder(out):
+    """Refuse an OUTDIR that is a file before the model loads, rather than with an errno."""
+    if out.exists() and not out.is_dir():
+        raise CommandError(f"{out}: is a file; -o takes a folder (created when missing)")
+
+
 def _convert_images(args):
-    paths = images.list_images(*args.inputs)
+    paths, problems = images.find_images(*args.inputs)
     if not paths:
-        raise CommandError(f"no image files found in {' '.join(args.inputs)}")
+        why = "".join(f"; {error}" for error in problems)
+        raise CommandError(f"no image files found in {' '.join(args.inputs)}{why}")
+    check_output_folder(args.out)
     via_sketch = getattr(args, "via_sketch", False)
     model = args.model or (PENCIL_SKETCH_MODEL if via_sketch else PHOTO_MODEL)
     prepare = pencil_sketch if via_sketch else None
-    tally = convert_files(load_model(model), paths, args.out, prepare, args.command)
+    tally = convert_files(load_model(model), paths, args.out, prepare, args.command, problems)
     return EXIT_SOME_FAILED if tally.rejects else EXIT_OK
 
 
 def _video(args):
-    colorizer = load_model(args.model)
     try:
+        video.check_destination(args.output)  # before the model takes seconds to load
         report = video.colorize_video(
-            colorizer, args.input, args.output, smooth=args.smooth, batch_size=args.batch_size
+            load_model(args.model), args.input, args.output, smooth=args.smooth, batch_size=args.batch_size
         )
     except video.VideoError as error:
         raise CommandError(str(error)) from None
@@ -106,11 +132,20 @@ def _gui(args):
     return EXIT_OK
 
 
-def positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
+def int_at_least(minimum):
+    """An argparse type: an int of at least `minimum`."""
+    def parse(text):
+        value = int(text)
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, not {value}")
+        return value
+
+    parse.__name__ = "int"  # argparse names the type in "invalid int value: 'x'"
+    return parse
+
+
+positive_int = int_at_least(1)
+non_negative_int = int_at_least(0)
 
 
 def _add_image_arguments(parser, default_model, model_help):
@@ -150,10 +185,12 @@ def build_parser():
                      help="colorize the photo's pencil sketch with a sketch model")
 
     sub = command("video", _video,
-                  "Colorize a video frame by frame; keeps its frame count, size and frame rate, "
-                  "and prints frames per second and the flicker figure.")
+                  "Colorize a video frame by frame; keeps its frame count, size (an odd width or "
+                  "height loses one pixel: MPEG-4 needs even sizes) and frame rate, and prints "
+                  "frames per second and the flicker figure.")
     sub.add_argument("input", type=Path, metavar="IN", help="video file (anything OpenCV reads)")
-    sub.add_argument("output", type=Path, metavar="OUT", help="new .mp4 file (never overwritten)")
+    sub.add_argument("output", type=Path, metavar="OUT",
+                     help=f"new {', '.join(video.VIDEO_SUFFIXES)} file (never overwritten)")
     sub.add_argument("--model", default=PHOTO_MODEL, help=f"photo model (default: {PHOTO_MODEL!r})")
     sub.add_argument("--smooth", type=positive_int, default=1, metavar="N",
                      help="average the predicted colour over the last N frames (default 1: off)")

@@ -9,6 +9,7 @@ lightness; sketch models return their photo resized back (see `keras_colorize.in
 """
 
 import json
+import zipfile
 from pathlib import Path
 
 import keras
@@ -65,9 +66,11 @@ class Colorizer:
     def load(cls, source):
         """From a run folder, a `.keras` file, a SavedModel folder, or a shipped model's name."""
         path = Path(source)
+        # A file or folder that only shares a shipped model's name (a `classifier/` of outputs,
+        # say) must not hide that model, the apps' default.
+        if str(source) in shipped.available() and not _holds_model(path):
+            return cls.from_model(shipped.load(source), source=f"shipped:{source}")
         if not path.exists():
-            if str(source) in shipped.available():
-                return cls.from_model(shipped.load(source), source=f"shipped:{source}")
             raise ModelLoadError(
                 f"{source}: no such file or folder, and not a shipped model "
                 f"(shipped: {shipped.available() or 'none'})"
@@ -82,22 +85,28 @@ class Colorizer:
 
     @classmethod
     def _load_keras(cls, path):
+        # Keras calls any .keras file that is not a zip archive (a truncated one) "not found".
+        if path.suffix == ".keras" and not zipfile.is_zipfile(path):
+            raise ModelLoadError(
+                f"{path}: not a loadable .keras model (not a zip archive: truncated, or not a .keras file)"
+            )
         try:
             model = keras.saving.load_model(path, compile=False)
-        except (OSError, ValueError, TypeError) as error:
-            # Keras puts the whole model config in its message: keep the first line.
-            reason = str(error).strip().splitlines()[0][:200]
-            raise ModelLoadError(f"{path}: not a loadable .keras model ({reason})") from None
+        except (OSError, ValueError, TypeError, KeyError, zipfile.BadZipFile) as error:
+            raise ModelLoadError(f"{path}: not a loadable .keras model ({_first_line(error)})") from None
         return cls.from_model(model, source=path)
 
     @classmethod
     def _load_saved_model(cls, path):
-        loaded = tf.saved_model.load(str(path))
+        try:
+            loaded = tf.saved_model.load(str(path))
+        # A truncated variables file gives an IndexError ("Read less bytes than requested").
+        except (OSError, ValueError, IndexError, tf.errors.OpError) as error:
+            raise ModelLoadError(f"{path}: not a loadable SavedModel ({_first_line(error)})") from None
         serve = loaded.signatures.get(exporting.SERVING_ENDPOINT)
         if serve is None:
             raise ModelLoadError(f"{path}: SavedModel has no {exporting.SERVING_ENDPOINT!r} signature")
-        config = path.parent / "config.json"
-        name = json.loads(config.read_text())["model"] if config.is_file() else "saved_model"
+        name = _recorded_model_name(path.parent / "config.json")
 
         def colorize_batch(batch):
             uint8 = inference.to_uint8(inference.to_float_rgb(batch))
@@ -137,6 +146,30 @@ def to_array(image):
     return array
 
 
+def _holds_model(path):
+    """Whether `path` is a folder with a model inside. A file named like a shipped model is none:
+    shipped names have no suffix, and Keras loads only .keras and .h5 files."""
+    return (path / "model.keras").is_file() or (path / "saved_model.pb").is_file()
+
+
+def _first_line(error):
+    """An error's first line: Keras puts a whole model config in some of its messages."""
+    return (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
+
+
+def _recorded_model_name(config):
+    """The model name that a run's config.json (beside its export/) records; "saved_model" without one."""
+    if not config.is_file():
+        return "saved_model"
+    try:
+        recorded = json.loads(config.read_text())
+    except ValueError as error:
+        raise ModelLoadError(f"{config}: not valid JSON ({error})") from None
+    if not isinstance(recorded, dict) or not isinstance(recorded.get("model"), str):
+        raise ModelLoadError(f"{config}: names no model (no \"model\" entry, which train.py writes)")
+    return recorded["model"]
+
+
 def _is_image_shape(shape):
     """Whether (..., H, W, C) has C = 1 or 3 and no empty axis (TensorFlow fails deep inside on either)."""
     return shape[-1] in (1, 3) and 0 not in shape
@@ -146,5 +179,18 @@ def _as_batch_input(batch):
     if batch.dtype != np.uint8 and not np.issubdtype(batch.dtype, np.floating):
         raise ValueError(f"expected uint8 or float images, not {batch.dtype}")
     if np.issubdtype(batch.dtype, np.floating):
+        _check_unit_range(batch)
         batch = batch.astype(np.float32)
     return batch
+
+
+def _check_unit_range(batch):
+    """Floats outside [0, 1] (0-255 values, NaN) would come back white or black without a word."""
+    if not np.isfinite(batch).all():
+        raise ValueError("float images must be in [0, 1]; got NaN or infinite values")
+    low, high = batch.min(), batch.max()
+    if low < 0 or high > 1:
+        raise ValueError(
+            f"float images must be in [0, 1]; got min {low:g}, max {high:g} "
+            "(divide 0-255 values by 255, or pass uint8)"
+        )

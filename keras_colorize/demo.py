@@ -9,11 +9,15 @@ show the whole pipeline on a fresh machine, not to judge the methods.
 
 Writes OUT/results.png: one row per image, input / ground truth / prediction; the photos are
 colorized from their gray version, the last row from the pencil sketch of the astronaut photo.
+A results.png there is replaced only when an earlier demo wrote it.
 """
 
 import argparse
+import sys
 import time
 from pathlib import Path
+
+from PIL import Image
 
 from data_prep.faces import crop_face
 from data_prep.sketch import pencil_sketch
@@ -26,6 +30,9 @@ from keras_colorize.shipped import PENCIL_SKETCH_MODEL, PHOTO_MODEL
 DEMO_MODELS = {PHOTO_MODEL: "unet", PENCIL_SKETCH_MODEL: "sketch_inverter"}
 
 SKETCH_FACE_SIZE = 128
+RESULTS_NAME = "results.png"
+# Stored in the grid's PNG text fields, so that a later demo knows the file for its own.
+DEMO_MARK = {"Software": "keras-colorize demo"}
 
 # About half a minute per model on 2 CPU cores: 240 steps over the six sample photos. Two
 # long epochs keep the paper schedules meaningful (the U-Net's loss switch at half time, the
@@ -69,16 +76,36 @@ def _label(colorizer):
     return colorizer.source.removeprefix("shipped:") if colorizer.source.startswith("shipped:") else colorizer.name
 
 
+def written_by_demo(path):
+    """Whether `path` is a grid that the demo wrote (it carries DEMO_MARK)."""
+    try:
+        with Image.open(path) as image:
+            return image.info.get("Software") == DEMO_MARK["Software"]
+    except OSError:  # not an image, or not readable: not ours to replace
+        return False
+
+
+def check_out(out):
+    """Refuse, before any training, an OUT that is a file or that holds someone else's results.png."""
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"{out}: is a file; pass --out a folder")
+    results = out / RESULTS_NAME
+    if results.exists() and not written_by_demo(results):
+        raise FileExistsError(f"{results}: exists and the demo did not write it; pass another --out")
+
+
 def run_demo(out, photo_colorizer=None, sketch_colorizer=None):
     """Write OUT/results.png (training the models first when needed); returns its path."""
     out = Path(out)
+    check_out(out)
     photo_colorizer = photo_colorizer or load_or_train(PHOTO_MODEL, out / "runs")
     sketch_colorizer = sketch_colorizer or load_or_train(PENCIL_SKETCH_MODEL, out / "runs")
     print(f"gray -> colour: {photo_colorizer.source}\nsketch -> photo: {sketch_colorizer.source}")
     return callbacks.triplet_grid(
         result_rows(photo_colorizer, sketch_colorizer),
-        out / "results.png",
+        out / RESULTS_NAME,
         f"{_label(photo_colorizer)} (gray photos), {_label(sketch_colorizer)} (last row: a face's sketch)",
+        metadata=DEMO_MARK,
     )
 
 
@@ -87,9 +114,14 @@ def main(argv=None):
     parser.add_argument("--out", type=Path, default=Path("runs/demo"), help="output folder")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    grid = run_demo(args.out)
+    try:
+        grid = run_demo(args.out)
+    except OSError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     print(f"results: {grid.resolve()} ({time.perf_counter() - started:.0f} s)")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -20,7 +20,8 @@ Conventions: every image is scored at its stored size (the Colorizer runs the mo
 size and returns the input's size). Ground truths that are already gray (`is_grayscale`) are
 skipped with the reason "grayscale", like unreadable files: a colour metric means nothing on them
 (PSNR is infinite). A photo with no drawn sketch is skipped ("no_sketch") only when sketches
-are used: a gray model without the sketch baseline scores every photo. Std is the population std
+are used: a gray model without the sketch baseline scores every photo. With SSIM, images under
+its 11x11 window are skipped ("too_small"): it cannot score them. Std is the population std
 (ddof 0). Recognition (`metrics.rank1_hits`) uses the evaluated photos as the gallery and each
 system's outputs as probes.
 
@@ -181,11 +182,21 @@ def metric_columns(metric_names):
     return tuple(dict.fromkeys(column for name in metric_names for column in METRICS[name]))
 
 
-def _usable_samples(items, tally, with_sketches):
-    """The samples worth scoring; bad files and gray ground truths go to `tally` as rejects."""
+def _smallest_side(columns):
+    """The least height and width the `columns` can score: SSIM's window must fit in the image."""
+    return metrics.SSIM_FILTER_SIZE if "ssim" in columns else 1
+
+
+def _usable_samples(items, tally, with_sketches, smallest_side):
+    """The samples worth scoring; bad files, images under `smallest_side` and gray ground truths
+    go to `tally` as rejects."""
     for item in items:
         if isinstance(item, images.ImageError):
             tally.reject(item)
+        elif min(item.truth.shape[:2]) < smallest_side:
+            height, width = item.truth.shape[:2]
+            detail = f"{width}x{height}; SSIM needs at least {smallest_side}x{smallest_side}"
+            tally.reject(images.ImageError(item.name, "too_small", detail))
         elif is_grayscale(item.truth):
             tally.reject(images.ImageError(item.name, "grayscale", "the ground truth has no colour"))
         else:
@@ -275,6 +286,7 @@ def evaluate(colorizer, dataset, metric_names, out_dir, *, baselines=None, model
     the first items; outputs already in `out_dir` are kept unless `overwrite`.
     """
     columns = metric_columns(metric_names)
+    _check_counts(samples, batch_size, limit)
     model_input = model_input or colorizer.input_kind
     if model_input not in MODEL_INPUTS:
         raise EvaluationError(
@@ -286,10 +298,11 @@ def evaluate(colorizer, dataset, metric_names, out_dir, *, baselines=None, model
     if unknown:
         raise EvaluationError(f"unknown baselines {unknown}; choose from {list(BASELINES)}")
     out_dir = _output_folder(out_dir, overwrite)
-    count = min(dataset.count, limit) if limit else dataset.count
+    count = dataset.count if limit is None else min(dataset.count, limit)
     tally = Tally(count, f"evaluating {colorizer.name} on {dataset.path}", verbose)
     with_sketches = model_input == "sketch" or "sketch" in baselines
-    usable = _usable_samples(itertools.islice(dataset.read(with_sketches), count), tally, with_sketches)
+    items = itertools.islice(dataset.read(with_sketches), count)
+    usable = _usable_samples(items, tally, with_sketches, _smallest_side(columns))
 
     scores = _Scores(("model", *baselines), columns, samples)
     for batch in _batches(usable, batch_size):
@@ -337,7 +350,18 @@ def evaluate(colorizer, dataset, metric_names, out_dir, *, baselines=None, model
     return summary
 
 
+def _check_counts(samples, batch_size, limit):
+    """Refuse counts that would be misread: a limit of 0 as "all", a negative one by islice."""
+    if batch_size < 1 or (limit is not None and limit < 1) or samples < 0:
+        raise EvaluationError(
+            f"batch_size and limit must be at least 1 and samples at least 0, not "
+            f"batch_size={batch_size}, limit={limit}, samples={samples}"
+        )
+
+
 def _write_outputs(out_dir, summary, scores, per_image):
+    # Made only now, so that a run that fails while scoring leaves no empty folder behind.
+    out_dir.mkdir(parents=True, exist_ok=True)
     with open(out_dir / "per_image.csv", "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["image", "system", *scores.columns])
@@ -355,6 +379,7 @@ def _write_outputs(out_dir, summary, scores, per_image):
 
 
 def _output_folder(out_dir, overwrite):
+    """`out_dir` as a Path, once it is known not to hold earlier outputs (unless `overwrite`)."""
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise EvaluationError(f"{out_dir}: exists and is not a folder")
@@ -363,7 +388,6 @@ def _output_folder(out_dir, overwrite):
         raise EvaluationError(
             f"{out_dir}: already holds {', '.join(existing)}; choose another output folder or overwrite"
         )
-    out_dir.mkdir(parents=True, exist_ok=True)
     return out_dir
 
 

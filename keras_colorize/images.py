@@ -5,10 +5,11 @@ the same clear `ImageError` everywhere instead of a traceback from deep inside a
 """
 
 import glob
+import os
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from keras_colorize.files import written_atomically
 
@@ -32,6 +33,8 @@ class ImageError(ValueError):
 def open_image(path):
     """Open and fully decode an image file with Pillow; raise ImageError when it can't be."""
     path = Path(path)
+    if path.is_dir():
+        raise ImageError(path, "not_a_file", "a folder, not an image file")
     if not path.is_file():
         raise ImageError(path, "missing", "no such file")
     if path.stat().st_size == 0:
@@ -39,6 +42,10 @@ def open_image(path):
     try:
         image = Image.open(path)
         image.load()
+        # Phones store photos as the sensor saw them and say in EXIF how to turn them upright.
+        ImageOps.exif_transpose(image, in_place=True)
+    except PermissionError as error:
+        raise ImageError(path, "unreadable", error.strerror) from None
     except UnidentifiedImageError:
         raise ImageError(path, "not_an_image", "not a format Pillow can read") from None
     except Image.DecompressionBombError as error:
@@ -82,18 +89,57 @@ def read_rgb(path):
 
 
 def list_images(*sources, recursive=True):
-    """Image files under the given files, folders or glob patterns, sorted, without duplicates."""
-    found = []
-    for source in sources:
-        source = Path(source)
+    """Image files under the given files, folders or glob patterns, sorted, without duplicates
+    (`find_images` also says what was missing or unreadable)."""
+    return find_images(*sources, recursive=recursive)[0]
+
+
+def find_images(*sources, recursive=True):
+    """(image files, problems): the files as `list_images` gives them, and an ImageError for
+    each source that names nothing (`missing`) and each broken link (`broken_link`) or
+    unreadable folder (`unreadable`) met on the way, so that a batch job can count them."""
+    found, problems = [], []
+    for source in map(Path, sources):
         if source.is_dir():
-            walk = source.rglob("*") if recursive else source.glob("*")
-            found += [p for p in walk if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
+            found += _folder_images(source, recursive, problems)
         elif source.exists():
             found.append(source)
         else:
-            found += [Path(p) for p in glob.glob(str(source), recursive=True) if Path(p).is_file()]
-    return sorted(dict.fromkeys(found))
+            matches = [Path(p) for p in glob.glob(str(source), recursive=True) if Path(p).is_file()]
+            found += matches
+            if not matches:
+                problems.append(_missing(source))
+    unique_problems = {str(error): error for error in problems}  # a link can be named twice
+    return sorted(dict.fromkeys(found)), list(unique_problems.values())
+
+
+def _missing(source):
+    """The ImageError for a source that names no file: a broken link, a pattern or a plain path."""
+    if source.is_symlink():
+        return ImageError(source, "broken_link", f"points to {os.readlink(source)}, which does not exist")
+    if glob.escape(str(source)) != str(source):  # escaping changes only a pattern's characters
+        return ImageError(source, "missing", "no file matches this pattern")
+    return ImageError(source, "missing", "no such file or folder")
+
+
+def _folder_images(folder, recursive, problems):
+    """Image files under `folder`; its broken links and unreadable subfolders go to `problems`."""
+    found = []
+
+    def unreadable(error):
+        problems.append(ImageError(error.filename, "unreadable", f"folder: {error.strerror}"))
+
+    for root, _, names in os.walk(folder, onerror=unreadable):
+        for path in (Path(root) / name for name in names):
+            if path.suffix.lower() not in IMAGE_SUFFIXES:
+                continue
+            if path.is_file():
+                found.append(path)
+            elif path.is_symlink():
+                problems.append(_missing(path))
+        if not recursive:
+            break
+    return found
 
 
 def free_output_name(folders, stem, suffix):

@@ -6,7 +6,8 @@ with OpenCV, turns every frame gray (and, for sketch models, into its pencil ske
 batches of frames with a `Colorizer`, and, with
 `smooth=N`, replaces each frame's ab by the mean ab of the last N predictions (causal: no frame
 waits for later ones) joined with the frame's own lightness. The output keeps the input's frame
-count, size and frame rate.
+count, size and frame rate, except that an odd width or height loses its last column or row
+(see `written_size`).
 
 `FlickerMeter` gives the flicker figure reported for smoothing off and on: the mean change of
 the output's ab between consecutive frames (CIELAB ab units), weighted towards pixels whose
@@ -16,6 +17,7 @@ input lightness barely changed, where a change of colour can only be flicker, no
 import collections
 import contextlib
 import dataclasses
+import os
 import time
 from pathlib import Path
 
@@ -30,6 +32,9 @@ from keras_colorize.files import written_atomically
 from keras_colorize.images import ImageError, gray_to_rgb
 
 FOURCC = "mp4v"  # MPEG-4 part 2: written by every OpenCV build, no external encoder needed
+# The containers OpenCV writes FOURCC into. Others fail, or worse: an image suffix (.png) makes
+# OpenCV write the first frame as a still image and drop the rest without a word.
+VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".avi")
 
 
 class VideoError(ImageError):
@@ -167,10 +172,10 @@ class FlickerMeter:
 @contextlib.contextmanager
 def _video_writer(temporary, destination, fps, size):
     """A cv2.VideoWriter into `temporary`, released on exit; a VideoError naming `destination`
-    when OpenCV has no writer for its type."""
+    when OpenCV cannot open one."""
     writer = cv2.VideoWriter(str(temporary), cv2.VideoWriter_fourcc(*FOURCC), fps, size)
     if not writer.isOpened():
-        raise VideoError(destination, "cannot_write", f"OpenCV has no {FOURCC} writer for this file type")
+        raise VideoError(destination, "cannot_write", f"OpenCV could not open a {FOURCC} writer for it")
     try:
         yield writer
     finally:
@@ -195,6 +200,26 @@ def stated_info(capture):
         int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
         int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)),
     )
+
+
+def written_size(info):
+    """(width, height) of the colorized video: MPEG-4 stores colour at half resolution (4:2:0),
+    which needs even sizes, so OpenCV's writer drops the last column or row of an odd size."""
+    return info.width - info.width % 2, info.height - info.height % 2
+
+
+def check_destination(destination):
+    """Refuse, before anything is read or written, a destination that exists, that OpenCV
+    cannot write a video to, or whose folder takes no new files (OpenCV would only say that
+    it has no writer)."""
+    if destination.exists():
+        raise FileExistsError(f"{destination}: exists; refusing to overwrite it")
+    if destination.suffix.lower() not in VIDEO_SUFFIXES:
+        suffixes = ", ".join(VIDEO_SUFFIXES)
+        raise VideoError(destination, "unsupported_suffix", f"videos are written as {suffixes}")
+    folder = next(folder for folder in destination.absolute().parents if folder.exists())
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        raise VideoError(destination, "cannot_write", f"{folder} is not a writable folder")
 
 
 def video_info(path):
@@ -234,18 +259,17 @@ def _colorized(batches, colorizer, smoother, raw_flicker, output_flicker):
 def colorize_video(colorizer, source, destination, smooth=1, batch_size=8, verbose=True):
     """Colorize video `source` into a new file `destination` (never replaced); returns a VideoReport."""
     destination = Path(destination)
-    if destination.exists():
-        raise FileExistsError(f"{destination}: exists; refusing to overwrite it")
+    check_destination(destination)
     capture = open_video(source)
     info = stated_info(capture)
     smoother = ColorSmoother(smooth) if smooth > 1 else None
     output_flicker, raw_flicker = FlickerMeter(), FlickerMeter()
     progress = keras.utils.Progbar(info.frames or None, verbose=int(verbose), unit_name="frame")
     frames, started = 0, time.perf_counter()
-    size = (info.width, info.height)
+    width, height = written_size(info)
     try:
         with written_atomically(destination) as temporary, _video_writer(
-            temporary, destination, info.fps, size
+            temporary, destination, info.fps, (width, height)
         ) as writer:
             batches = read_batches(capture, batch_size)
             for colorized in _colorized(batches, colorizer, smoother, raw_flicker, output_flicker):
@@ -258,6 +282,6 @@ def colorize_video(colorizer, source, destination, smooth=1, batch_size=8, verbo
     finally:
         capture.release()
     return VideoReport(
-        frames, info.fps, info.width, info.height, time.perf_counter() - started,
+        frames, info.fps, width, height, time.perf_counter() - started,
         (output_flicker if smoother else raw_flicker).value, raw_flicker.value, smooth,
     )

@@ -12,6 +12,7 @@ import skimage.data
 from PIL import Image
 
 from keras_colorize import cli, shipped
+from keras_colorize.colorizer import Colorizer
 from keras_colorize.images import read_rgb
 
 SIZES = {"coffee.jpg": (333, 517), "sub/cat.png": (120, 181), "gray.png": (90, 64)}
@@ -28,6 +29,14 @@ def photo_folder(tmp_path):
     jpeg = (folder / "coffee.jpg").read_bytes()
     (folder / "broken.jpg").write_bytes(jpeg[: len(jpeg) // 3])
     return folder
+
+
+@pytest.fixture
+def stand_in_model(monkeypatch):
+    """Every command gets a model that returns its input: fast, and the outputs are checkable."""
+    colorizer = Colorizer(lambda batch: batch, "stand_in", "l_lab_unit", "test")
+    monkeypatch.setattr(cli, "load_model", lambda source: colorizer)
+    return colorizer
 
 
 def _snapshot(folder):
@@ -91,6 +100,44 @@ def test_model_errors_exit_2_with_a_hint(photo_folder, tmp_path, capsys, monkeyp
                      str(tmp_path / "nope")]) == cli.EXIT_ERROR
     assert "nope: no such file" in capsys.readouterr().err
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_inputs_that_name_nothing_are_named_and_counted(photo_folder, stand_in_model, tmp_path, capsys):
+    (photo_folder / "gone.png").symlink_to(tmp_path / "deleted.png")
+    out = tmp_path / "out"
+    status = cli.main(["colorize", str(photo_folder), str(tmp_path / "typo.jpg"),
+                       str(tmp_path / "*.tif"), "-o", str(out)])
+    printed = capsys.readouterr()
+    assert status == cli.EXIT_SOME_FAILED
+    assert "typo.jpg: missing" in printed.err and "*.tif: missing" in printed.err
+    assert "gone.png: broken_link" in printed.err
+    assert "skipped: broken_link 1, missing 2, truncated_or_corrupt 1" in printed.out
+    assert len(list(out.iterdir())) == 3
+
+
+def test_a_file_that_cannot_be_written_is_skipped_and_the_batch_goes_on(photo_folder, stand_in_model,
+                                                                        tmp_path, capsys):
+    long_stem = "x" * 251  # x...x.png is the longest name allowed; x...x-2.png is too long
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(photo_folder / f"{long_stem}.png")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / f"{long_stem}.png").write_bytes(b"an earlier output")
+    status = cli.main(["colorize", str(photo_folder), "-o", str(out)])
+    printed = capsys.readouterr()
+    assert status == cli.EXIT_SOME_FAILED
+    assert f"skipped {photo_folder / long_stem}.png: file_name_too_long" in printed.err
+    assert "skipped: file_name_too_long 1, truncated_or_corrupt 1" in printed.out
+    written = sorted(p.name for p in out.iterdir())
+    assert written == sorted(["cat.png", "coffee.png", "gray.png", f"{long_stem}.png"])
+
+
+def test_an_output_folder_that_is_a_file_is_a_one_line_error(photo_folder, stand_in_model, tmp_path, capsys):
+    not_a_folder = tmp_path / "notes.txt"
+    not_a_folder.write_text("mine")
+    assert cli.main(["colorize", str(photo_folder), "-o", str(not_a_folder)]) == cli.EXIT_ERROR
+    error = capsys.readouterr().err
+    assert error == f"error: {not_a_folder}: is a file; -o takes a folder (created when missing)\n"
+    assert not_a_folder.read_text() == "mine"
 
 
 def test_no_images_found_exits_2(tmp_path, capsys):

@@ -1,6 +1,8 @@
 """Colorizer: any size, dtype and channel count in; uint8 RGB at the input's size out; loading."""
 
 import json
+import shutil
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -10,7 +12,7 @@ import skimage.data
 import tensorflow as tf
 from PIL import Image
 
-from keras_colorize import data, inference, models, shipped
+from keras_colorize import data, exporting, inference, models, shipped
 from keras_colorize.colorizer import Colorizer, ModelLoadError
 
 ODD_SIZE = (333, 517)
@@ -181,3 +183,88 @@ def test_bad_arrays_raise_a_clear_error(unet):
         unet.colorize(np.zeros((4, 5, 4), np.uint8))
     with pytest.raises(ValueError, match="int32"):
         unet.colorize(np.zeros((4, 5, 3), np.int32))
+
+
+@pytest.mark.parametrize(
+    "image, named",
+    [
+        pytest.param(np.full((8, 8, 3), 200.0), r"got min 200, max 200", id="0-255 floats"),
+        pytest.param(np.full((8, 8), -1.0, np.float32), r"got min -1, max -1", id="negative"),
+        pytest.param(np.full((2, 8, 8, 1), np.nan, np.float32), r"got NaN or infinite", id="NaN batch"),
+    ],
+)
+def test_float_images_outside_the_unit_range_are_refused(image, named):
+    untrained = Colorizer.from_model(models.build("unet", "small", base_filters=8))
+    with pytest.raises(ValueError, match=r"float images must be in \[0, 1\]; " + named):
+        untrained.colorize(image)
+
+
+@pytest.fixture
+def shipped_unet(tmp_path, monkeypatch):
+    """A small untrained U-Net shipped as "unet" from a weights folder of its own."""
+    config = models.config("unet", "small", base_filters=8)
+    shipped.save(models.build("unet", **config), "unet", config, folder=tmp_path / "weights")
+    monkeypatch.setattr("keras_colorize.shipped.WEIGHTS_DIR", tmp_path / "weights")
+    return "unet"
+
+
+def test_a_file_or_folder_named_like_a_shipped_model_does_not_hide_it(shipped_unet, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path(shipped_unet).mkdir()  # say, an output folder
+    assert Colorizer.load(shipped_unet).source == f"shipped:{shipped_unet}"
+    Path(shipped_unet).rmdir()
+    Path(shipped_unet).write_text("notes")
+    assert Colorizer.load(shipped_unet).source == f"shipped:{shipped_unet}"
+
+    # A folder of that name that does hold a model is that model.
+    Path(shipped_unet).unlink()
+    exporting.save_keras(models.build("unet", "small", base_filters=8), Path(shipped_unet) / "model.keras")
+    assert Colorizer.load(shipped_unet).source == str(Path(shipped_unet) / "model.keras")
+
+
+@pytest.fixture(scope="module")
+def small_export(tmp_path_factory):
+    """A SavedModel of a small untrained U-Net, exported as train.py exports one."""
+    path = tmp_path_factory.mktemp("export") / "export"
+    return exporting.export_serving(models.build("unet", "small", base_filters=8), "l_lab_unit", path)
+
+
+def _truncate(path):
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+# Damage done to a copy of a run's export/ (and its config.json) -> what the error must name.
+BROKEN_SAVED_MODELS = {
+    "config not JSON": (lambda run: (run / "config.json").write_text("{unet"), r"config.json: not valid JSON"),
+    "config without model": (lambda run: (run / "config.json").write_text('{"data": "x.h5"}'),
+                             r"config.json: names no model"),
+    "corrupt saved_model.pb": (lambda run: (run / "export" / "saved_model.pb").write_bytes(b"\x00garbage"),
+                               r"export: not a loadable SavedModel \(Cannot parse"),
+    "no variables": (lambda run: shutil.rmtree(run / "export" / "variables"),
+                     r"export: not a loadable SavedModel \(.*variables"),
+    "truncated variables": (
+        lambda run: _truncate(next((run / "export" / "variables").glob("variables.data-*"))),
+        r"export: not a loadable SavedModel",
+    ),
+}
+
+
+@pytest.mark.parametrize("damage", BROKEN_SAVED_MODELS)
+def test_broken_saved_models_are_a_one_line_model_load_error(small_export, tmp_path, damage):
+    run = tmp_path / "run"
+    shutil.copytree(small_export, run / "export")
+    (run / "config.json").write_text(json.dumps({"model": "unet"}))
+    assert Colorizer.load(run / "export").name == "unet"  # the undamaged copy loads
+
+    break_it, named = BROKEN_SAVED_MODELS[damage]
+    break_it(run)
+    with pytest.raises(ModelLoadError, match=named) as raised:
+        Colorizer.load(run / "export")
+    assert str(raised.value).startswith(str(run)) and "\n" not in str(raised.value)
+
+
+def test_a_truncated_keras_file_is_not_called_missing(tmp_path):
+    path = exporting.save_keras(models.build("unet", "small", base_filters=8), tmp_path / "unet.keras")
+    _truncate(path)
+    with pytest.raises(ModelLoadError, match=r"unet.keras: not a loadable .keras model \(not a zip archive"):
+        Colorizer.load(path)

@@ -225,3 +225,52 @@ def test_unknown_model_input_is_an_error(photo_folder, tmp_path):
         evaluation.evaluate(_echo_colorizer(), evaluation.open_data(photo_folder), ["psnr"], tmp_path)
     assert _echo_colorizer("pix2pix").input_kind == "sketch"
     assert _echo_colorizer("unet").input_kind == "gray"
+
+
+def _photo_folder_with_a_tiny_photo(folder, photos=2):
+    """`photos` colour photos at 64x64 and one at 8x9, under SSIM's 11x11 window."""
+    folder.mkdir()
+    for index, photo in enumerate(list(samples.sample_photos().values())[: photos + 1]):
+        size = (8, 9) if index == photos else (64, 64)
+        Image.fromarray(cv2.resize(photo, size, interpolation=cv2.INTER_AREA)).save(folder / f"{index}.png")
+    return evaluation.open_data(folder)
+
+
+def test_images_under_the_ssim_window_are_skipped_only_for_ssim(tmp_path):
+    dataset = _photo_folder_with_a_tiny_photo(tmp_path / "photos")
+    with_ssim = evaluation.evaluate(_echo_colorizer(), dataset, ["psnr", "ssim"], tmp_path / "ssim",
+                                    model_input="gray", verbose=False)
+    assert with_ssim["images"]["evaluated"] == 2 and with_ssim["images"]["skipped"] == {"too_small": 1}
+    assert with_ssim["images"]["skipped_files"][0]["file"] == "2.png"
+    psnr_only = evaluation.evaluate(_echo_colorizer(), dataset, ["psnr"], tmp_path / "psnr",
+                                    model_input="gray", verbose=False)
+    assert psnr_only["images"]["evaluated"] == 3 and psnr_only["images"]["skipped"] == {}
+
+
+def test_data_too_small_to_score_exits_2_and_leaves_no_output_folder(sketch_model, tmp_path, capsys):
+    _photo_folder_with_a_tiny_photo(tmp_path / "tiny", photos=0)
+    code, _, error = _run(capsys, "--model", sketch_model, "--data", tmp_path / "tiny",
+                          "--metrics", "ssim", "--out", tmp_path / "out")
+    assert code == 2 and error.count("\n") == 1
+    assert error.strip().endswith("0 usable images, too few to score (skipped: {'too_small': 1})")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "flag, value, named",
+    [("--limit", -5, "at least 1"), ("--limit", 0, "at least 1"), ("--batch", 0, "at least 1"),
+     ("--samples", -2, "at least 0")],
+)
+def test_counts_out_of_range_are_usage_errors(flag, value, named, sketch_model, photo_folder, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exited:
+        _run(capsys, "--model", sketch_model, "--data", photo_folder, "--out", tmp_path / "out", flag, value)
+    assert exited.value.code == 2
+    assert f"argument {flag}: must be {named}, not {value}" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_library_refuses_a_limit_of_0_rather_than_scoring_everything(photo_folder, tmp_path):
+    with pytest.raises(evaluation.EvaluationError, match="limit must be at least 1.*limit=0"):
+        evaluation.evaluate(_echo_colorizer(), evaluation.open_data(photo_folder), ["psnr"], tmp_path / "out",
+                            model_input="gray", limit=0, verbose=False)
+    assert not (tmp_path / "out").exists()

@@ -1,5 +1,8 @@
 """keras_colorize.images: every image file reads as uint8 RGB or fails with a clear ImageError."""
 
+import builtins
+import os
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -7,6 +10,7 @@ from PIL import Image
 from keras_colorize.images import (
     SIXTEEN_BIT_MODES,
     ImageError,
+    find_images,
     free_output_name,
     read_rgb,
     to_rgb_array,
@@ -79,3 +83,79 @@ def test_free_output_name_skips_names_taken_in_any_of_the_folders(tmp_path):
     assert free_output_name([first], "a", ".png") == "a-2.png"
     assert free_output_name([first, second], "a", ".png") == "a-3.png"
     assert free_output_name([first, second], "b", ".png") == "b.png"
+
+
+def test_a_phone_photo_is_turned_upright_by_its_exif_orientation(tmp_path):
+    stored = np.zeros((20, 40, 3), np.uint8)
+    stored[:, :20] = 255  # the left half white, as the sensor saw it
+    image = Image.fromarray(stored)
+    exif = image.getexif()
+    exif[0x0112] = 6  # Orientation: turn 90 degrees clockwise to show
+    image.save(tmp_path / "phone.jpg", exif=exif)
+
+    rgb = read_rgb(tmp_path / "phone.jpg")
+
+    assert rgb.shape == (40, 20, 3)
+    assert rgb[:18].mean() > 240 and rgb[22:].mean() < 15  # the white half is now on top
+
+
+def test_a_folder_or_an_unreadable_file_gets_its_own_reason(tmp_path, monkeypatch):
+    with pytest.raises(ImageError, match="not_a_file") as caught:
+        read_rgb(tmp_path)
+    assert caught.value.path == str(tmp_path)
+
+    path = tmp_path / "locked.png"
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(path)
+    path.chmod(0)
+    real_open = builtins.open
+
+    def open_as_the_kernel_does_for_others(file, *args, **kwargs):
+        # Root reads any file whatever its mode; everyone else gets this.
+        if str(file) == str(path):
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", open_as_the_kernel_does_for_others)
+    with pytest.raises(ImageError, match="locked.png: unreadable") as caught:
+        read_rgb(path)
+    assert caught.value.detail == "Permission denied"
+
+
+def _reasons(problems):
+    return {os.path.basename(error.path): error.reason for error in problems}
+
+
+def test_inputs_that_name_nothing_are_reported_missing(tmp_path):
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "a.png")
+
+    paths, problems = find_images(tmp_path / "a.png", tmp_path / "typo.png", tmp_path / "*.gif",
+                                  tmp_path / "*.png")
+
+    assert paths == [tmp_path / "a.png"]
+    assert _reasons(problems) == {"typo.png": "missing", "*.gif": "missing"}
+    assert "no such file" in problems[0].detail and "pattern" in problems[1].detail
+
+
+def test_broken_links_and_unreadable_folders_are_reported(tmp_path, monkeypatch):
+    (tmp_path / "sub" / "locked").mkdir(parents=True)
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "sub" / "a.png")
+    (tmp_path / "sub" / "gone.jpg").symlink_to(tmp_path / "deleted.jpg")
+    (tmp_path / "notes.txt").symlink_to(tmp_path / "deleted.txt")  # not an image name: ignored
+    locked = tmp_path / "sub" / "locked"
+    real_scandir = os.scandir
+
+    def scandir_as_the_kernel_does_for_others(path="."):
+        # Root lists any folder whatever its mode; everyone else gets this.
+        if str(path) == str(locked):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir_as_the_kernel_does_for_others)
+    paths, problems = find_images(tmp_path)
+
+    assert paths == [tmp_path / "sub" / "a.png"]
+    assert _reasons(problems) == {"gone.jpg": "broken_link", "locked": "unreadable"}
+    broken = next(error for error in problems if error.reason == "broken_link")
+    assert "deleted.jpg" in broken.detail
+    twice = find_images(tmp_path / "sub", tmp_path / "sub" / "gone.jpg")[1]
+    assert [error.reason for error in twice].count("broken_link") == 1

@@ -1,8 +1,10 @@
 """train.py end to end: run folders, SavedModel serving, resume after kill -9, distribution."""
 
+import ast
 import csv
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -108,13 +110,25 @@ MIRRORED_SCRIPT = textwrap.dedent(
     import tensorflow as tf
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-    from keras_colorize import training
+    import keras
+    import numpy as np
+    from keras_colorize import models, training
     for model in ("unet", "pix2pix"):
         settings = training.default_settings(
             model, data=sys.argv[1], epochs=1, batch_size=4, steps_per_epoch=2,
             validation_steps=1, triplet_samples=2, precision="float32", strategy="mirrored",
         )
         training.train(settings, f"{sys.argv[2]}/{model}")
+
+    # The GAN reports the same losses on one replica as on two.
+    images = np.random.default_rng(0).uniform(-1, 1, (4, 64, 64, 3)).astype("float32")
+    def gan_losses(strategy):
+        with strategy.scope():
+            keras.utils.set_random_seed(0)
+            gan = models.build("pix2pix", "small", base_filters=4)
+            gan.compile()
+        return gan.evaluate(images, images[::-1], batch_size=4, verbose=0, return_dict=True)
+    print("GAN losses", gan_losses(tf.distribute.get_strategy()), gan_losses(tf.distribute.MirroredStrategy()))
     """
 )
 
@@ -129,6 +143,11 @@ def test_mirrored_strategy_on_two_logical_cpus_trains_the_unet_and_the_gan(sampl
     assert result.stdout.count("2 replica(s)") == 2
     assert (tmp_path / "unet" / "model.keras").is_file()
     assert (tmp_path / "pix2pix" / "model.keras").is_file()
+    one, two = (ast.literal_eval(text) for text in
+                re.search(r"GAN losses ({.*?}) ({.*?})$", result.stdout, re.MULTILINE).groups())
+    assert one.keys() == two.keys() == {"g_gan", "g_l1", "d"}
+    for name in one:
+        assert two[name] == pytest.approx(one[name], rel=1e-4)
 
 
 def test_precision_choice_follows_the_hardware(monkeypatch):
@@ -224,3 +243,14 @@ def test_fine_tuning_starts_from_the_given_weights(trained_run, tmp_path):
         models.load_weights(models.build("unet", "small", base_filters=8), source)
     with pytest.raises(FileNotFoundError, match="missing.keras: no such weights file"):
         models.load_weights(model, tmp_path / "missing.keras")
+
+
+@pytest.mark.parametrize("option", ["--epochs", "--batch", "--steps-per-epoch"])
+def test_train_py_refuses_counts_below_one_as_a_usage_error(option, capsys):
+    sys.path.insert(0, str(REPO))
+    import train
+
+    with pytest.raises(SystemExit) as stopped:
+        train.parse_args(["--model", "unet", "--out", "runs/x", option, "0"])
+    assert stopped.value.code == 2
+    assert f"argument {option}: must be at least 1, not 0" in capsys.readouterr().err

@@ -1,9 +1,13 @@
 """Video colorization: frame count, size and rate kept; the flicker figure; smoothing lowers it."""
 
+import os
+import re
+
 import cv2
 import numpy as np
 import pytest
 from conftest import shared_path
+from PIL import Image
 
 from data_prep.sketch import pencil_sketch
 from keras_colorize import cli, color, video
@@ -25,6 +29,18 @@ def short_clip(tmp_path_factory):
         writer.write(frame)
     writer.release()
     source.release()
+    return path
+
+
+@pytest.fixture(scope="module")
+def odd_clip(tmp_path_factory):
+    """A made-up 101x75 clip of 5 frames, 10 fps: an animated GIF, since OpenCV's own writers
+    crop odd sizes."""
+    path = tmp_path_factory.mktemp("odd") / "odd.gif"
+    rng = np.random.default_rng(0)
+    frames = [Image.fromarray(rng.integers(0, 256, (75, 101, 3), dtype=np.uint8)) for _ in range(5)]
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=100)
+    assert (video.video_info(path).width, video.video_info(path).height) == (101, 75)
     return path
 
 
@@ -160,3 +176,50 @@ def test_sketch_models_get_each_frames_pencil_sketch_and_photo_models_the_gray_f
     np.testing.assert_array_equal(sketches[1, ..., 2], pencil_sketch(frames[1, ..., 0]))
     photo_model = Colorizer(lambda batch: batch, "unet", "l_lab_unit")
     assert video.model_inputs(frames, photo_model) is frames
+
+
+@pytest.mark.parametrize("suffix", video.VIDEO_SUFFIXES)
+def test_every_accepted_suffix_gets_every_frame(odd_clip, suffix, tmp_path):
+    out = tmp_path / f"out{suffix}"
+    video.colorize_video(_flickering_colorizer(), odd_clip, out, verbose=False)
+    assert video.video_info(out).frames == 5
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg", ".gif", ".webm", ""])
+def test_other_suffixes_are_refused_before_anything_is_written(odd_clip, suffix, tmp_path):
+    # OpenCV writes .png and .jpg as a single still image and drops every later frame unsaid.
+    with pytest.raises(video.VideoError, match=f"out{suffix}: unsupported_suffix"):
+        video.colorize_video(_flickering_colorizer(), odd_clip, tmp_path / f"out{suffix}", verbose=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_video_command_refuses_a_still_image_before_loading_the_model(odd_clip, tmp_path,
+                                                                          capsys, monkeypatch):
+    monkeypatch.setattr(cli, "load_model", lambda source: pytest.fail("loaded the model"))
+    assert cli.main(["video", str(odd_clip), str(tmp_path / "out.png")]) == cli.EXIT_ERROR
+    assert "out.png: unsupported_suffix (videos are written as .mp4," in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_odd_size_loses_a_pixel_and_the_report_says_so(odd_clip, tmp_path):
+    report = video.colorize_video(_flickering_colorizer(), odd_clip, tmp_path / "out.mp4", verbose=False)
+    written = video.video_info(tmp_path / "out.mp4")
+    assert (report.width, report.height) == (written.width, written.height) == (100, 74)
+    assert written.frames == report.frames == 5
+    assert "(100x74, 10.00 fps)" in report.summary()
+
+
+def test_an_unwritable_folder_is_named_as_the_cause(odd_clip, tmp_path, monkeypatch):
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    folder.chmod(0o555)
+    real_access = os.access
+
+    def access_as_for_others(path, mode):
+        # Root may write anywhere; any other user may not write here.
+        return real_access(path, mode) and not (path == folder and mode & os.W_OK)
+
+    monkeypatch.setattr(os, "access", access_as_for_others)
+    expected = re.escape(f"cannot_write ({folder} is not a writable folder)")
+    with pytest.raises(video.VideoError, match=expected):
+        video.colorize_video(_flickering_colorizer(), odd_clip, folder / "out.mp4", verbose=False)
