@@ -124,7 +124,7 @@ def cpu_has_bf16():
 
 
 def choose_precision(requested="auto"):
-    """auto: mixed_float16 on a GPU; mixed_bfloat16 on a CPU with bf16 instructions (1.3-2.1x
+    """auto: mixed_float16 on a GPU; mixed_bfloat16 on a CPU with bf16 instructions (1.3-1.9x
     faster training here); else float32 (mixed_float16 is 5-13x slower on CPUs)."""
     if requested != "auto":
         return requested
