@@ -27,7 +27,7 @@ from pathlib import Path
 
 from data_prep.common import Tally
 from data_prep.sketch import pencil_sketch
-from keras_colorize import images, video
+from keras_colorize import files, images, video
 from keras_colorize.colorizer import Colorizer, ModelLoadError
 from keras_colorize.shipped import PENCIL_SKETCH_MODEL, PHOTO_MODEL, SKETCH_MODEL
 
@@ -90,18 +90,12 @@ def os_error_reason(error):
     return (error.strerror or "os_error").lower().replace(" ", "_")
 
 
-def check_output_folder(out):
-    """Refuse an OUTDIR that is a file before the model loads, rather than with an errno."""
-    if out.exists() and not out.is_dir():
-        raise CommandError(f"{out}: is a file; -o takes a folder (created when missing)")
-
-
 def _convert_images(args):
     paths, problems = images.find_images(*args.inputs)
     if not paths:
         why = "".join(f"; {error}" for error in problems)
         raise CommandError(f"no image files found in {' '.join(args.inputs)}{why}")
-    check_output_folder(args.out)
+    files.check_output_folder(args.out, "-o takes a folder (created when missing)")
     via_sketch = getattr(args, "via_sketch", False)
     model = args.model or (PENCIL_SKETCH_MODEL if via_sketch else PHOTO_MODEL)
     prepare = pencil_sketch if via_sketch else None

@@ -66,21 +66,21 @@ class Colorizer:
     def load(cls, source):
         """From a run folder, a `.keras` file, a SavedModel folder, or a shipped model's name."""
         path = Path(source)
-        # A file or folder that only shares a shipped model's name (a `classifier/` of outputs,
-        # say) must not hide that model, the apps' default.
-        if str(source) in shipped.available() and not _holds_model(path):
+        if (path / "model.keras").is_file():
+            return cls._load_keras(path / "model.keras")
+        if (path / "saved_model.pb").is_file():
+            return cls._load_saved_model(path)
+        # Checked only now: a file or a folder without a model that shares a shipped model's
+        # name (a `classifier/` of outputs, say) must not hide that model, the apps' default.
+        if str(source) in shipped.available():
             return cls.from_model(shipped.load(source), source=f"shipped:{source}")
+        if path.is_file():
+            return cls._load_keras(path)
         if not path.exists():
             raise ModelLoadError(
                 f"{source}: no such file or folder, and not a shipped model "
                 f"(shipped: {shipped.available() or 'none'})"
             )
-        if path.is_file():
-            return cls._load_keras(path)
-        if (path / "model.keras").is_file():
-            return cls._load_keras(path / "model.keras")
-        if (path / "saved_model.pb").is_file():
-            return cls._load_saved_model(path)
         raise ModelLoadError(f"{path}: holds neither model.keras nor a SavedModel (saved_model.pb)")
 
     @classmethod
@@ -144,12 +144,6 @@ def to_array(image):
     if array.ndim != 3 or not _is_image_shape(array.shape):
         raise ValueError(f"expected an image of shape {IMAGE_SHAPES}, not {array.shape}")
     return array
-
-
-def _holds_model(path):
-    """Whether `path` is a folder with a model inside. A file named like a shipped model is none:
-    shipped names have no suffix, and Keras loads only .keras and .h5 files."""
-    return (path / "model.keras").is_file() or (path / "saved_model.pb").is_file()
 
 
 def _first_line(error):

@@ -21,7 +21,7 @@ from PIL import Image
 
 from data_prep.faces import crop_face
 from data_prep.sketch import pencil_sketch
-from keras_colorize import callbacks, images, inference, samples, shipped, training
+from keras_colorize import callbacks, files, images, inference, samples, shipped, training
 from keras_colorize.colorizer import Colorizer
 from keras_colorize.shipped import PENCIL_SKETCH_MODEL, PHOTO_MODEL
 
@@ -87,8 +87,7 @@ def written_by_demo(path):
 
 def check_out(out):
     """Refuse, before any training, an OUT that is a file or that holds someone else's results.png."""
-    if out.exists() and not out.is_dir():
-        raise FileExistsError(f"{out}: is a file; pass --out a folder")
+    files.check_output_folder(out, "pass --out a folder")
     results = out / RESULTS_NAME
     if results.exists() and not written_by_demo(results):
         raise FileExistsError(f"{results}: exists and the demo did not write it; pass another --out")

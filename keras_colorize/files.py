@@ -1,4 +1,5 @@
-"""Writing a file or folder so that an interruption never leaves half of one in its place."""
+"""Writing a file or folder so that an interruption never leaves half of one in its place,
+and refusing an output folder that is a file."""
 
 import contextlib
 import os
@@ -33,3 +34,11 @@ def _remove(path):
         shutil.rmtree(path)
     else:
         path.unlink(missing_ok=True)
+
+
+def check_output_folder(path, remedy):
+    """Refuse an output folder that is a file, before any work rather than with an errno after
+    it; `remedy` ends the message: what to pass instead."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise NotADirectoryError(f"{path}: is a file; {remedy}")
