@@ -35,11 +35,10 @@ from data_prep.faces import centre_box, crop_to_box, face_or_centre_box
 from data_prep.pairs import SKETCH_SIDES, split_pair
 from data_prep.sketch import SKETCH_STYLES, make_sketch, to_gray
 from keras_colorize import color
+from keras_colorize.data import HDF5_FORMAT, HDF5_VERSION
 from keras_colorize.files import written_atomically
-from keras_colorize.images import ImageError, list_images
+from keras_colorize.images import ImageError, list_images, read_rgb
 
-FORMAT = "keras-colorize"
-FORMAT_VERSION = 1
 SPLITS = ("train", "val", "test")
 ENCODINGS = {"rgb": ("rgb",), "lab": ("lab",), "both": ("rgb", "lab")}
 IDENTITY_MODES = ("auto", "none")
@@ -60,6 +59,16 @@ class Sample:
     @property
     def name(self):
         return self.path.relative_to(self.source).as_posix()
+
+    def read_drawn_sketch(self, shape, decode=read_rgb):
+        """The sketch drawn from this photo, read by `decode`, at the photo's (height, width)
+        `shape`; an ImageError when sketches/ has no file of this photo's name."""
+        if self.drawn_sketch is None:
+            raise ImageError(self.path, "no_sketch", "no file of that name in sketches/")
+        drawn = decode(self.drawn_sketch)
+        if drawn.shape[:2] != tuple(shape):
+            drawn = cv2.resize(drawn, tuple(shape)[::-1], interpolation=cv2.INTER_AREA)
+        return drawn
 
 
 def _key(path, folder):
@@ -160,12 +169,8 @@ class _Preparer:
         if self.pairs:
             drawn, image = split_pair(image, self.pairs, sample.path)
         elif self.sketch == DRAWN:
-            if sample.drawn_sketch is None:
-                raise ImageError(sample.path, "no_sketch", "no file of that name in sketches/")
-            drawn = self.checker.decode(sample.drawn_sketch)
+            drawn = sample.read_drawn_sketch(image.shape[:2], self.checker.decode)
         self.checker.check_content(image, sample.path)
-        if drawn is not None and drawn.shape != image.shape:
-            drawn = cv2.resize(drawn, image.shape[1::-1], interpolation=cv2.INTER_AREA)
         # One box for photo and drawn sketch keeps them aligned.
         box = self._box(image, sample.path)
         rgb = crop_to_box(image, box, self.size)
@@ -372,8 +377,8 @@ def build_dataset(
         _write_rows(rows, prepare, writer, tally, block_size)
         counts = {name: len(file[name]["source"]) for name in SPLITS}
         file.attrs.update(
-            format=FORMAT,
-            version=FORMAT_VERSION,
+            format=HDF5_FORMAT,
+            version=HDF5_VERSION,
             image_size=size,
             encodings=",".join(encodings),
             sketch=sketch_kind or "",

@@ -11,7 +11,9 @@ Crops. LFW deep-funneled images are already aligned, with the face in the middle
 250 x 250 frame, so a fixed centre crop frames every face the same way, where the Haar
 cascade would jitter and miss some: the central 160 x 160 (0.64 of the side) keeps the face
 with its hair and chin. CUFS portraits are 200 x 250 with the head centred; their centre
-200 x 200 square keeps the whole head, so the generic centre crop suits them too.
+200 x 200 square keeps the whole head, so the generic centre crop suits them too. CelebA's
+small images (89 x 109) are aligned faces too: their centre 89 x 89 square is enlarged to the
+paper's 100 x 100, rather than cropped by the paper's Haar cascade.
 """
 
 from pathlib import Path

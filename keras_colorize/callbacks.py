@@ -16,7 +16,7 @@ from keras_colorize import inference  # noqa: E402
 TRIPLET_COLUMNS = ("input", "ground truth", "prediction")
 
 
-def triplet_grid(rows, path, title="", titles=None, metadata=None):
+def image_grid(rows, path, title="", titles=None, metadata=None):
     """Save a grid of image rows (each a sequence of uint8 RGB images) as a PNG.
 
     `titles` label the columns; by default three columns are input / ground truth / prediction.
@@ -78,7 +78,7 @@ class PredictionTriplets(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         triplets = self.render()
-        triplet_grid(triplets, self.out_dir / f"epoch_{epoch + 1:03d}.png", f"epoch {epoch + 1}")
+        image_grid(triplets, self.out_dir / f"epoch_{epoch + 1:03d}.png", f"epoch {epoch + 1}")
         if self.log_dir:
             if self._writer is None:
                 self._writer = tf.summary.create_file_writer(str(Path(self.log_dir) / "triplets"))

@@ -25,14 +25,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from data_prep.common import Tally
+from data_prep.common import OUTPUT_SUFFIX, Tally
 from data_prep.sketch import pencil_sketch
 from keras_colorize import files, images, video
 from keras_colorize.colorizer import Colorizer, ModelLoadError
 from keras_colorize.shipped import PENCIL_SKETCH_MODEL, PHOTO_MODEL, SKETCH_MODEL
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_ERROR = 0, 1, 2
-OUTPUT_SUFFIX = ".png"
 
 
 class CommandError(Exception):

@@ -33,12 +33,16 @@ _RGB_TO_XYZ = np.array(
 )
 _XYZ_TO_RGB = np.linalg.inv(_RGB_TO_XYZ)
 _D65_WHITE = np.array([0.95047, 1.0, 1.08883])
-_EPSILON = 0.008856  # (6/29)^3: where the CIELAB cube root turns linear
-_KAPPA_SLOPE = 7.787  # slope of that linear part
+# Where the CIELAB cube root turns linear, and that line's slope, rounded as scikit-image
+# rounds them so that the two agree to float precision.
+_DELTA = 0.2068966  # 6/29, in f
+_EPSILON = 0.008856  # (6/29)^3, the same point in XYZ / white
+_LINEAR_SLOPE = 7.787  # 1 / (3 (6/29)^2)
 
 L_MAX = 100.0
 AB_OFFSET = 128.0
 AB_UNIT_SPAN = 255.0
+ANNEALED_MEAN_TEMPERATURE = 0.38  # Zhang et al. 2016: vivid colours without the mode's blotches
 
 
 def _float32(x):
@@ -63,7 +67,7 @@ def _linear_to_srgb(linear):
 
 def _inverse_f(f):
     """Inverse of the CIELAB companding function."""
-    return tf.where(f > 0.2068966, tf.pow(f, 3.0), (f - 16.0 / 116.0) / _KAPPA_SLOPE)
+    return tf.where(f > _DELTA, tf.pow(f, 3.0), (f - 16.0 / 116.0) / _LINEAR_SLOPE)
 
 
 def rgb_to_lab(rgb):
@@ -72,7 +76,7 @@ def rgb_to_lab(rgb):
     f = tf.where(
         xyz > _EPSILON,
         tf.pow(tf.maximum(xyz, _EPSILON), 1.0 / 3.0),
-        _KAPPA_SLOPE * xyz + 16.0 / 116.0,
+        _LINEAR_SLOPE * xyz + 16.0 / 116.0,
     )
     fx, fy, fz = tf.unstack(f, axis=-1)
     return tf.stack([116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)], axis=-1)
@@ -92,7 +96,8 @@ def lightness_to_gray(lightness):
     """L in [0, 100], shape (..., 1) -> the neutral sRGB gray of that lightness, (..., 3).
 
     Computed through the luminance Y rather than `lab_to_rgb(L, 0, 0)`, whose channels differ by
-    up to 0.006 because the sRGB matrix's white and the D65 white differ in the 4th digit.
+    up to 4e-5 (as scikit-image's do) because the sRGB matrix's white and the D65 white differ
+    in the 4th digit: exactly equal channels, so a gray input stays gray.
     """
     luminance = _inverse_f((_float32(lightness) + 16.0) / 116.0)
     gray = tf.clip_by_value(_linear_to_srgb(luminance), 0.0, 1.0)
@@ -175,13 +180,16 @@ class ABQuantizer:
     """Zhang et al. (2016) ab quantization: the in-gamut cells of a square ab grid.
 
     `grid_size=10` keeps the cells that any sRGB colour falls in (see `in_gamut_bins`: 261
-    here, 313 in the paper); a coarser grid (e.g. 20) gives fewer, larger bins. `soft_encode` spreads each pixel's ab over its
-    `neighbours` nearest bins with a Gaussian of `sigma`; `decode` is the annealed mean
-    with temperature `temperature` (0.38 in the paper); `rebalancing_weights` gives the
-    class weights of the paper's eq. 3-4 from an empirical bin distribution.
+    here, 313 in the paper); a coarser grid (e.g. 20) gives fewer, larger bins. `soft_encode`
+    spreads each pixel's ab over its `neighbours` nearest bins with a Gaussian of `sigma`;
+    `decode` is the annealed mean with temperature `temperature` (0.38 in the paper);
+    `rebalancing_weights` gives the class weights of the paper's eq. 3-4 from an empirical bin
+    distribution.
     """
 
-    def __init__(self, grid_size=10.0, neighbours=5, sigma=5.0, temperature=0.38):
+    def __init__(
+        self, grid_size=10.0, neighbours=5, sigma=5.0, temperature=ANNEALED_MEAN_TEMPERATURE
+    ):
         self.grid_size = float(grid_size)
         self.neighbours = int(neighbours)
         self.sigma = float(sigma)
@@ -234,8 +242,7 @@ class ABQuantizer:
     def decode(self, probabilities, temperature=None):
         """Annealed mean: (..., Q) probabilities -> (..., 2) ab.
 
-        temperature 1 is the mean, towards 0 the mode; the paper's 0.38 keeps colours vivid
-        without the mode's spatial blotches.
+        temperature 1 is the mean, towards 0 the mode.
         """
         temperature = self.temperature if temperature is None else temperature
         log_p = tf.math.log(tf.maximum(_float32(probabilities), 1e-12)) / temperature

@@ -73,7 +73,7 @@ class Colorizer:
         # Checked only now: a file or a folder without a model that shares a shipped model's
         # name (a `classifier/` of outputs, say) must not hide that model, the apps' default.
         if str(source) in shipped.available():
-            return cls.from_model(shipped.load(source), source=f"shipped:{source}")
+            return cls.from_model(shipped.load(source), source=shipped.source_of(source))
         if path.is_file():
             return cls._load_keras(path)
         if not path.exists():

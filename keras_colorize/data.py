@@ -17,17 +17,20 @@ target alike, see `keras_colorize.augment`), maps each sample to the model famil
 
 | format              | input (S, S, C)      | target (S, S, C)                 | models          |
 |---------------------|----------------------|----------------------------------|-----------------|
-| `"l_ab_unit"`       | L / 100, C=1         | (ab + 128) / 255 in [0, 1], C=2  | LAB U-Net       |
+| `"l_ab_unit"`       | L / 100, C=1         | (ab + 128) / 255 in [0, 1], C=2  | ab-only models  |
 | `"l_lab_unit"`      | L / 100, C=1         | concat(L / 100, ab unit), C=3    | LAB U-Net, L+ab |
 | `"l_ab_signed"`     | L / 100, C=1         | ab / 128, about [-1, 1], C=2     | fusion          |
 | `"l_ab"`            | L / 100, C=1         | CIELAB ab, [-128, 127], C=2      | classifier      |
-| `"gray_rgb"`        | gray, [0, 1], C=3    | sRGB, [0, 1], C=3                | gray -> RGB     |
+| `"gray_rgb"`        | gray, [0, 1], C=3    | sRGB, [0, 1], C=3                | RGB-out models  |
 | `"sketch_rgb"`      | sketch, [0, 1], C=3  | sRGB, [0, 1], C=3                | sketch inverter |
 | `"sketch_rgb_tanh"` | sketch, [-1, 1], C=3 | sRGB, [-1, 1], C=3               | pix2pix         |
 
 The classifier's loss soft-encodes the raw ab itself. The gray image is the photo's CIELAB
 lightness shown as sRGB (`color.rgb_to_gray`), the lightness the L formats feed, so every model
-sees one definition of "gray".
+sees one definition of "gray". `l_ab_unit` and `gray_rgb` serve models of your own (no
+registered model uses them). Sketches are the exception: `data_prep.sketch` draws them from
+the RGB photo through OpenCV's luma, wherever one is made (datasets, evaluation, the CLI's
+`--via-sketch`, video), so a sketch model always sees sketches made as in training.
 
 Runs are deterministic: with the same `seed` two pipelines give identical batches (shuffling
 and augmentation draw from seeded streams; parallel maps keep their order). tf.data autotuning

@@ -73,7 +73,7 @@ def result_rows(photo_colorizer, sketch_colorizer):
 
 def _label(colorizer):
     """A shipped model's own name (two shipped models can share a registry name), else the model's."""
-    return colorizer.source.removeprefix("shipped:") if colorizer.source.startswith("shipped:") else colorizer.name
+    return shipped.name_in(colorizer.source) or colorizer.name
 
 
 def written_by_demo(path):
@@ -100,7 +100,7 @@ def run_demo(out, photo_colorizer=None, sketch_colorizer=None):
     photo_colorizer = photo_colorizer or load_or_train(PHOTO_MODEL, out / "runs")
     sketch_colorizer = sketch_colorizer or load_or_train(PENCIL_SKETCH_MODEL, out / "runs")
     print(f"gray -> colour: {photo_colorizer.source}\nsketch -> photo: {sketch_colorizer.source}")
-    return callbacks.triplet_grid(
+    return callbacks.image_grid(
         result_rows(photo_colorizer, sketch_colorizer),
         out / RESULTS_NAME,
         f"{_label(photo_colorizer)} (gray photos), {_label(sketch_colorizer)} (last row: a face's sketch)",

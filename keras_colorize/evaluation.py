@@ -38,7 +38,6 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-import cv2
 import h5py
 import numpy as np
 
@@ -151,7 +150,11 @@ def _folder_data(path, split):
         for sample in found:
             try:
                 truth = images.read_rgb(sample.path)
-                sketch = _drawn_sketch(sample, truth.shape[:2]) if drawn and with_sketches else None
+                sketch = (
+                    to_gray(sample.read_drawn_sketch(truth.shape[:2]))
+                    if drawn and with_sketches
+                    else None
+                )
             except images.ImageError as error:
                 yield error
                 continue
@@ -159,16 +162,6 @@ def _folder_data(path, split):
 
     kind = "photos+sketches" if drawn else "photos"
     return EvalData(path, kind, split if splits else None, len(found), "drawn" if drawn else "", read)
-
-
-def _drawn_sketch(sample, size):
-    """The sketch drawn from `sample`'s photo, gray, at the photo's `size` (height, width)."""
-    if sample.drawn_sketch is None:
-        raise images.ImageError(sample.path, "no_sketch", "no file of that name in sketches/")
-    sketch = to_gray(images.read_rgb(sample.drawn_sketch))
-    if sketch.shape != size:
-        sketch = cv2.resize(sketch, size[::-1], interpolation=cv2.INTER_AREA)
-    return sketch
 
 
 # --- scoring ---------------------------------------------------------------------------------
@@ -375,7 +368,7 @@ def _write_outputs(out_dir, summary, scores, per_image):
         titles = (f"input ({summary['model']['input']})", "ground truth", "prediction",
                   *(f"{system} baseline" for system in scores.systems[1:]))
         title = f"{summary['model']['name']} on {Path(summary['data']['path']).name}"
-        callbacks.triplet_grid(scores.grid, out_dir / "samples.png", title, titles=titles)
+        callbacks.image_grid(scores.grid, out_dir / "samples.png", title, titles=titles)
 
 
 def _output_folder(out_dir, overwrite):

@@ -27,8 +27,8 @@ def to_float_rgb(images):
 
 
 def _resize(images, size):
-    # As training resizes (`data.resize_samples`): bilinear, antialiased when shrinking (the
-    # filter changes nothing when enlarging); area would enlarge into blocks, nearest-like.
+    # Both ways, as training resizes (`data.resize_samples`): bilinear, antialiased when
+    # shrinking (the filter changes nothing when enlarging); area would enlarge into blocks.
     return tf.image.resize(images, size, method="bilinear", antialias=True)
 
 
@@ -61,8 +61,8 @@ def outputs_to_rgb(element_format, full_inputs, outputs):
     decoded = element.decode(tf.cast(outputs, tf.float32))
     size = tf.shape(full_inputs)[1:3]
     if not element.takes_lightness:
-        return tf.clip_by_value(tf.image.resize(decoded, size, method="bilinear"), 0.0, 1.0)
-    ab = tf.image.resize(decoded, size, method="bilinear")
+        return tf.clip_by_value(_resize(decoded, size), 0.0, 1.0)
+    ab = _resize(decoded, size)
     return color.lab_to_rgb(color.join_lab(color.l_from_unit(full_inputs), ab))
 
 

@@ -27,6 +27,17 @@ PHOTO_MODEL = "classifier"
 SKETCH_MODEL = "sketch_inverter"  # tuned to artists' sketches (CUFS)
 PENCIL_SKETCH_MODEL = "sketch_inverter_pencil"  # pencil sketches made from photos: gray2color --via-sketch, video
 FILE_OPTIONS = ("generator_weights", "vgg_weights")
+SOURCE_PREFIX = "shipped:"  # a Colorizer's `source` when it was loaded by shipped name
+
+
+def source_of(name):
+    """The `Colorizer.source` of shipped model `name`."""
+    return f"{SOURCE_PREFIX}{name}"
+
+
+def name_in(source):
+    """The shipped name a `Colorizer.source` names; None for a model loaded from a path."""
+    return source.removeprefix(SOURCE_PREFIX) if source.startswith(SOURCE_PREFIX) else None
 
 
 class ModelLoadError(ValueError):

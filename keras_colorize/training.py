@@ -79,7 +79,7 @@ PAPER_SETTINGS = {
     # Varjas & Vitanov: MAE first, then SSIM; Adam; batch and epochs unstated (ours).
     "unet": dict(loss="mae", second_loss="ssim", learning_rate=1e-3, batch_size=32, epochs=20),
     # Same paper, sec. 3.2: discriminator alone first, then both.
-    "unet_gan": dict(loss="mae", learning_rate=2e-4, beta_1=0.5, batch_size=16, epochs=10,
+    "unet_gan": dict(learning_rate=2e-4, beta_1=0.5, batch_size=16, epochs=10,
                      discriminator_warmup_epochs=1),
     # You et al.: MSE, batch 16; Adam (Koalarization's optimizer).
     "fusion": dict(loss="mse", learning_rate=1e-3, batch_size=16, epochs=20),
@@ -90,6 +90,8 @@ PAPER_SETTINGS = {
     # et al. with batch 40; the regression baseline uses Huber.
     "classifier": dict(loss="rebalanced", learning_rate=3e-5, batch_size=40, epochs=10),
 }
+# Trained by `ConditionalGAN`'s own losses (adversarial BCE + l1_weight x L1), not by `loss`.
+GAN_MODELS = ("pix2pix", "unet_gan")
 
 
 def default_settings(model, **overrides):
@@ -108,6 +110,12 @@ def default_settings(model, **overrides):
             "--lr / --loss / --setting KEY=VALUE rather than --set"
         )
     given = {key: value for key, value in overrides.items() if value is not None}
+    pixel_losses = sorted({"loss", "second_loss"} & set(given))
+    if model in GAN_MODELS and pixel_losses:
+        raise ValueError(
+            f"{model} trains with adversarial BCE + l1_weight x L1, so {pixel_losses} would be "
+            "ignored; change the L1 weight with --set l1_weight=VALUE"
+        )
     return TrainingSettings(model=model, **{**PAPER_SETTINGS[model], **given})
 
 

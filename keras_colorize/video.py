@@ -233,13 +233,13 @@ def video_info(path):
     return info
 
 
-def model_inputs(gray_frames, colorizer):
-    """Gray frames as the model takes them: sketch models get the frames' pencil sketches,
-    the paper's route for video (sketch each frame, then invert the sketch)."""
+def model_inputs(frames, lightness, colorizer):
+    """uint8 RGB frames as the model takes them: photo models get the gray of their CIELAB
+    `lightness`; sketch models the frames' pencil sketches, made as training sketches are (from
+    the RGB frame), the paper's route for video (sketch each frame, then invert the sketch)."""
     if colorizer.input_kind != "sketch":
-        return gray_frames
-    sketches = np.stack([pencil_sketch(frame[..., 0]) for frame in gray_frames])
-    return gray_to_rgb(sketches)
+        return gray_of(lightness).numpy()
+    return gray_to_rgb(np.stack([pencil_sketch(frame) for frame in frames]))
 
 
 def _colorized(batches, colorizer, smoother, raw_flicker, output_flicker):
@@ -247,7 +247,7 @@ def _colorized(batches, colorizer, smoother, raw_flicker, output_flicker):
     meters are fed on the way (the raw one with the model's own colours)."""
     for batch in batches:
         lightness = lab_of(batch).numpy()[..., :1]
-        colorized = colorizer.colorize(model_inputs(gray_of(lightness).numpy(), colorizer))
+        colorized = colorizer.colorize(model_inputs(batch, lightness, colorizer))
         predicted_ab = lab_of(colorized).numpy()[..., 1:]
         raw_flicker.update(lightness, predicted_ab)
         if smoother:

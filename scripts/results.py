@@ -39,10 +39,8 @@ README_MARKERS = ("<!-- results:begin -->", "<!-- results:end -->")
 def weights_fingerprint(colorizer):
     """sha256 of what `colorizer` was loaded from: a shipped model's weights, a model file or a
     SavedModel folder (`Colorizer.load` has resolved the source to it)."""
-    if colorizer.source.startswith("shipped:"):
-        path = shipped.WEIGHTS_DIR / f"{colorizer.source.removeprefix('shipped:')}.npz"
-    else:
-        path = Path(colorizer.source)
+    shipped_name = shipped.name_in(colorizer.source)
+    path = shipped.WEIGHTS_DIR / f"{shipped_name}.npz" if shipped_name else Path(colorizer.source)
     files = sorted(file for file in path.rglob("*") if file.is_file()) if path.is_dir() else [path]
     digest = hashlib.sha256()
     for file in files:
@@ -106,7 +104,7 @@ def results_table(summaries, test_set, input_kind):
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
 
     for name, summary in sorted(chosen.items()):
-        shipped_note = "" if summary["model"]["source"].startswith("shipped:") else " (not shipped)"
+        shipped_note = "" if shipped.name_in(summary["model"]["source"]) else " (not shipped)"
         row(f"`{name}`{shipped_note}", summary, "model")
     any_summary = next(iter(chosen.values()))
     for baseline in evaluation.default_baselines(input_kind):
@@ -218,7 +216,7 @@ def historical_grid(sources, folder, path):
         # main has rewritten the cards and README by now: a missing folder must not end it in an error.
         print(f"skipped {path}: no readable photographs in {folder}")
         return
-    callbacks.triplet_grid(rows, path, f"old photographs ({folder.name})", titles=["input", *sources])
+    callbacks.image_grid(rows, path, f"old photographs ({folder.name})", titles=["input", *sources])
 
 
 def sketch_grid(sources, data_dir, path):
@@ -231,7 +229,7 @@ def sketch_grid(sources, data_dir, path):
         rows.append([sketch, sample.truth, *(colorizer.colorize(sketch) for colorizer in colorizers)])
         if len(rows) == GRID_PHOTOS:
             break
-    callbacks.triplet_grid(rows, path, "CUFS test sketches (drawn by artists)",
+    callbacks.image_grid(rows, path, "CUFS test sketches (drawn by artists)",
                            titles=["sketch", "photo", *sources])
 
 
@@ -242,7 +240,7 @@ def unshipped_scored(out_dir, shipped_names):
     found = {}
     for path in sorted(out_dir.glob("lfw/*/summary.json")):
         source = json.loads(path.read_text())["model"]["source"]
-        if source.startswith("shipped:") or path.parent.name in shipped_names:
+        if shipped.name_in(source) or path.parent.name in shipped_names:
             continue
         if Path(source).exists():
             found[path.parent.name] = source

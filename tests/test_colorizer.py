@@ -177,6 +177,23 @@ def test_the_model_sees_small_images_enlarged_as_in_training():
     np.testing.assert_array_equal(recorder.seen, inference.full_resolution_input(at_model_size, element_format))
 
 
+class _Checkerboard(_InputRecorder):
+    """A stand-in sketch model whose output is a 1-pixel black and white checkerboard."""
+
+    def __call__(self, inputs, training):
+        rows, columns = np.indices(inputs.shape[1:3])
+        board = np.repeat(((rows + columns) % 2)[None, ..., None], 3, axis=-1)
+        return tf.constant(board * 2.0 - 1.0, tf.float32)  # sketch_rgb_tanh's [-1, 1]
+
+
+def test_outputs_shrunk_to_a_small_input_are_antialiased_not_aliased():
+    # Shrinking the 24 px board to 8 px must average it to mid-gray; plain bilinear samples
+    # one pixel in three there, giving a black and white board again.
+    shrunk = inference.colorize_batch(_Checkerboard(size=24), _gray_ramp(8), "sketch_rgb_tanh")
+    assert shrunk.shape == (1, 8, 8, 3)
+    np.testing.assert_allclose(shrunk, 128, atol=2)
+
+
 @pytest.mark.slow
 def test_bad_arrays_raise_a_clear_error(unet):
     with pytest.raises(ValueError, match=r"\(4, 5, 4\)"):

@@ -172,6 +172,9 @@ def test_paper_settings_are_the_defaults_and_overrides_win():
         training.default_settings("nope")
     with pytest.raises(ValueError, match=r"\['learning_rate'\] are training settings"):
         training.default_settings("unet", model_overrides={"learning_rate": 0.1, "base_filters": 8})
+    for gan in training.GAN_MODELS:
+        with pytest.raises(ValueError, match=rf"{gan} trains with adversarial BCE.*\['loss'\]"):
+            training.default_settings(gan, loss="mae")
 
 
 def _photo_folder(folder, count, size=72):

@@ -169,13 +169,17 @@ def test_video_command_prints_speed_and_flicker(short_clip, trained_run, tmp_pat
 
 
 def test_sketch_models_get_each_frames_pencil_sketch_and_photo_models_the_gray_frame():
-    frames = np.random.default_rng(0).integers(0, 256, (2, 24, 32, 1), dtype=np.uint8)
+    frames = np.random.default_rng(0).integers(0, 256, (2, 24, 32, 3), dtype=np.uint8)
+    lightness = video.lab_of(frames).numpy()[..., :1]
     sketch_model = Colorizer(lambda batch: batch, "sketch_inverter", "sketch_rgb")
-    sketches = video.model_inputs(frames, sketch_model)
+    sketches = video.model_inputs(frames, lightness, sketch_model)
     assert sketches.shape == (2, 24, 32, 3)
-    np.testing.assert_array_equal(sketches[1, ..., 2], pencil_sketch(frames[1, ..., 0]))
+    # Sketched from the RGB frame, as data_prep sketches training photos, not from its gray.
+    np.testing.assert_array_equal(sketches[1, ..., 2], pencil_sketch(frames[1]))
     photo_model = Colorizer(lambda batch: batch, "unet", "l_lab_unit")
-    assert video.model_inputs(frames, photo_model) is frames
+    grays = video.model_inputs(frames, lightness, photo_model)
+    expected = color.lightness_to_gray(lightness).numpy()[..., :1]
+    np.testing.assert_allclose(grays / 255.0, expected, atol=0.5 / 255 + 1e-6)
 
 
 @pytest.mark.parametrize("suffix", video.VIDEO_SUFFIXES)

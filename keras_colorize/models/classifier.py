@@ -39,6 +39,9 @@ Where the code departs from the paper:
   bottom-right, where the release pads 1 on every side: same sizes, a half-pixel shift.
 - The regression head is upsampled inside the model, so its loss compares full-size ab
   (the classification loss compares at a quarter of the size, as in the paper).
+- Training uses the learning rate 3e-5 but Keras's Adam betas (0.9, 0.999) and no weight
+  decay, where Zhang et al. use betas 0.9/0.99 and weight decay 1e-3: every model in this
+  package trains with one Adam (`training`), whose `beta_1` is the setting exposed.
 """
 
 import itertools
@@ -48,7 +51,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from keras_colorize import losses
+from keras_colorize import color, losses
 from keras_colorize.color import AB_OFFSET, ABQuantizer
 from keras_colorize.models import register
 from keras_colorize.models.layers import FusedBatchNormalization
@@ -133,7 +136,7 @@ def _bin_logits(model):
 class AnnealedMeanDecoding(layers.Layer):
     """Logits over the ab bins (..., Q) -> ab in CIELAB units (..., 2), by the annealed mean."""
 
-    def __init__(self, grid_size=10.0, temperature=0.38, **kwargs):
+    def __init__(self, grid_size=10.0, temperature=color.ANNEALED_MEAN_TEMPERATURE, **kwargs):
         super().__init__(**kwargs)
         self.quantizer = ABQuantizer(grid_size, temperature=temperature)
 
@@ -151,7 +154,7 @@ class AnnealedMeanDecoding(layers.Layer):
         }
 
 
-def ab_model(model, temperature=0.38):
+def ab_model(model, temperature=color.ANNEALED_MEAN_TEMPERATURE):
     """The colorizer for either head: L/100 (N, S, S, 1) -> ab in CIELAB units (N, S, S, 2).
 
     `temperature` is the annealed mean's: 0.38 in the paper, 1 the mean, towards 0 the mode.
@@ -232,6 +235,6 @@ def training_loss(model, batches, max_batches=None):
     quantizer = ABQuantizer(head.grid_size)
     distribution = empirical_bin_distribution(batches, quantizer, max_batches)
     return losses.RebalancedCrossEntropy(
-        quantizer_config={"grid_size": head.grid_size},
+        quantizer_config=quantizer.get_config(),
         class_weights=quantizer.rebalancing_weights(distribution, mix=REBALANCING_MIX),
     )

@@ -40,9 +40,10 @@ Where and why this departs from the papers:
   softmax stand in for the class scores, since VGG16 at 224x224 costs about 31 GFLOPs an image.
 - You et al. min-max scale each image to [0, 1]; here L and ab are scaled by their fixed
   ranges (L/100, ab/128), as every model in this package is, so that the lightness a photo
-  is colored from is the photo's own. Per-image scaling is `data_prep.min_max_scale`.
-- VGG sees the exact sRGB gray of L (`color.lab_to_rgb` with a = b = 0), replicated to
-  three channels, rather than the gray JPEG the papers started from.
+  is colored from is the photo's own. The papers' scaling is `data_prep.min_max_scale`, for
+  data used outside this pipeline; no model here trains on it.
+- VGG sees the neutral sRGB gray of L (`color.lightness_to_gray`, the package's one
+  definition of gray) rather than the gray JPEG the papers started from.
 """
 
 from pathlib import Path
@@ -63,7 +64,7 @@ ENCODER = (
     (8, 1, 0.0),
     (4, 1, 0.5),
 )
-FUSION = 4  # 1x1 fusion conv filters / base_filters
+FUSION_FILTERS = 4  # 1x1 fusion conv filters / base_filters
 # (filters / base_filters, upsample after the conv)
 DECODER = ((2, True), (1, False), (1, True), (0.5, False))
 DOWNSAMPLING = 8
@@ -80,9 +81,7 @@ class VGGInput(keras.layers.Layer):
 
     def call(self, lightness):
         lightness = keras.ops.image.resize(lightness, (self.size, self.size))
-        no_colour = [[0, 0], [0, 0], [0, 0], [0, 2]]  # a = b = 0
-        lab = keras.ops.pad(color.l_from_unit(lightness), no_colour)
-        gray_rgb = color.lab_to_rgb(lab) * 255.0
+        gray_rgb = color.lightness_to_gray(color.l_from_unit(lightness)) * 255.0
         return keras.applications.vgg16.preprocess_input(gray_rgb)
 
     def compute_output_shape(self, input_shape):
@@ -169,7 +168,7 @@ def _fuse(features, embedding, base_filters):
     tiled = keras.layers.Reshape((height, width, embedding.shape[-1]), name="embedding_grid")(tiled)
     fused = keras.layers.Concatenate(name="fusion_concat")([features, tiled])
     return keras.layers.Conv2D(
-        FUSION * base_filters, 1, activation="relu", name="fusion_conv"
+        FUSION_FILTERS * base_filters, 1, activation="relu", name="fusion_conv"
     )(fused)
 
 

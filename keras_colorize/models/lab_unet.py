@@ -41,7 +41,7 @@ ENCODER = ((1, 1), (2, 2), (4, 2), (8, 2), (8, 2))  # (filters / base_filters, s
 DOWNSAMPLING = 16
 
 
-def conv_bn_relu(x, filters, strides=1, name=None):
+def conv_bn_relu(x, filters, name, strides=1):
     x = keras.layers.Conv2D(
         filters, 3, strides=strides, padding="same", use_bias=False, name=f"{name}_conv"
     )(x)
@@ -58,14 +58,14 @@ def lab_unet(image_size=128, base_filters=64):
     skips = []
     x = lightness
     for index, (multiple, strides) in enumerate(ENCODER, start=1):
-        x = conv_bn_relu(x, multiple * base_filters, strides, name=f"encoder{index}")
+        x = conv_bn_relu(x, multiple * base_filters, f"encoder{index}", strides)
         skips.append(x)
 
     for index in reversed(range(1, len(ENCODER))):
         skip = skips[index - 1]
         x = keras.layers.UpSampling2D(name=f"decoder{index}_upsample")(x)
         x = keras.layers.Concatenate(name=f"decoder{index}_skip")([x, skip])
-        x = conv_bn_relu(x, skip.shape[-1], name=f"decoder{index}")
+        x = conv_bn_relu(x, skip.shape[-1], f"decoder{index}")
 
     ab = keras.layers.Conv2D(2, 1, activation="sigmoid", dtype="float32", name="ab")(x)
     lab = keras.layers.Concatenate(dtype="float32", name="lab")([lightness, ab])

@@ -37,7 +37,7 @@ from keras_colorize.models.gan import ConditionalGAN
 from keras_colorize.models.lab_unet import lab_unet
 from keras_colorize.models.layers import FusedBatchNormalization
 
-DISCRIMINATOR = (1, 2, 4, 8)  # filters / discriminator_filters, each a stride-2 conv
+DISCRIMINATOR = (1, 2, 4, 8)  # filters / base_filters, each a stride-2 conv
 
 
 def build_lab_discriminator(image_size=128, base_filters=64):
