@@ -43,6 +43,7 @@ SSIM_K2 = 0.03
 COLORFULNESS_MEAN_WEIGHT = 0.3
 RECOGNITION_SIZE = (64, 64)
 RECOGNITION_VARIANCE = 0.95
+MIN_COMPONENTS = 3
 
 
 def _float(images):
@@ -153,7 +154,8 @@ def recognition_matches(gallery, probes, explained_variance=RECOGNITION_VARIANCE
     """For each probe, the index of the gallery face it is recognised as.
 
     Eigenfaces: PCA of the (N, D) gallery vectors by SVD, keeping the leading components that
-    explain `explained_variance` of the gallery's variance (at least 2); gallery and probes are
+    explain `explained_variance` of the gallery's variance (at least 3: the correlation of two
+    numbers is always +1 or -1, which ties most of the gallery); gallery and probes are
     projected onto them, and each probe matches the gallery face with the highest Pearson
     correlation of PCA coefficients.
     """
@@ -164,7 +166,7 @@ def recognition_matches(gallery, probes, explained_variance=RECOGNITION_VARIANCE
     mean_face = gallery.mean(axis=0)
     _, singular_values, components = np.linalg.svd(gallery - mean_face, full_matrices=False)
     explained = np.cumsum(singular_values**2) / np.sum(singular_values**2)
-    kept = components[: max(2, int(np.searchsorted(explained, explained_variance)) + 1)]
+    kept = components[: max(MIN_COMPONENTS, int(np.searchsorted(explained, explained_variance)) + 1)]
 
     def standardized_coefficients(faces):
         coefficients = (faces - mean_face) @ kept.T

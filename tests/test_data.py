@@ -245,11 +245,51 @@ def test_elastic_warp_moves_pixels_smoothly_by_about_its_amplitude():
         assert np.abs(np.diff(moved, axis=1)).max() < 1.0
 
 
+def test_elastic_warp_moves_rows_and_columns_by_independent_fields():
+    """Rows and columns each get their own random displacement field: a warp that moved both
+    by one field would only ever shift pixels along the diagonal."""
+    size = 128
+    ramps = np.stack(np.meshgrid(np.arange(size), np.arange(size), indexing="ij"), axis=-1)
+    still = augment.RandomAffine(rotation=0, shear=0, zoom=0, shift=0, noise_stddev=0.0)
+    warp = augment.RandomElastic(amplitude=4.0, then=still)
+    inner = slice(8, -8)
+    for seed in range(3):
+        moved = (warp(tf.constant(ramps, tf.float32), tf.constant([seed, 3], tf.int64)).numpy()
+                 - ramps)[inner, inner]
+        row_shift, column_shift = moved[..., 0].ravel(), moved[..., 1].ravel()
+        assert np.abs(row_shift).mean() > 1.0 and np.abs(column_shift).mean() > 1.0
+        # Measured 2.1 to 2.5 pixels apart on average, correlation -0.33 to 0.12.
+        assert np.abs(row_shift - column_shift).mean() > 1.0
+        assert abs(np.corrcoef(row_shift, column_shift)[0, 1]) < 0.7
+
+
 def test_affine_fill_reflects_instead_of_painting_black():
     white = tf.ones((32, 32, 3))
     strong = augment.RandomAffine(rotation=45, shear=20, zoom=0.3, shift=0.3)
     for seed in range(5):
         np.testing.assert_allclose(strong(white, tf.constant([seed, 1], tf.int64)), 1.0, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["gray_rgb", "sketch_rgb_tanh", "l_lab_unit"])
+def test_input_noise_is_clipped_into_the_format_input_range(name):
+    """On black and white photos half of the noise points out of range: it must be clipped
+    there (inputs pile up exactly on the bounds), not leave values a model never saw."""
+    photos = np.zeros((4, 16, 16, 3), np.uint8)
+    photos[:, :, 8:] = 255  # left half black, right half white
+    source = data.from_arrays(photos, sketch_of(photos))
+    low, high = data.get_format(name).input_range
+
+    def inputs(noise_stddev):
+        still = augment.RandomAffine(rotation=0, shear=0, zoom=0, shift=0, noise_stddev=noise_stddev)
+        return first_batch(source, name, 4, augment=still)[0]
+
+    noisy, clean = inputs(0.1), inputs(0.0)
+    np.testing.assert_allclose(np.unique(clean), [low, high], atol=1e-5)  # the premise
+    assert low <= noisy.min() and noisy.max() <= high
+    at_bound = np.isclose(noisy, np.where(clean < (low + high) / 2, low, high), atol=1e-6)
+    # Noise really was added (about half moved inwards) and clipped (the other half).
+    assert 0.4 < at_bound.mean() < 0.6
+    assert np.abs(noisy - clean)[~at_bound].mean() > 0.05
 
 
 # --- determinism -----------------------------------------------------------------------------
@@ -282,7 +322,8 @@ def test_from_hdf5_reads_rgb_and_sketch(tmp_path, photo_folder):
     with h5py.File(path) as file:
         stored_sketches = file["train/sketch"][:]
         rows = {split: len(file[split]["source"]) for split in ("train", "val", "test")}
-    train = list(data.from_hdf5(path, "train").as_numpy_iterator())
+    # Blocks of 2 rows, so the 3-row split ends with a partial block.
+    train = list(data.from_hdf5(path, "train", block_size=2).as_numpy_iterator())
     assert len(train) == rows["train"] == 3
     assert data.from_hdf5(path, "test").cardinality() == rows["test"] > 0
     photos = stored_photos(path, "train", photo_folder)
@@ -292,6 +333,32 @@ def test_from_hdf5_reads_rgb_and_sketch(tmp_path, photo_folder):
     # Known cardinality survives the pipeline, so `fit` knows its steps per epoch.
     pairs = data.make_dataset(data.from_hdf5(path, "train"), "sketch_rgb", 2, augment="gan")
     assert pairs.cardinality() == 2
+
+
+def _hand_written_hdf5(path, rows, size=4):
+    """A keras-colorize file written with h5py alone: every row's pixels encode its index."""
+    index = np.arange(rows)
+    rgb = np.stack([index % 256, index // 256, 255 - index % 256], axis=-1).astype(np.uint8)
+    rgb = np.broadcast_to(rgb[:, None, None, :], (rows, size, size, 3)).copy()
+    rgb[:, 0, 0, :] = 7  # and one pixel that is the same everywhere
+    sketch = np.broadcast_to((index * 3 % 256).astype(np.uint8)[:, None, None], (rows, size, size))
+    with h5py.File(path, "w") as file:
+        file.attrs.update(format=data.HDF5_FORMAT, version=data.HDF5_VERSION, image_size=size)
+        file.create_dataset("train/rgb", data=rgb, chunks=(1, size, size, 3))
+        file.create_dataset("train/sketch", data=sketch)
+    return rgb, sketch
+
+
+@pytest.mark.parametrize("block_size", [64, 7, 1, 149])
+def test_from_hdf5_reads_every_row_of_a_split_longer_than_a_block(tmp_path, block_size):
+    """150 rows in whole blocks and a last partial one (of 22 rows for the default 64, of one
+    row for 149): every row comes back once, in order, the last of each block included."""
+    rgb, sketch = _hand_written_hdf5(tmp_path / "long.h5", 150)
+    samples = list(data.from_hdf5(tmp_path / "long.h5", block_size=block_size).as_numpy_iterator())
+    assert len(samples) == 150
+    np.testing.assert_array_equal(np.round(np.stack([s["rgb"] for s in samples]) * 255), rgb)
+    sketches = np.stack([s["sketch"] for s in samples])[..., 0]
+    np.testing.assert_array_equal(np.round(sketches * 255), sketch)
 
 
 def test_from_hdf5_decodes_lab_only_files_like_skimage(tmp_path, photo_folder):

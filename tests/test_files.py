@@ -43,3 +43,17 @@ def test_a_file_name_at_the_file_system_limit_can_be_written(tmp_path):
     with written_atomically(path) as temporary:
         temporary.write_bytes(b"new")
     assert path.read_bytes() == b"new"
+
+
+def test_a_failed_block_leaves_the_old_folder_untouched(tmp_path):
+    """The old folder goes only once the new one is complete: an interrupted export keeps the
+    previous one whole, and no half-written folder is left beside it."""
+    path = tmp_path / "export"
+    (path / "old").mkdir(parents=True)
+    (path / "old" / "weights.h5").write_bytes(b"old")
+    with pytest.raises(RuntimeError), written_atomically(path) as temporary:
+        (temporary / "new").mkdir(parents=True)
+        raise RuntimeError("interrupted")
+    assert [p.name for p in path.iterdir()] == ["old"]
+    assert (path / "old" / "weights.h5").read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["export"]

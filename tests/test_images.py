@@ -159,3 +159,46 @@ def test_broken_links_and_unreadable_folders_are_reported(tmp_path, monkeypatch)
     assert "deleted.jpg" in broken.detail
     twice = find_images(tmp_path / "sub", tmp_path / "sub" / "gone.jpg")[1]
     assert [error.reason for error in twice].count("broken_link") == 1
+
+
+def _transparency_files(folder):
+    """Three pixels in each alpha-capable mode: (opaque, transparent, half-transparent)."""
+    rgba = np.array([[[10, 200, 30, 255], [10, 200, 30, 0], [10, 200, 30, 128]]], np.uint8)
+    Image.fromarray(rgba, "RGBA").save(folder / "rgba.png")
+    la = np.array([[[40, 255], [40, 0], [40, 128]]], np.uint8)
+    Image.fromarray(la, "LA").save(folder / "la.png")
+    # A palette image whose entry 1 is transparent (PNG tRNS), the GIF way of transparency.
+    palette = Image.fromarray(np.array([[0, 1, 2]], np.uint8), "P")
+    palette.putpalette([10, 200, 30, 10, 200, 30, 90, 90, 90])
+    palette.save(folder / "palette.png", transparency=1)
+    palette.save(folder / "palette.gif", transparency=1)
+    return {  # name: (the mode it opens in, its opaque colour)
+        "rgba.png": ("RGBA", (10, 200, 30)),
+        "la.png": ("LA", (40, 40, 40)),
+        "palette.png": ("P", (10, 200, 30)),
+        "palette.gif": ("P", (10, 200, 30)),
+    }
+
+
+def test_transparent_pixels_read_as_white_and_opaque_ones_keep_their_colour(tmp_path):
+    for name, (mode, colour) in _transparency_files(tmp_path).items():
+        assert Image.open(tmp_path / name).mode == mode, name  # the premise: alpha survives saving
+        rgb = read_rgb(tmp_path / name)
+        assert rgb.shape == (1, 3, 3) and rgb.dtype == np.uint8, name
+        np.testing.assert_array_equal(rgb[0, 0], colour, err_msg=name)  # opaque
+        np.testing.assert_array_equal(rgb[0, 1], 255, err_msg=name)  # transparent: paper white
+    # Half transparent: halfway to white, alpha / 255 of the colour (Porter-Duff "over").
+    for name, colour in [("rgba.png", (10, 200, 30)), ("la.png", (40, 40, 40))]:
+        alpha = 128 / 255
+        expected = alpha * np.array(colour) + (1 - alpha) * 255
+        np.testing.assert_allclose(read_rgb(tmp_path / name)[0, 2], expected, atol=1, err_msg=name)
+
+
+def test_a_palette_image_with_alpha_is_composited_on_white():
+    """Mode PA (palette plus alpha) is only made in memory; `to_rgb_array` handles it too."""
+    palette = Image.fromarray(np.array([[0, 0]], np.uint8), "P")
+    palette.putpalette([10, 200, 30])
+    image = palette.convert("PA")
+    image.putalpha(Image.fromarray(np.array([[255, 0]], np.uint8), "L"))
+    assert image.mode == "PA"
+    np.testing.assert_array_equal(to_rgb_array(image)[0], [[10, 200, 30], [255, 255, 255]])

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import tensorflow as tf
 from skimage import color as skcolor
 from skimage import metrics as skmetrics
 
@@ -112,8 +113,43 @@ def test_unknown_metric_names_the_choices():
         metrics.get("fid")
 
 
-def _faces(count, seed=0):
-    return np.random.default_rng(seed).integers(0, 256, (count, 32, 24, 3), dtype=np.uint8)
+def _faces(count, seed=0, size=(32, 24)):
+    """Look-alike faces, uint8 (count, 32, 24, 3): one shared bright oval face plus small,
+    smooth per-identity differences (std about 8 levels), so faces correlate strongly, as
+    real ones do, and a matcher has to tell them apart by their small differences."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[: size[0], : size[1]] / np.array(size)[:, None, None]
+    oval = 140 + 90 * np.exp(-((x - 0.5) ** 2 / 0.08 + (y - 0.5) ** 2 / 0.15))
+    mean_face = oval[..., None] * np.array([1.0, 0.85, 0.75])
+    coarse = rng.normal(0, 1, (count, 4, 3, 3)).astype(np.float32)
+    differences = tf.image.resize(coarse, size, "bicubic").numpy() * 8
+    return np.clip(np.round(mean_face + differences), 0, 255).astype(np.uint8)
+
+
+def _eigenfaces(gallery, explained_variance):
+    """Independent numpy eigenfaces: (mean face, all components, how many are kept), kept the
+    smallest k >= 3 whose cumulative explained variance reaches `explained_variance`."""
+    mean_face = gallery.mean(axis=0)
+    _, singular_values, components = np.linalg.svd(gallery - mean_face, full_matrices=False)
+    explained = np.cumsum(singular_values**2) / np.sum(singular_values**2)
+    kept = max(3, 1 + int(np.flatnonzero(explained >= explained_variance)[0]))
+    return mean_face, components, kept
+
+
+def _reference_matches(gallery, probes, explained_variance=metrics.RECOGNITION_VARIANCE):
+    """Each probe's best gallery face by np.corrcoef of the kept PCA coefficients."""
+    mean_face, components, kept = _eigenfaces(gallery, explained_variance)
+    probe_coefficients = (probes - mean_face) @ components[:kept].T
+    gallery_coefficients = (gallery - mean_face) @ components[:kept].T
+    correlations = np.corrcoef(probe_coefficients, gallery_coefficients)[: len(probes), len(probes) :]
+    return correlations.argmax(axis=1)
+
+
+def test_look_alike_faces_are_strongly_correlated():
+    """The premise of the recognition tests below: a shared face dominates every image."""
+    vectors = metrics.face_vectors(_faces(10))
+    correlations = np.corrcoef(vectors)[np.triu_indices(10, 1)]
+    assert correlations.min() > 0.85
 
 
 def test_recognition_is_perfect_when_probes_are_the_gallery():
@@ -133,10 +169,63 @@ def test_rank1_hits_only_where_probe_i_is_gallery_face_i():
 def test_recognition_finds_shuffled_and_noisy_probes():
     faces = _faces(10)
     order = np.random.default_rng(1).permutation(10)
+    # Pixel noise (std 12 levels) stronger than the differences between identities.
     noise = np.random.default_rng(2).integers(-20, 21, faces.shape)
     probes = np.clip(faces[order].astype(int) + noise, 0, 255)
-    matches = metrics.recognition_matches(metrics.face_vectors(faces), metrics.face_vectors(probes))
+    gallery_vectors, probe_vectors = metrics.face_vectors(faces), metrics.face_vectors(probes)
+    matches = metrics.recognition_matches(gallery_vectors, probe_vectors)
     np.testing.assert_array_equal(matches, order)
+    np.testing.assert_array_equal(matches, _reference_matches(gallery_vectors, probe_vectors))
+
+
+def test_recognition_correlates_coefficients_so_a_common_offset_or_scale_does_not_matter():
+    """Pearson correlation, not cosine similarity: a probe whose kept PCA coefficients are
+    gallery face i's, scaled and all shifted by one amount, correlates exactly with face i.
+    Cosine similarity is not shift-invariant: with a large shift every probe would match
+    whichever face's coefficients sum highest."""
+    gallery = metrics.face_vectors(_faces(10)).astype(np.float64)
+    mean_face, components, kept = _eigenfaces(gallery, metrics.RECOGNITION_VARIANCE)
+    assert 2 < kept < 9  # a real choice of components, not the floor nor all of them
+    coefficients = (gallery - mean_face) @ components[:kept].T
+    spread = np.abs(coefficients).max()
+    order = np.random.default_rng(3).permutation(10)
+    for scale, shift in [(1.0, 5 * spread), (0.5, -5 * spread), (3.0, 20 * spread)]:
+        shifted = scale * coefficients[order] + shift
+        probes = mean_face + shifted @ components[:kept]
+        np.testing.assert_array_equal(metrics.recognition_matches(gallery, probes), order)
+        np.testing.assert_array_equal(_reference_matches(gallery, probes), order)
+        cosine = shifted @ coefficients.T / np.linalg.norm(coefficients, axis=1)
+        assert len(set(cosine.argmax(axis=1))) == 1  # the shift does fool a cosine matcher
+
+
+@pytest.mark.parametrize("explained_variance", [0.5, 0.8, 0.95, 0.99])
+def test_recognition_keeps_the_fewest_components_that_explain_the_variance(explained_variance):
+    """The kept components are the smallest k (at least 3) whose cumulative explained variance
+    reaches the threshold. A probe that differs from gallery face i only along discarded
+    components is still face i; a large step along the last kept component moves it."""
+    gallery = metrics.face_vectors(_faces(12)).astype(np.float64)
+    _, components, kept = _eigenfaces(gallery, explained_variance)
+    # 3, 5, 7 and 9 here, with a discarded component to step along.
+    assert 3 <= kept < len(components) - 1
+    step = 100 * np.linalg.norm(gallery - gallery.mean(axis=0), axis=1).max()
+    identity = np.arange(12)
+
+    beyond = gallery + step * components[kept]  # the first discarded component
+    matches = metrics.recognition_matches(gallery, beyond, explained_variance)
+    np.testing.assert_array_equal(matches, identity)
+
+    along = gallery + step * components[kept - 1]  # the last kept component
+    matches = metrics.recognition_matches(gallery, along, explained_variance)
+    np.testing.assert_array_equal(matches, _reference_matches(gallery, along, explained_variance))
+    # The step dominates every probe's coefficients: all match one face, at most one rightly.
+    assert len(set(matches)) == 1 and (matches == identity).sum() <= 1
+
+
+def test_recognition_keeps_three_components_however_little_variance_is_asked_for():
+    # Two coefficients correlate at +1 or -1 only, so most of the gallery would tie and the
+    # first face would win: with the floor at 2, this scored a third of the faces.
+    gallery = metrics.face_vectors(_faces(12))
+    np.testing.assert_array_equal(metrics.rank1_hits(gallery, gallery, explained_variance=0.01), 1.0)
 
 
 def test_recognition_needs_two_gallery_faces():
