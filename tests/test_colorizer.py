@@ -5,6 +5,7 @@ import shutil
 from pathlib import Path
 
 import cv2
+import keras
 import numpy as np
 import pytest
 import skimage.color
@@ -90,14 +91,38 @@ def test_batches_and_lists_match_single_images(unet, photo):
     assert [result.shape for result in results] == [(*ODD_SIZE, 3), (101, 77, 3), (50, 60, 3)]
 
 
+def _lightness_gray(rgb_uint8):
+    """The neutral uint8 gray of each pixel's CIELAB lightness, by scikit-image: what a model
+    that sees only lightness should be given for a colour photo."""
+    lightness = skimage.color.rgb2lab(rgb_uint8)[..., 0]
+    neutral = np.stack([lightness, np.zeros_like(lightness), np.zeros_like(lightness)], axis=-1)
+    return np.round(skimage.color.lab2rgb(neutral) * 255).astype(np.uint8)
+
+
 @pytest.mark.slow
 def test_sketch_model_returns_a_photo_at_the_sketch_size(trained_run, photo):
-    sketch_inverter = Colorizer.load(trained_run("sketch_inverter"))
+    run = trained_run("sketch_inverter")
+    sketch_inverter = Colorizer.load(run)
     assert sketch_inverter.name == "sketch_inverter"
     sketch = cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY)
     colorized = sketch_inverter.colorize(sketch)
     assert colorized.shape == (*ODD_SIZE, 3) and colorized.dtype == np.uint8
     assert colorized.std() > 0
+
+    # The photo is the model's own prediction at its size, enlarged: shrunk back (by OpenCV,
+    # not the package) it matches the model run on the sketch shrunk to that size.
+    model = keras.saving.load_model(run / "model.keras", compile=False)
+    size = model.input_shape[1]
+    small_sketch = cv2.resize(sketch, (size, size), interpolation=cv2.INTER_AREA) / 255.0
+    model_input = np.repeat(small_sketch[None, ..., None], 3, axis=-1).astype(np.float32)
+    predicted = np.clip(model.predict(model_input, verbose=0)[0], 0.0, 1.0)  # sketch_rgb: [0, 1]
+    shrunk = cv2.resize(colorized, (size, size), interpolation=cv2.INTER_AREA) / 255.0
+    spread = np.abs(predicted - predicted.mean(axis=(0, 1))).mean()  # a barely trained model's
+    assert np.abs(shrunk - predicted).mean() < min(0.01, 0.4 * spread)
+
+    # A sketch model sees lightness only: a colour photo gives what its gray version gives.
+    from_colour = sketch_inverter.colorize(photo).astype(int)
+    assert np.abs(from_colour - sketch_inverter.colorize(_lightness_gray(photo))).max() <= 2
 
 
 @pytest.mark.slow
@@ -175,6 +200,54 @@ def test_the_model_sees_small_images_enlarged_as_in_training():
     at_model_size = _gray_ramp(32)
     inference.colorize_batch(recorder, at_model_size, element_format)
     np.testing.assert_array_equal(recorder.seen, inference.full_resolution_input(at_model_size, element_format))
+
+
+@pytest.mark.parametrize("element_format", ["sketch_rgb", "sketch_rgb_tanh"])
+def test_a_sketch_model_is_given_the_gray_of_a_colour_photo(element_format):
+    # Sketch models trained on gray sketches: a colour photo reaches them as the neutral gray
+    # of its CIELAB lightness (scikit-image's here), in every channel, in their input range.
+    colour = cv2.resize(skimage.data.astronaut(), (32, 32), interpolation=cv2.INTER_AREA)
+    recorder = _InputRecorder(size=32)
+    inference.colorize_batch(recorder, colour[None], element_format)
+    low, high = data.get_format(element_format).input_range
+    expected = skimage.color.lab2rgb(
+        skimage.color.rgb2lab(colour) * np.array([1.0, 0.0, 0.0])
+    ) * (high - low) + low
+    assert recorder.seen.shape == (1, 32, 32, 3)
+    np.testing.assert_allclose(recorder.seen[0], expected, atol=2e-3 * (high - low))
+
+
+# Each LAB element format's target, encoded by hand from scikit-image's CIELAB (L, ab).
+LAB_TARGETS = {
+    "l_ab": lambda lightness, ab: ab,
+    "l_ab_unit": lambda lightness, ab: (ab + 128.0) / 255.0,
+    "l_ab_signed": lambda lightness, ab: ab / 128.0,
+    "l_lab_unit": lambda lightness, ab: np.concatenate([lightness / 100.0, (ab + 128.0) / 255.0], -1),
+}
+
+
+@pytest.mark.parametrize("element_format", LAB_TARGETS)
+@pytest.mark.parametrize("scale", [1, 2], ids=["same size", "half size prediction"])
+def test_decoding_a_real_photos_true_target_gives_the_photo_back(photo, element_format, scale):
+    # A perfect model predicts the photo's own target: decoding it (with the full-resolution
+    # L) must give the photo's colours back, a and b each in its place.
+    lab = skimage.color.rgb2lab(photo)
+    predicted = lab
+    if scale > 1:  # a model's smaller prediction is enlarged to the input's size
+        predicted = cv2.resize(lab, (ODD_SIZE[1] // scale, ODD_SIZE[0] // scale), interpolation=cv2.INTER_AREA)
+    target = LAB_TARGETS[element_format](predicted[..., :1], predicted[..., 1:])
+    full_inputs = (lab[..., :1] / 100.0)[None].astype(np.float32)
+    decoded = inference.outputs_to_rgb(element_format, full_inputs, target[None].astype(np.float32))
+    decoded = decoded.numpy()[0]
+    assert decoded.shape == photo.shape
+    error = np.abs(decoded * 255.0 - photo)
+    if scale == 1:  # float32 rounding only (a and b swapped: 12 levels on average)
+        assert error.max() < 0.05
+    else:  # only the colour is blurred, at its edges (1.4 levels on average)
+        assert error.mean() < 3.0
+    # The colour itself (not just the lightness): mean a and b of the photo come back.
+    decoded_ab = skimage.color.rgb2lab(decoded)[..., 1:].mean(axis=(0, 1))
+    np.testing.assert_allclose(decoded_ab, lab[..., 1:].mean(axis=(0, 1)), atol=0.5)
 
 
 class _Checkerboard(_InputRecorder):

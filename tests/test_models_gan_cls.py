@@ -58,6 +58,8 @@ def test_small_pix2pix_reaches_a_1x1_bottleneck_with_dropout_in_three_up_blocks(
     layers = gan.generator.layers
     dropout = [layer.name for layer in layers if isinstance(layer, keras.layers.Dropout)]
     assert dropout == ["up1_dropout", "up2_dropout", "up3_dropout"]
+    # Isola et al.: "dropout, at a rate of 50%" in the first three decoder blocks.
+    assert [layer.rate for layer in layers if isinstance(layer, keras.layers.Dropout)] == [0.5] * 3
     assert gan.discriminator.output.shape == (None, 6, 6, 1)
     assert gan.output.shape == (None, SMALL, SMALL, 3)
 
@@ -157,6 +159,14 @@ def test_decoded_ab_has_the_input_size_and_lies_within_the_bins(face_lightness_a
     bins = color.ABQuantizer().bins
     assert np.all(decoded >= bins.min(axis=0) - 1e-3)
     assert np.all(decoded <= bins.max(axis=0) + 1e-3)
+
+
+def test_ab_model_decodes_with_the_papers_annealed_mean_temperature():
+    # Zhang et al. 2016, section 2.3: "T = 0.38" (the literal, not the package's constant).
+    network = models.build("classifier", "small", base_filters=4)
+    decoding = classifier.ab_model(network).get_layer("annealed_mean")
+    assert decoding.quantizer.temperature == pytest.approx(0.38)
+    assert classifier.AnnealedMeanDecoding().quantizer.temperature == pytest.approx(0.38)
 
 
 def test_soft_encoding_decodes_back_to_within_half_a_bin(face_lightness_ab):
@@ -264,14 +274,71 @@ def test_rebalancing_weights_favour_rare_bins_with_unit_expectation(face_lightne
 
 
 def test_rebalanced_cross_entropy_equals_the_dense_soft_target_definition():
+    # The reference is built in numpy from the paper's definition alone (eq. 2-4), not with
+    # the quantizer's own soft encoding: each pixel's target is its 5 nearest bins weighted by
+    # a Gaussian (sigma 5) of the distance, normalised; the pixel weight is its nearest bin's.
     rng = np.random.default_rng(0)
     quantizer = color.ABQuantizer()
+    bins = quantizer.bins.astype(np.float64)
     ab = rng.uniform(-60.0, 60.0, (2, 8, 8, 2)).astype(np.float32)
     logits = rng.normal(size=(2, 8, 8, quantizer.num_bins)).astype(np.float32)
     class_weights = rng.uniform(0.5, 2.0, quantizer.num_bins).astype(np.float32)
-    target = quantizer.soft_encode(ab).numpy()
-    log_probabilities = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
-    pixel_weights = class_weights[target.argmax(-1)]
+
+    distances = np.sqrt(((ab[..., None, :].astype(np.float64) - bins) ** 2).sum(-1))
+    nearest = np.argsort(distances, axis=-1)[..., :5]
+    gaussian = np.exp(-np.take_along_axis(distances, nearest, -1) ** 2 / (2 * 5.0**2))
+    target = np.zeros(logits.shape)
+    np.put_along_axis(target, nearest, gaussian / gaussian.sum(-1, keepdims=True), -1)
+    assert np.allclose(target.sum(-1), 1.0) and np.all((target > 0).sum(-1) == 5)
+
+    log_probabilities = logits - np.log(np.exp(logits.astype(np.float64)).sum(-1, keepdims=True))
+    pixel_weights = class_weights[nearest[..., 0]]
     expected = (-(target * log_probabilities).sum(-1) * pixel_weights).mean(axis=(1, 2))
     loss = losses.RebalancedCrossEntropy(class_weights=class_weights)
     np.testing.assert_allclose(loss.call(ab, logits), expected, rtol=1e-5)
+
+
+# --- conditional-GAN losses --------------------------------------------------------------
+
+
+def _bce_with_logits(logits, label):
+    """Binary cross-entropy of sigmoid(logits) against `label`, averaged, by hand in numpy."""
+    probability = 1.0 / (1.0 + np.exp(-np.asarray(logits, np.float64)))
+    return float(np.mean(-(label * np.log(probability) + (1 - label) * np.log(1 - probability))))
+
+
+def test_discriminator_loss_calls_real_one_and_fake_zero():
+    rng = np.random.default_rng(0)
+    real_logits = rng.normal(size=(2, 6, 6, 1)).astype(np.float32)
+    fake_logits = rng.normal(size=(2, 6, 6, 1)).astype(np.float32)
+    expected = 0.5 * (_bce_with_logits(real_logits, 1.0) + _bce_with_logits(fake_logits, 0.0))
+    assert float(losses.discriminator_loss(real_logits, fake_logits)) == pytest.approx(expected, rel=1e-5)
+    # A discriminator that is sure and right loses nothing; sure and wrong, a lot (about 10).
+    confident = np.full((2, 6, 6, 1), 10.0, np.float32)
+    assert float(losses.discriminator_loss(confident, -confident)) < 1e-3
+    assert float(losses.discriminator_loss(-confident, confident)) == pytest.approx(10.0, abs=1e-3)
+
+
+def test_generator_adversarial_loss_wants_its_fakes_called_real():
+    fake_logits = np.random.default_rng(1).normal(size=(2, 6, 6, 1)).astype(np.float32)
+    assert float(losses.generator_adversarial_loss(fake_logits)) == pytest.approx(
+        _bce_with_logits(fake_logits, 1.0), rel=1e-5
+    )
+    confident = np.full((2, 6, 6, 1), 10.0, np.float32)
+    assert float(losses.generator_adversarial_loss(confident)) < 1e-3  # D fooled
+    assert float(losses.generator_adversarial_loss(-confident)) == pytest.approx(10.0, abs=1e-3)
+
+
+def test_pix2pix_discriminator_is_conditioned_on_the_sketch():
+    # pix2pix's D judges (sketch, image) pairs: the same image under another sketch must get
+    # other logits, and the logits are the discriminator's on [sketch, image] in that order.
+    keras.utils.set_random_seed(0)
+    gan = models.build("pix2pix", "small", base_filters=4, depth=3)
+    rng = np.random.default_rng(0)
+    image, sketch, other_sketch = rng.uniform(-1.0, 1.0, (3, 1, SMALL, SMALL, 3)).astype(np.float32)
+    logits = gan.discriminate(sketch, image, training=False).numpy()
+    np.testing.assert_allclose(logits, gan.discriminator([sketch, image], training=False), atol=1e-6)
+    other = gan.discriminate(other_sketch, image, training=False).numpy()
+    assert np.abs(logits - other).mean() > 1e-3 * max(np.abs(logits).mean(), 1e-6)
+    swapped = gan.discriminator([image, sketch], training=False).numpy()
+    assert not np.allclose(logits, swapped, atol=1e-6)
