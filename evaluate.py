@@ -45,8 +45,11 @@ def parse_args(argv=None):
 def _trained_on(model):
     """The data a run folder's config.json names, when it still exists."""
     config = Path(model) / "config.json"
-    recorded = json.loads(config.read_text()).get("data", "") if config.is_file() else ""
-    if not recorded or not Path(recorded).exists():
+    try:
+        recorded = json.loads(config.read_text()).get("data", "") if config.is_file() else ""
+    except (ValueError, AttributeError):  # not JSON, or JSON but not an object
+        raise evaluation.EvaluationError(f"{config}: not a run's config; pass --data") from None
+    if not isinstance(recorded, str) or not recorded or not Path(recorded).exists():
         raise evaluation.EvaluationError(f"{model}: records no data that still exists; pass --data")
     return recorded
 

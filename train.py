@@ -9,7 +9,7 @@ import json
 import sys
 
 from keras_colorize import augment, models, training
-from keras_colorize.cli import non_negative_int, positive_int
+from keras_colorize.cli import non_negative_int, positive_float, positive_int
 
 
 def parse_args(argv=None):
@@ -19,7 +19,7 @@ def parse_args(argv=None):
     parser.add_argument("--preset", default="small", choices=("small", "paper"))
     parser.add_argument("--epochs", type=positive_int)
     parser.add_argument("--batch", dest="batch_size", type=positive_int)
-    parser.add_argument("--lr", dest="learning_rate", type=float)
+    parser.add_argument("--lr", dest="learning_rate", type=positive_float)
     parser.add_argument("--loss", help="mse, mae, huber, ssim, mse+ssim, or rebalanced (classifier)")
     parser.add_argument("--second-loss", help="loss to switch to after --second-loss-epoch epochs")
     parser.add_argument("--second-loss-epoch", type=non_negative_int)
@@ -61,6 +61,9 @@ def main(argv=None):
     except (training.RunFolderError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: run the same command again to resume {out}", file=sys.stderr)
+        return 130
     return 0
 
 

@@ -4,6 +4,7 @@
 """
 
 import json
+import sys
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -82,11 +83,14 @@ def main():
         "inference_speed.json": inference_tables,
         "data_pipeline.json": data_table,
     }
-    for name, render in sections.items():
-        path = RESULTS / name
-        if path.is_file():
-            print(f"### {name}\n\n{render(json.loads(path.read_text()))}\n")
+    found = [name for name in sections if (RESULTS / name).is_file()]
+    if not found:
+        print(f"no benchmark results in {RESULTS}: run `make bench` first", file=sys.stderr)
+        return 1
+    for name in found:
+        print(f"### {name}\n\n{sections[name](json.loads((RESULTS / name).read_text()))}\n")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

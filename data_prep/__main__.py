@@ -11,6 +11,7 @@ from data_prep.faces import crop_faces_folder
 from data_prep.pairs import SKETCH_SIDES, split_pairs_folder
 from data_prep.sketch import SKETCH_STYLES, check_kernel_size, sketch_folder
 from data_prep.standard import build_standard
+from keras_colorize.cli import non_negative_int, positive_int
 
 
 def _kernel_size(text):
@@ -18,6 +19,20 @@ def _kernel_size(text):
         return check_kernel_size(int(text))
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be an odd whole number >= 1, not {text}") from None
+
+
+def _non_negative_float(text):
+    value = float(text)
+    if not value >= 0:  # NaN too
+        raise argparse.ArgumentTypeError(f"must be at least 0, not {value}")
+    return value
+
+
+def _share(text):
+    value = float(text)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be a share above 0 and at most 1, not {value}")
+    return value
 
 
 def _sketch(args):
@@ -75,13 +90,13 @@ def _parser():
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
-    def command(name, run, description, source=True, out=True):
+    def command(name, run, description, source=True, out="new or empty output folder"):
         sub = commands.add_parser(name, help=description, description=description)
         sub.set_defaults(run=run)
         if source:
             sub.add_argument("source", type=Path, help="folder of input images (left untouched)")
         if out:
-            sub.add_argument("--out", type=Path, required=True, help="new or empty output folder")
+            sub.add_argument("--out", type=Path, required=True, help=out)
         return sub
 
     sub = command("sketch", _sketch, "Sketch a folder of images (PNG outputs, same names).")
@@ -90,25 +105,27 @@ def _parser():
     sub.add_argument("--sigma", type=float, help="pencil: blur sigma; line: stroke scale")
 
     sub = command("faces", _faces, "Crop the largest face of each image (Haar cascade).")
-    sub.add_argument("--size", type=int, default=100)
-    sub.add_argument("--margin", type=float, default=0.25, help="added on each side, x face size")
+    sub.add_argument("--size", type=positive_int, default=100)
+    sub.add_argument("--margin", type=_non_negative_float, default=0.25,
+                     help="added on each side, x face size")
     sub.add_argument("--keep-faceless", action="store_true", help="centre-crop faceless images")
 
     sub = command("clean", _clean, "List usable images (kept.txt) and rejects (rejects.tsv).")
-    sub.add_argument("--min-size", type=int, default=32)
+    sub.add_argument("--min-size", type=positive_int, default=32)
     sub.add_argument("--allow-gray", action="store_true", help="keep grayscale images")
-    sub.add_argument("--gray-tolerance", type=int, default=3, help="R, G, B spread in levels")
+    sub.add_argument("--gray-tolerance", type=non_negative_int, default=3,
+                     help="R, G, B spread in levels")
 
     sub = command("pairs", _pairs, "Split side-by-side images into sketches/ and photos/.")
     sub.add_argument("--sketch-side", choices=SKETCH_SIDES, default="left")
 
-    sub = command("build", _build, "Build an HDF5 dataset file.", source=False, out=False)
+    sub = command("build", _build, "Build an HDF5 dataset file.", source=False, out="")
     sub.add_argument("sources", type=Path, nargs="+", help="image folders or files")
     sub.add_argument("out", type=Path, help="the .h5 file to write")
-    sub.add_argument("--size", type=int, required=True, help="side of the square images")
+    sub.add_argument("--size", type=positive_int, required=True, help="side of the square images")
     sub.add_argument("--faces", action="store_true", help="crop around the largest face")
     sub.add_argument("--keep-faceless", action="store_true", help="with --faces: centre-crop")
-    sub.add_argument("--center-crop", type=float, default=1.0, help="share of the shorter side")
+    sub.add_argument("--center-crop", type=_share, default=1.0, help="share of the shorter side")
     sub.add_argument("--sketch", choices=sorted(SKETCH_STYLES), help="store generated sketches")
     sub.add_argument("--pairs", choices=SKETCH_SIDES, help="side-by-side: the sketch's side")
     sub.add_argument("--encoding", choices=sorted(ENCODINGS), default="both")
@@ -116,16 +133,16 @@ def _parser():
     sub.add_argument("--seed", type=int, default=0)
     sub.add_argument("--split", type=float, nargs=3, default=(0.8, 0.1, 0.1),
                      metavar=("TRAIN", "VAL", "TEST"))
-    sub.add_argument("--limit", type=int, help="use only the first LIMIT images")
+    sub.add_argument("--limit", type=positive_int, help="use only the first LIMIT images")
     sub.add_argument("--overwrite", action="store_true", help="replace an existing OUT")
 
     sub = command("standard", _standard, "Build the standard datasets from the shared data.",
-                  source=False)
+                  source=False, out="folder for the .h5 files (created; files there are kept)")
     sub.add_argument("--shared", type=Path, default=Path("../shared/data"))
-    sub.add_argument("--limit", type=int, help="use only the first LIMIT images of each")
+    sub.add_argument("--limit", type=positive_int, help="use only the first LIMIT images of each")
 
     sub = command("demo", _demo, "Prepare the built-in samples and plot them.", source=False)
-    sub.add_argument("--size", type=int, default=256)
+    sub.add_argument("--size", type=positive_int, default=256)
     sub.add_argument("--overwrite", action="store_true", help="replace the demo's files in OUT")
     return parser
 

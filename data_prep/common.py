@@ -20,7 +20,7 @@ class Tally:
 
     def __init__(self, total, label, verbose=True):
         if verbose:
-            print(f"{label}: {total} files")
+            print(f"{label}: {total} file{'' if total == 1 else 's'}")
         self.verbose = verbose
         self.kept = 0
         self.rejects = []

@@ -141,6 +141,14 @@ positive_int = int_at_least(1)
 non_negative_int = int_at_least(0)
 
 
+def positive_float(text):
+    """An argparse type: a float above 0."""
+    value = float(text)
+    if not value > 0:  # NaN too
+        raise argparse.ArgumentTypeError(f"must be above 0, not {value}")
+    return value
+
+
 def _add_image_arguments(parser, default_model, model_help):
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders or globs")
     parser.add_argument("-o", "--out", type=Path, required=True, metavar="OUTDIR",

@@ -71,7 +71,14 @@ def _inverse_f(f):
 
 
 def rgb_to_lab(rgb):
-    """sRGB in [0, 1] (float) -> CIELAB with L in [0, 100]."""
+    """sRGB in [0, 1] (float) -> CIELAB with L in [0, 100]; integer images are refused, as
+    their 0-255 values would come back as L in the thousands."""
+    rgb = tf.convert_to_tensor(rgb)
+    if rgb.dtype.is_integer:
+        raise TypeError(
+            f"rgb_to_lab takes float sRGB in [0, 1], not {rgb.dtype.name}; convert with "
+            "tf.image.convert_image_dtype(images, tf.float32) first"
+        )
     xyz = _apply_matrix(_srgb_to_linear(_float32(rgb)), _RGB_TO_XYZ) / tf.constant(_D65_WHITE, tf.float32)
     f = tf.where(
         xyz > _EPSILON,

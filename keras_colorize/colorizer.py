@@ -81,7 +81,10 @@ class Colorizer:
                 f"{source}: no such file or folder, and not a shipped model "
                 f"(shipped: {shipped.available() or 'none'})"
             )
-        raise ModelLoadError(f"{path}: holds neither model.keras nor a SavedModel (saved_model.pb)")
+        unfinished = " (a run stopped early: load its best.keras)" if (path / "best.keras").is_file() else ""
+        raise ModelLoadError(
+            f"{path}: holds neither model.keras nor a SavedModel (saved_model.pb){unfinished}"
+        )
 
     @classmethod
     def _load_keras(cls, path):

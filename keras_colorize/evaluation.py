@@ -110,6 +110,8 @@ def open_data(path, split="test"):
         return _hdf5_data(path, split)
     if path.is_dir():
         return _folder_data(path, split)
+    if not path.exists():
+        raise EvaluationError(f"{path}: no such file or folder")
     raise EvaluationError(f"{path}: neither an HDF5 file nor a folder of images")
 
 
@@ -284,7 +286,8 @@ def evaluate(colorizer, dataset, metric_names, out_dir, *, baselines=None, model
     if model_input not in MODEL_INPUTS:
         raise EvaluationError(
             f"{colorizer.source}: cannot tell whether model {colorizer.name!r} colorizes gray "
-            f"photos or sketches; say which ({' or '.join(MODEL_INPUTS)})"
+            f"photos or sketches; say which with `model_input` (evaluate.py --input: "
+            f"{' or '.join(MODEL_INPUTS)})"
         )
     baselines = default_baselines(model_input) if baselines is None else tuple(baselines)
     unknown = sorted(set(baselines) - set(BASELINES))
@@ -379,7 +382,7 @@ def _output_folder(out_dir, overwrite):
     existing = [name for name in OUTPUT_FILES if (out_dir / name).exists()]
     if existing and not overwrite:
         raise EvaluationError(
-            f"{out_dir}: already holds {', '.join(existing)}; choose another output folder or overwrite"
+            f"{out_dir}: already holds {', '.join(existing)}; choose another output folder or overwrite them (evaluate.py --overwrite)"
         )
     return out_dir
 

@@ -20,6 +20,7 @@ is silent the value is marked so in the comment.
 import dataclasses
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -27,7 +28,7 @@ import keras
 import tensorflow as tf
 
 from keras_colorize import callbacks as kc_callbacks
-from keras_colorize import data, exporting, losses, models
+from keras_colorize import data, exporting, files, losses, models
 from keras_colorize.models.gan import ConditionalGAN
 
 SHARED_DATA_FILES = {
@@ -110,6 +111,7 @@ def default_settings(model, **overrides):
             "--lr / --loss / --setting KEY=VALUE rather than --set"
         )
     given = {key: value for key, value in overrides.items() if value is not None}
+    _check_setting_types(given)
     pixel_losses = sorted({"loss", "second_loss"} & set(given))
     if model in GAN_MODELS and pixel_losses:
         raise ValueError(
@@ -117,6 +119,18 @@ def default_settings(model, **overrides):
             "ignored; change the L1 weight with --set l1_weight=VALUE"
         )
     return TrainingSettings(model=model, **{**PAPER_SETTINGS[model], **given})
+
+
+def _check_setting_types(given):
+    for field in dataclasses.fields(TrainingSettings):
+        if field.name not in given:
+            continue
+        value = given[field.name]
+        expected = (int, float) if field.type is float else field.type
+        if not isinstance(value, expected) or (isinstance(value, bool) and field.type is not bool):
+            raise ValueError(
+                f"training setting {field.name} takes {field.type.__name__} values, not {value!r}"
+            )
 
 
 # --- precision and distribution ----------------------------------------------------------
@@ -177,6 +191,7 @@ def build_sample_dataset(path, size=128):
     from keras_colorize import samples
 
     if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
         # The photos are only the build's input; a run interrupted here starts it afresh.
         with tempfile.TemporaryDirectory(dir=path.parent) as scratch:
             folder = Path(scratch) / "sample_photos"
@@ -185,12 +200,13 @@ def build_sample_dataset(path, size=128):
     return path
 
 
-def training_sources(data_path, image_size):
+def training_sources(data_path, image_size, element_format):
     """(train, validation) sample streams at the model's image size.
 
     An HDF5 file gives its train and val splits (train again when val is empty, as in the
     built-in sample); a folder of images is split 9:1 by file order, every tenth readable file
-    validating.
+    validating. A source with nothing to train on, or without the sketches a sketch model
+    needs, is a ValueError saying how to make one.
     """
     data_path = Path(data_path)
     if data_path.is_dir():
@@ -198,12 +214,32 @@ def training_sources(data_path, image_size):
         everything = data.from_folder(data_path, image_size, skipped=skipped)
         if skipped:
             print(f"{data_path}: skipped {len(skipped)} unreadable file(s), listed above")
-        return _every_tenth(everything, False), _every_tenth(everything, True)
-    train = data.from_hdf5(data_path, "train")
-    validation = data.from_hdf5(data_path, "val")
-    if int(validation.cardinality()) == 0:
-        validation = train
-    return data.resize_samples(train, image_size), data.resize_samples(validation, image_size)
+        train, validation = _every_tenth(everything, False), _every_tenth(everything, True)
+    else:
+        train = data.from_hdf5(data_path, "train")
+        validation = data.from_hdf5(data_path, "val")
+        if int(validation.cardinality()) == 0:
+            validation = train
+        train = data.resize_samples(train, image_size)
+        validation = data.resize_samples(validation, image_size)
+    _check_trainable(data_path, train, element_format)
+    return train, validation
+
+
+def _check_trainable(data_path, train, element_format):
+    if int(train.cardinality()) == 0:
+        hint = (
+            "a folder needs at least 2 readable images, as every tenth validates"
+            if data_path.is_dir()
+            else "its train split is empty"
+        )
+        raise ValueError(f"{data_path}: no training samples ({hint})")
+    if "sketch" in data.get_format(element_format).reads and "sketch" not in train.element_spec:
+        raise ValueError(
+            f"{data_path}: has photos but no sketches, and this model trains on sketch/photo "
+            "pairs; make them with `python -m data_prep build PHOTOS OUT.h5 --sketch pencil` "
+            "(or from photos/ + sketches/ folders of drawn pairs) and pass OUT.h5"
+        )
 
 
 def _every_tenth(samples, chosen):
@@ -272,6 +308,28 @@ class RunFolderError(RuntimeError):
     """The run folder holds a finished run that a new one would overwrite."""
 
 
+def _loss_switch_epoch(settings):
+    """The epoch the second loss starts: half way by default, never before one epoch of the first."""
+    return settings.second_loss_epoch or max(1, settings.epochs // 2)
+
+
+def _check_resumes_the_same_model(out_dir, model_name, model_config):
+    """An interrupted run in `out_dir` resumes only with the network it was training."""
+    recorded = out_dir / "config.json"
+    if not (out_dir / "backup").exists() or not recorded.is_file():
+        return
+    try:
+        earlier = json.loads(recorded.read_text())
+    except (OSError, ValueError):
+        return  # no readable record: the backup itself will tell whether it fits
+    if (earlier.get("model"), earlier.get("model_config")) != (model_name, model_config):
+        raise RunFolderError(
+            f"{out_dir}: holds an interrupted run of {earlier.get('model')} "
+            f"{earlier.get('model_config')}; run its own command again to resume it, or "
+            "choose another --out"
+        )
+
+
 def _check_run_folder(out_dir):
     finished = out_dir / "model.keras"
     if finished.exists() and not (out_dir / "backup").exists():
@@ -310,7 +368,7 @@ def _callbacks(settings, out_dir, model, predictor, loss, validation_source, ste
     ]
     if isinstance(loss, losses.SwitchingLoss):
         chosen.append(
-            kc_callbacks.LossStage(loss, settings.second_loss_epoch or settings.epochs // 2)
+            kc_callbacks.LossStage(loss, _loss_switch_epoch(settings))
         )
     if settings.discriminator_warmup_epochs:
         chosen.append(kc_callbacks.DiscriminatorWarmup(settings.discriminator_warmup_epochs))
@@ -343,24 +401,31 @@ def pairs_for(source, settings, training, cache=True):
 def train(settings, out_dir):
     """Train per `settings` into `out_dir`; returns the Keras History. Resumes an interrupted run."""
     out_dir = Path(out_dir)
+    files.check_output_folder(out_dir, "pass a folder for the run")
     _check_run_folder(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(settings.seed)
     precision = choose_precision(settings.precision)
     keras.mixed_precision.set_global_policy(precision)
     strategy = choose_strategy(settings.strategy)
     model_config = models.config(settings.model, settings.preset, **settings.model_overrides)
+    _check_resumes_the_same_model(out_dir, settings.model, model_config)
     data_path = settings.data or default_data(settings.model, out_dir)
     settings = dataclasses.replace(settings, data=str(data_path))
-    # The builder config in full, not only the preset's name: presets change between versions,
-    # and shipping or rebuilding the run must give the network it trained.
-    (out_dir / "config.json").write_text(settings.to_json(model_config=model_config))
+    if settings.second_loss:  # recorded as the epoch it happens at
+        settings = dataclasses.replace(settings, second_loss_epoch=_loss_switch_epoch(settings))
     with strategy.scope():
         model = models.build(settings.model, **model_config)
         if settings.initial_weights:
             models.load_weights(model, settings.initial_weights)
     image_size = model.input_shape[1]
-    train_source, validation_source = training_sources(data_path, image_size)
+    element_format = models.element_format(settings.model)
+    train_source, validation_source = training_sources(data_path, image_size, element_format)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    # The builder config in full, not only the preset's name: presets change between versions,
+    # and shipping or rebuilding the run must give the network it trained.
+    (out_dir / "config.json").write_text(
+        settings.to_json(model_config=model_config, precision_used=precision)
+    )
     train_pairs = pairs_for(train_source, settings, training=True)
     # A validation pass cut short by validation_steps would discard a half-filled cache.
     validation_pairs = pairs_for(
@@ -388,7 +453,8 @@ def train(settings, out_dir):
             settings, out_dir, model, predictor, loss, validation_source, steps_per_epoch
         ),
         shuffle=False,  # the pipeline shuffles, seeded
-        verbose=2 if os.environ.get("CI") else 1,
+        # Progress bars redraw with carriage returns, which a log file keeps line after line.
+        verbose=1 if sys.stdout.isatty() and not os.environ.get("CI") else 2,
     )
     exporting.save_keras(model, out_dir / "model.keras")
     exporting.export_serving(predictor, models.element_format(settings.model), out_dir / "export")

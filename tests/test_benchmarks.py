@@ -64,3 +64,9 @@ def test_a_partial_run_replaces_its_rows_and_keeps_the_others(tmp_path):
 def test_the_training_table_marks_a_missing_bf16_row():
     table = summary.training_table({"runs": [_row("unet", "small", "float32", 1.0)]})
     assert "| `unet` | small (64 px, batch 8) | 1.0 | 50.0% | - | - | 1,000 (10.0x) |" in table
+
+
+def test_the_summary_says_to_run_the_benchmarks_when_there_are_no_results(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(summary, "RESULTS", tmp_path)
+    assert summary.main() == 1
+    assert "run `make bench` first" in capsys.readouterr().err

@@ -122,3 +122,9 @@ def test_rebalancing_weights_favour_rare_colours():
     assert weights.min() > 0
     # mix = 1 is the paper's uniform prior: no rebalancing at all
     np.testing.assert_allclose(quantizer.rebalancing_weights(counts, mix=1.0), 1.0, rtol=1e-5)
+
+
+def test_integer_images_are_refused_rather_than_read_as_huge_lightness():
+    # 0-255 levels taken as [0, 1] values would give L in the thousands without a word.
+    with pytest.raises(TypeError, match="float sRGB in \\[0, 1\\], not uint8"):
+        color.rgb_to_lab(skimage.data.astronaut()[:4, :4])

@@ -358,3 +358,11 @@ def test_a_truncated_keras_file_is_not_called_missing(tmp_path):
     _truncate(path)
     with pytest.raises(ModelLoadError, match=r"unet.keras: not a loadable .keras model \(not a zip archive"):
         Colorizer.load(path)
+
+
+def test_a_run_stopped_before_its_end_points_to_its_best_checkpoint(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "best.keras").write_bytes(b"")
+    with pytest.raises(ModelLoadError, match=r"holds neither model.keras.*load its best.keras"):
+        Colorizer.load(run)

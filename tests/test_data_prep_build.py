@@ -160,6 +160,9 @@ def test_cufs_photo_and_drawn_sketch_pairs_keep_the_given_split(tmp_path):
     assert all(name.startswith(b"test/photos/") for name in test["source"])
     with h5py.File(tmp_path / "cufs.h5", "r") as file:
         assert file.attrs["sketch"] == "drawn" and "identities" not in file
+        # No person labels: nothing shows the splits hold different people.
+        assert not file.attrs["identity_disjoint"]
+    assert summary["identity_disjoint"] is False
     for index, name in enumerate(test["source"].astype(str)):
         photo = read_rgb(cufs / name)
         drawn = read_rgb(cufs / name.replace("photos", "sketches"))
@@ -197,6 +200,40 @@ def _noise_photos(folder, count, size, seed):
     return folder
 
 
+def test_a_drawn_sketch_of_another_size_is_resized_to_its_photo_before_the_crop(tmp_path):
+    # Landscape photos (48 high, 72 wide) whose sketches were scanned at another size and
+    # aspect (30 x 100): each sketch is stretched onto its photo, then both are cut by the
+    # photo's centre square, so they stay aligned.
+    (tmp_path / "drawn").mkdir()
+    photos = _noise_photos(tmp_path / "drawn" / "photos", 4, (48, 72), seed=2)
+    (tmp_path / "drawn" / "sketches").mkdir()
+    rng = np.random.default_rng(3)
+    sketches = {f"{index}.png": rng.integers(0, 256, (30, 100), dtype=np.uint8) for index in range(4)}
+    for name, sketch in sketches.items():
+        Image.fromarray(sketch).save(tmp_path / "drawn" / "sketches" / name)
+
+    summary = build_dataset(
+        [tmp_path / "drawn"], tmp_path / "drawn.h5", SIZE, encoding="rgb",
+        split=(0.5, 0.25, 0.25), verbose=False,
+    )
+
+    assert summary["kept"] == 4 and summary["sketch"] == "drawn"
+    assert summary["identity_disjoint"] is False  # no person folders
+    rows = 0
+    for split in ("train", "val", "test"):
+        stored = read_split(tmp_path / "drawn.h5", split)
+        for index, name in enumerate(stored["source"].astype(str)):
+            photo = read_rgb(photos / Path(name).name)
+            # The sketch at the photo's size (cv2 sizes are width, height), then centre-cut.
+            on_photo = cv2.resize(sketches[Path(name).name], (72, 48), interpolation=cv2.INTER_AREA)
+            np.testing.assert_array_equal(stored["rgb"][index], resized(photo))
+            np.testing.assert_array_equal(stored["sketch"][index], resized(on_photo))
+            rows += 1
+    assert rows == 4
+    with h5py.File(tmp_path / "drawn.h5", "r") as file:
+        assert not file.attrs["identity_disjoint"]
+
+
 def test_build_skips_bad_files_and_reports_why(tmp_path):
     photos = _noise_photos(tmp_path / "photos", 3, (40, 50), seed=0)
     Image.fromarray(np.full((40, 40, 3), 128, np.uint8)).save(photos / "flat.png")
@@ -209,7 +246,9 @@ def test_build_skips_bad_files_and_reports_why(tmp_path):
     assert summary["skipped"] == {"constant": 1, "duplicate": 1, "truncated_or_corrupt": 1}
     with h5py.File(tmp_path / "out.h5", "r") as file:
         assert json.loads(file.attrs["counts"])["skipped"] == summary["skipped"]
+        assert not file.attrs["identity_disjoint"]  # loose files: no identities to keep apart
         assert file["train"]["sketch"].shape[1:] == (32, 32)
+    assert summary["identities"] == 0 and summary["identity_disjoint"] is False
 
 
 def test_cli_build_prints_a_summary_and_refuses_to_overwrite(tmp_path):

@@ -10,8 +10,8 @@ import skimage.data
 from PIL import Image
 
 from conftest import shared_path
-from data_prep.clean import ImageChecker, clean_folder, is_grayscale
-from keras_colorize.images import read_rgb
+from data_prep.clean import ImageChecker, clean_folder, is_grayscale, is_near_constant
+from keras_colorize.images import ImageError, read_rgb
 
 # file name -> the reason `clean` must give (None: kept)
 EXPECTED = {
@@ -142,3 +142,20 @@ def test_gray_detector_finds_the_listed_lfw_gray_images():
         assert not is_grayscale(read_rgb(lfw / name)), name
     # A tinted (sepia-like) old photo is colour, not gray.
     assert not is_grayscale(read_rgb(lfw / "images/Elvis_Presley/Elvis_Presley_0002.jpg"))
+
+
+def test_an_image_is_constant_only_when_every_channel_is_flat():
+    rng = np.random.default_rng(0)
+    varied = rng.integers(0, 256, (48, 48, 3), dtype=np.uint8)
+    # Red clipped flat at 255 (a saturated photo), green and blue varied: a picture.
+    one_flat_channel = varied.copy()
+    one_flat_channel[..., 0] = 255
+    # One colour up to noise of a level or so (std below 2 in every channel).
+    noisy_flat = np.clip(120 + rng.integers(-2, 3, (48, 48, 3)), 0, 255).astype(np.uint8)
+    assert noisy_flat.reshape(-1, 3).std(axis=0).max() <= 2.0  # numpy's std, the reference
+
+    assert is_near_constant(noisy_flat) and not is_near_constant(one_flat_channel)
+    checker = ImageChecker()
+    checker.check_content(one_flat_channel, "saturated.png")  # kept: no ImageError
+    with pytest.raises(ImageError, match="flat.png: constant"):
+        checker.check_content(noisy_flat, "flat.png")

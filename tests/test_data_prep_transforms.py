@@ -9,7 +9,9 @@ from PIL import Image
 from conftest import shared_path
 from data_prep.__main__ import main
 from data_prep.clean import min_max_scale
-from data_prep.faces import centre_box, crop_face, crop_faces_folder, face_box, face_or_centre_box
+from data_prep.faces import (
+    centre_box, crop_face, crop_faces_folder, face_box, face_or_centre_box, find_face,
+)
 from data_prep.pairs import split_pair, split_pairs_folder
 from data_prep.sketch import line_sketch, make_sketch, pencil_sketch, sketch_folder
 from keras_colorize.images import ImageError, read_rgb, write_image
@@ -179,6 +181,18 @@ def test_haar_cascade_finds_the_astronauts_face(astronaut):
     assert overlap_width > 0.8 * side and overlap_height > 0.8 * side
     crop = crop_face(astronaut, size=100)
     assert crop.shape == (100, 100, 3) and crop.dtype == np.uint8
+
+
+def test_face_box_widens_the_cascade_box_by_the_margin_on_each_side(astronaut):
+    # The cascade's box runs from the eyebrows to the mouth; the crop adds `margin` x the
+    # face size above, below, left and right, centred on the face.
+    x, y, width, height = find_face(astronaut)
+    face = max(width, height)
+    for margin in (0.0, 0.25, 0.5):
+        box_x, box_y, side = face_box(astronaut, margin)
+        assert abs(side - face * (1 + 2 * margin)) <= 1, margin
+        assert abs(box_x + side / 2 - (x + width / 2)) <= 1, margin
+        assert abs(box_y + side / 2 - (y + height / 2)) <= 1, margin
 
 
 def test_images_without_a_face_are_skipped_or_centre_cropped(tmp_path, astronaut):

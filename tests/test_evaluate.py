@@ -172,7 +172,8 @@ def test_an_empty_split_is_refused(unet_run, sample_h5, tmp_path, capsys):
     "model, data, named",
     [
         ("missing_model", "{folder}", "missing_model: no such file or folder"),
-        ("{model}", "missing_data", "missing_data: neither an HDF5 file nor a folder of images"),
+        ("{model}", "missing_data", "missing_data: no such file or folder"),
+        ("{model}", "{text}", "notes.txt: neither an HDF5 file nor a folder of images"),
         ("{model}", "{empty}", "no image files found"),
     ],
 )
@@ -180,7 +181,9 @@ def test_unusable_arguments_exit_2_with_one_line(model, data, named, sketch_mode
                                                  tmp_path, capsys):
     empty = tmp_path / "empty"
     empty.mkdir()
-    paths = {"model": sketch_model, "folder": photo_folder, "empty": empty}
+    text = tmp_path / "notes.txt"
+    text.write_text("not a dataset")
+    paths = {"model": sketch_model, "folder": photo_folder, "empty": empty, "text": text}
     code, printed, error = _run(capsys, "--model", model.format(**paths), "--data",
                                 data.format(**paths), "--out", tmp_path / "out")
     assert code == 2 and printed == ""
@@ -274,3 +277,15 @@ def test_the_library_refuses_a_limit_of_0_rather_than_scoring_everything(photo_f
         evaluation.evaluate(_echo_colorizer(), evaluation.open_data(photo_folder), ["psnr"], tmp_path / "out",
                             model_input="gray", limit=0, verbose=False)
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("recorded", ["{not json", "[1, 2]", '{"data": 3}', '{"data": "gone.h5"}'])
+def test_a_run_whose_config_names_no_usable_data_asks_for_data(recorded, tmp_path, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text(recorded)
+    with pytest.MonkeyPatch.context() as patch:  # the model itself is not what is tested
+        patch.setattr(evaluate_cli.Colorizer, "load", staticmethod(lambda source: _echo_colorizer()))
+        code, printed, error = _run(capsys, "--model", run, "--out", tmp_path / "out")
+    assert code == 2 and printed == ""
+    assert error.count("\n") == 1 and "pass --data" in error and "Traceback" not in error

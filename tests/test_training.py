@@ -12,12 +12,13 @@ import textwrap
 import time
 from pathlib import Path
 
+import h5py
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_colorize import models, training
+from keras_colorize import callbacks, data, losses, models, training
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -41,6 +42,14 @@ def _epochs_logged(run):
         return [int(row["epoch"]) for row in csv.DictReader(handle)]
 
 
+# The metric each model's best checkpoint is chosen by: a GAN's adversarial losses do not
+# measure colour quality, and the switching U-Net's loss changes meaning at the switch.
+MONITORED = {
+    "sketch_inverter": "val_loss", "unet": "val_mae", "unet_gan": "val_g_l1",
+    "fusion": "val_loss", "pix2pix": "val_g_l1", "classifier": "val_loss",
+}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("model", models.available())
 def test_two_epoch_run_writes_a_complete_run_folder(model, sample_h5, tmp_path):
@@ -51,6 +60,8 @@ def test_two_epoch_run_writes_a_complete_run_folder(model, sample_h5, tmp_path):
     assert sorted(p.name for p in (run / "triplets").iterdir()) == ["epoch_001.png", "epoch_002.png"]
     assert list((run / "logs").rglob("events.out.tfevents.*"))
     assert _epochs_logged(run) == [0, 1]
+    # The best checkpoint's metric is one the run reports (else it is never written anew).
+    assert MONITORED[model] in history.history
     recorded = json.loads((run / "config.json").read_text())
     assert recorded["model"] == model
     settings = _settings(model, sample_h5)
@@ -99,8 +110,9 @@ def test_run_killed_after_an_epoch_resumes_without_training_an_epoch_twice(sampl
 
     finished = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert finished.returncode == 0, finished.stderr[-3000:]
-    logged = _epochs_logged(run)
-    assert logged == sorted(set(logged)) and logged[-1] == 2
+    # Every epoch exactly once, in order: the resumed run appends to the killed run's
+    # history (epoch 0 stays) and starts after the last epoch it had finished.
+    assert _epochs_logged(run) == [0, 1, 2]
     assert (run / "model.keras").is_file()
 
 
@@ -190,7 +202,7 @@ def _photo_folder(folder, count, size=72):
 
 def test_an_image_folder_splits_nine_to_one_with_known_sizes(tmp_path):
     folder = _photo_folder(tmp_path / "photos", 25)
-    train, validation = training.training_sources(folder, 64)
+    train, validation = training.training_sources(folder, 64, "l_lab_unit")
     assert (int(train.cardinality()), int(validation.cardinality())) == (22, 3)
     assert len(list(train)) == 22 and len(list(validation)) == 3
 
@@ -257,3 +269,126 @@ def test_train_py_refuses_counts_below_one_as_a_usage_error(option, capsys):
         train.parse_args(["--model", "unet", "--out", "runs/x", option, "0"])
     assert stopped.value.code == 2
     assert f"argument {option}: must be at least 1, not 0" in capsys.readouterr().err
+
+
+# --- pipelines, optimizer and callbacks, checked directly (no training run) -----------------
+
+
+def _numbered_samples(count, size=8):
+    """A sample stream whose image i is filled with the value i: its order can be read back."""
+    numbers = np.arange(count, dtype=np.uint8)[:, None, None, None]
+    rgb = np.broadcast_to(numbers, (count, size, size, 3))
+    return data.from_arrays(rgb, sketch=rgb[..., 0])
+
+
+def _epoch_order(pairs):
+    """The image numbers of one pass over `sketch_rgb` pairs (targets are rgb / 255)."""
+    corners = np.concatenate([targets[:, 0, 0, 0].numpy() for _, targets in pairs])
+    return [round(float(value) * 255) for value in corners]
+
+
+def test_only_the_training_pipeline_is_reshuffled_every_epoch():
+    settings = training.default_settings("sketch_inverter", batch_size=4)
+    source = _numbered_samples(16)
+    train_pairs = training.pairs_for(source, settings, training=True)
+    validation_pairs = training.pairs_for(source, settings, training=False)
+
+    first, second = _epoch_order(train_pairs), _epoch_order(train_pairs)
+    assert sorted(first) == sorted(second) == list(range(16))
+    # A new order each epoch (16! orders: seeded, so this cannot pass by chance run to run).
+    assert first != list(range(16)) and first != second
+    # Validation sees the file order, the same every epoch: its losses compare across epochs.
+    assert _epoch_order(validation_pairs) == _epoch_order(validation_pairs) == list(range(16))
+
+
+def test_sketch_inverter_learning_rate_halves_every_half_epoch():
+    """Joy & Singh: the learning rate is halved every half epoch, stepwise."""
+    settings = training.default_settings("sketch_inverter", learning_rate=1e-3)
+    tiny = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    training.compile_model(tiny, settings, None, steps_per_epoch=10)
+    for optimizer in (training._adam(settings, steps_per_epoch=10), tiny.optimizer):
+        for step in range(31):
+            optimizer.iterations.assign(step)
+            # 10 steps per epoch: halved after steps 5, 10, 15, ... (step // 5 halvings).
+            assert float(optimizer.learning_rate) == pytest.approx(1e-3 * 0.5 ** (step // 5)), step
+    # The other papers keep the rate fixed.
+    constant = training._adam(training.default_settings("pix2pix"), steps_per_epoch=10)
+    constant.iterations.assign(25)
+    assert float(constant.learning_rate) == pytest.approx(2e-4) and constant.beta_1 == 0.5
+
+
+def _checkpoint_and_stage(model_name, model, loss, tmp_path, **overrides):
+    settings = training.default_settings(model_name, batch_size=2, triplet_samples=2, **overrides)
+    chosen = training._callbacks(
+        settings, tmp_path, model, None, loss, _numbered_samples(4), steps_per_epoch=3
+    )
+    checkpoint, = (c for c in chosen if isinstance(c, keras.callbacks.ModelCheckpoint))
+    stages = [c for c in chosen if isinstance(c, callbacks.LossStage)]
+    return checkpoint, stages
+
+
+def test_best_checkpoint_monitors_a_colour_error_and_the_loss_switches_on_time(tmp_path):
+    gan = models.build("pix2pix", "small", base_filters=4)
+    checkpoint, stages = _checkpoint_and_stage("pix2pix", gan, None, tmp_path)
+    # The generator's L1 to the truth, not the discriminator's or adversarial loss.
+    assert (checkpoint.monitor, checkpoint.mode) == ("val_g_l1", "min") and not stages
+    assert checkpoint.filepath == str(tmp_path / "best.keras")
+
+    switching = losses.SwitchingLoss("mae", "ssim")
+    checkpoint, stages = _checkpoint_and_stage("unet", None, switching, tmp_path, epochs=6)
+    assert checkpoint.monitor == "val_mae"  # comparable across the MAE -> SSIM switch
+    (stage,) = stages
+    assert stage.loss is switching and stage.at_epoch == 3  # half way through 6 epochs
+    _, (stage,) = _checkpoint_and_stage(
+        "unet", None, switching, tmp_path, epochs=6, second_loss_epoch=2
+    )
+    assert stage.at_epoch == 2
+
+    checkpoint, stages = _checkpoint_and_stage("sketch_inverter", None, losses.get("mse"), tmp_path)
+    assert checkpoint.monitor == "val_loss" and not stages
+
+
+def _noise_photo_folder(folder, count, size=40):
+    folder.mkdir()
+    rng = np.random.default_rng(1)
+    for index in range(count):
+        photo = rng.integers(0, 256, (size, size, 3), np.uint8)
+        keras.utils.save_img(folder / f"{index}.png", photo)
+    return folder
+
+
+def test_an_hdf5_file_validates_on_its_val_split_and_on_train_only_without_one(tmp_path):
+    from data_prep.build import build_dataset
+
+    photos = _noise_photo_folder(tmp_path / "photos", 8)
+    with_val, without_val = tmp_path / "with_val.h5", tmp_path / "without_val.h5"
+    build_dataset([photos], with_val, 32, encoding="rgb", split=(0.5, 0.25, 0.25), verbose=False)
+    build_dataset([photos], without_val, 32, encoding="rgb", split=(1.0, 0.0, 0.0), verbose=False)
+
+    def images(samples):
+        # The stream holds floats in [0, 1]; the file holds their uint8 levels.
+        return [np.round(sample["rgb"].numpy() * 255).astype(np.uint8) for sample in samples]
+
+    def stored(path):
+        with h5py.File(path, "r") as file:
+            return {split: list(file[split]["rgb"][()]) for split in ("train", "val")}
+
+    split_file = stored(with_val)
+    assert (len(split_file["train"]), len(split_file["val"])) == (4, 2)
+    train, validation = training.training_sources(with_val, 32, "l_lab_unit")
+    assert int(validation.cardinality()) == 2
+    np.testing.assert_array_equal(images(train), split_file["train"])
+    np.testing.assert_array_equal(images(validation), split_file["val"])
+
+    # Without a val split (the built-in sample) the run validates on train.
+    one_split = stored(without_val)
+    assert (len(one_split["train"]), len(one_split["val"])) == (8, 0)
+    train, validation = training.training_sources(without_val, 32, "l_lab_unit")
+    assert int(validation.cardinality()) == 8
+    np.testing.assert_array_equal(images(validation), one_split["train"])
+
+
+def test_a_one_epoch_unet_run_stays_on_its_first_loss():
+    # Half of one epoch rounds to 0, which would skip MAE and train on SSIM alone.
+    assert training._loss_switch_epoch(training.default_settings("unet", epochs=1)) == 1
+    assert training._loss_switch_epoch(training.default_settings("unet", epochs=7)) == 3

@@ -14,6 +14,7 @@ format; `inference_model(name, model)` applies it (identity for the others).
 """
 
 import importlib
+import inspect
 import warnings
 from pathlib import Path
 
@@ -62,11 +63,30 @@ def inference_model(name, model):
 
 
 def config(name, preset="small", **overrides):
-    """The full builder config: the preset with overrides applied."""
+    """The full builder config: the preset with overrides applied, checked against the
+    builder's options (names, and the type of each one's default)."""
     options = presets(name)
     if preset not in options:
         raise ValueError(f"model {name!r} has no preset {preset!r}; presets: {sorted(options)}")
+    _check_overrides(name, overrides)
     return {**options[preset], **overrides}
+
+
+def _check_overrides(name, overrides):
+    parameters = inspect.signature(_BUILDERS[name]).parameters
+    unknown = sorted(set(overrides) - set(parameters))
+    if unknown:
+        raise ValueError(f"{name} has no option {unknown}; its options: {sorted(parameters)}")
+    for key, value in overrides.items():
+        default = parameters[key].default
+        if default is None or default is inspect.Parameter.empty:
+            continue
+        expected = (int, float) if isinstance(default, float) else type(default)
+        if not isinstance(value, expected) or (isinstance(value, bool) and expected is not bool):
+            raise ValueError(
+                f"{name} option {key} takes {type(default).__name__} values (like {default!r}), "
+                f"not {value!r}"
+            )
 
 
 def build(name, preset="small", **overrides):

@@ -117,7 +117,7 @@ def _imagenet_vgg16(options):
         return keras.applications.VGG16(weights="imagenet", **options)
     except Exception as error:  # keras raises a bare Exception when the download fails
         top = "" if options["include_top"] else "_notop"
-        raise RuntimeError(
+        raise ConnectionError(
             f"the VGG16 ImageNet weights could not be downloaded ({error}). Download "
             f"'vgg16_weights_tf_dim_ordering_tf_kernels{top}.h5' from "
             "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/ and pass its "
