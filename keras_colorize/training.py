@@ -305,7 +305,8 @@ def compile_model(model, settings, train_pairs, steps_per_epoch):
 
 
 class RunFolderError(RuntimeError):
-    """The run folder holds a finished run that a new one would overwrite."""
+    """The run folder holds a finished run that a new one would overwrite, or an interrupted
+    run of another network."""
 
 
 def _loss_switch_epoch(settings):
@@ -322,7 +323,12 @@ def _check_resumes_the_same_model(out_dir, model_name, model_config):
         earlier = json.loads(recorded.read_text())
     except (OSError, ValueError):
         return  # no readable record: the backup itself will tell whether it fits
-    if (earlier.get("model"), earlier.get("model_config")) != (model_name, model_config):
+    if not isinstance(earlier, dict) or "model_config" not in earlier:
+        return  # recorded before runs kept their builder config
+    # Compared as JSON reads them back, so that a tuple in the config equals its list.
+    if (earlier.get("model"), earlier.get("model_config")) != (
+        model_name, json.loads(json.dumps(model_config))
+    ):
         raise RunFolderError(
             f"{out_dir}: holds an interrupted run of {earlier.get('model')} "
             f"{earlier.get('model_config')}; run its own command again to resume it, or "
