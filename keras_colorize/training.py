@@ -125,11 +125,10 @@ def _check_setting_types(given):
     for field in dataclasses.fields(TrainingSettings):
         if field.name not in given:
             continue
-        value = given[field.name]
-        expected = (int, float) if field.type is float else field.type
-        if not isinstance(value, expected) or (isinstance(value, bool) and field.type is not bool):
+        if not models.value_fits(given[field.name], field.type):
             raise ValueError(
-                f"training setting {field.name} takes {field.type.__name__} values, not {value!r}"
+                f"training setting {field.name} takes {field.type.__name__} values, "
+                f"not {given[field.name]!r}"
             )
 
 

@@ -72,6 +72,14 @@ def config(name, preset="small", **overrides):
     return {**options[preset], **overrides}
 
 
+def value_fits(value, kind):
+    """Whether `value` (as JSON or argparse gives it) can stand for a `kind` option: a float
+    option takes an int too, and only a bool option takes True or False."""
+    if isinstance(value, bool):
+        return kind is bool
+    return isinstance(value, (int, float) if kind is float else kind)
+
+
 def _check_overrides(name, overrides):
     parameters = inspect.signature(_BUILDERS[name]).parameters
     unknown = sorted(set(overrides) - set(parameters))
@@ -81,8 +89,7 @@ def _check_overrides(name, overrides):
         default = parameters[key].default
         if default is None or default is inspect.Parameter.empty:
             continue
-        expected = (int, float) if isinstance(default, float) else type(default)
-        if not isinstance(value, expected) or (isinstance(value, bool) and expected is not bool):
+        if not value_fits(value, type(default)):
             raise ValueError(
                 f"{name} option {key} takes {type(default).__name__} values (like {default!r}), "
                 f"not {value!r}"
