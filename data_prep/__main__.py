@@ -133,13 +133,13 @@ def _parser():
     sub.add_argument("--seed", type=int, default=0)
     sub.add_argument("--split", type=float, nargs=3, default=(0.8, 0.1, 0.1),
                      metavar=("TRAIN", "VAL", "TEST"))
-    sub.add_argument("--limit", type=positive_int, help="use only the first LIMIT images")
+    sub.add_argument("--limit", type=positive_int, help="use only LIMIT images, evenly spaced over the folders")
     sub.add_argument("--overwrite", action="store_true", help="replace an existing OUT")
 
     sub = command("standard", _standard, "Build the standard datasets from the shared data.",
                   source=False, out="folder for the .h5 files (created; files there are kept)")
     sub.add_argument("--shared", type=Path, default=Path("../shared/data"))
-    sub.add_argument("--limit", type=positive_int, help="use only the first LIMIT images of each")
+    sub.add_argument("--limit", type=positive_int, help="use only LIMIT images of each, evenly spaced")
 
     sub = command("demo", _demo, "Prepare the built-in samples and plot them.", source=False)
     sub.add_argument("--size", type=positive_int, default=256)

@@ -276,8 +276,16 @@ def _sketch_kind(sources_drawn, sketch, pairs):
     return DRAWN if drawn or pairs else sketch
 
 
+def _evenly_spaced(samples, limit):
+    """`limit` samples spread evenly over the sorted list, so that every folder and every given
+    split (CUFS's train/ and test/) keeps its share; all of them when `limit` is None."""
+    if limit is None or limit >= len(samples):
+        return samples
+    return [samples[i] for i in np.linspace(0, len(samples) - 1, limit).round().astype(int)]
+
+
 def _collect_samples(sources, identities, sketch, pairs, limit):
-    """All sources' samples (the first `limit`) and the file's sketch kind.
+    """All sources' samples (`limit` of them, evenly spaced) and the file's sketch kind.
 
     Identities are used when every image lies in a person folder and there are at least two.
     """
@@ -287,7 +295,7 @@ def _collect_samples(sources, identities, sketch, pairs, limit):
         samples += found
         sources_drawn.append(drawn)
     sketch_kind = _sketch_kind(sources_drawn, sketch, pairs)
-    samples = samples[:limit]
+    samples = _evenly_spaced(samples, limit)
     if not samples:
         raise ValueError(f"no images found in {', '.join(map(str, sources))}")
     names = {sample.identity for sample in samples}
@@ -347,7 +355,8 @@ def build_dataset(
         identities: "auto" (person folders become identity labels) or "none".
         split: train, val, test fractions; identity-disjoint when identities exist.
         seed: seeds the split and the row order.
-        limit: use only the first `limit` images (in sorted order), e.g. for a quick look.
+        limit: use only `limit` images, evenly spaced in sorted order so that every folder and
+            given split keeps its share, e.g. for a quick look.
         center_crop: fraction of the shorter side that the centre square crop keeps.
         min_size: images with a smaller side are skipped ("too_small").
         block_size: images decoded, encoded and written at a time (memory ~ block_size).

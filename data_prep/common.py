@@ -6,6 +6,7 @@ reports the same way and a bad file never stops a batch job.
 """
 
 import collections
+import sys
 from pathlib import Path
 
 import keras
@@ -39,9 +40,12 @@ class Tally:
         self._bar.add(1)
 
     def finish(self, title, **extra):
-        """The summary dict (kept, skipped by reason, `extra`), printed when verbose."""
+        """The summary dict (kept, skipped by reason, `extra`); when verbose, each skipped file
+        is named on stderr ("skipped PATH: reason (detail)") and the summary printed."""
         summary = {"kept": self.kept, "skipped": self.skipped, **extra}
         if self.verbose:
+            for error in self.rejects:
+                print(f"skipped {error}", file=sys.stderr)
             print_summary(title, summary)
         return summary
 

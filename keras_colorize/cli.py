@@ -70,8 +70,6 @@ def convert_files(colorizer, paths, out_dir, prepare=None, label="colorizing", p
             tally.reject(images.ImageError(path, os_error_reason(error), str(error)))
         else:
             tally.keep()
-    for error in tally.rejects:
-        print(f"skipped {error}", file=sys.stderr)
     tally.finish(label, output=str(out_dir))
     return tally
 
@@ -98,13 +96,32 @@ def _convert_images(args):
     via_sketch = getattr(args, "via_sketch", False)
     model = args.model or (PENCIL_SKETCH_MODEL if via_sketch else PHOTO_MODEL)
     prepare = pencil_sketch if via_sketch else None
-    tally = convert_files(load_model(model), paths, args.out, prepare, args.command, problems)
+    takes_sketches = args.command == "sketch2photo" or via_sketch
+    colorizer = _model_for(model, "sketch" if takes_sketches else "gray")
+    tally = convert_files(colorizer, paths, args.out, prepare, args.command, problems)
     return EXIT_SOME_FAILED if tally.rejects else EXIT_OK
+
+
+# What to run instead when a command that gives a model this kind of input got the other kind of model.
+OTHER_COMMANDS = {
+    "sketch": "for photos use `colorize` or `gray2color` (without --via-sketch)",
+    "gray": "for drawn sketches use `sketch2photo`; for photos, `gray2color --via-sketch` sketches them first",
+}
+
+
+def _model_for(source, input_kind):
+    """`load_model`, refusing a model trained on the other kind of input, with the command to use."""
+    colorizer = load_model(source)
+    try:
+        return colorizer.check_input_kind(input_kind)
+    except ModelLoadError as error:
+        raise CommandError(f"{error}; {OTHER_COMMANDS[input_kind]}") from None
 
 
 def _video(args):
     try:
-        video.check_destination(args.output)  # before the model takes seconds to load
+        video.check_source(args.input)  # both before the model takes seconds to load
+        video.check_destination(args.output)
         report = video.colorize_video(
             load_model(args.model), args.input, args.output, smooth=args.smooth, batch_size=args.batch_size
         )

@@ -21,6 +21,7 @@ from keras_colorize import data, exporting, images, inference, models, shipped
 from keras_colorize.shipped import ModelLoadError
 
 IMAGE_SHAPES = "(H, W), (H, W, 1) or (H, W, 3)"
+INPUT_NAMES = {"sketch": "drawn sketches", "gray": "photos"}  # by `Colorizer.input_kind`
 
 
 class Colorizer:
@@ -41,6 +42,17 @@ class Colorizer:
         if element_format not in data.element_formats():
             return None
         return "sketch" if "sketch" in data.get_format(element_format).reads else "gray"
+
+    def check_input_kind(self, kind):
+        """ModelLoadError when the model was trained on the other kind of input than `kind`
+        ("sketch" or "gray"): a sketch model turns a photo into noise and back. A model of
+        unknown input (a bare SavedModel) passes."""
+        if self.input_kind not in (None, kind):
+            raise ModelLoadError(
+                f"{self.source}: model {self.name!r} takes {INPUT_NAMES[self.input_kind]}, "
+                f"not {INPUT_NAMES[kind]}"
+            )
+        return self
 
     def __repr__(self):
         return f"Colorizer({self.name!r}, format={self.element_format!r}, source={self.source!r})"

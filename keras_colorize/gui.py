@@ -172,7 +172,8 @@ class ColorizeApp:
             source = self.model_sources[kind]
             self._say(f"loading the {kind} model {source}...")
             try:
-                self._colorizers[kind] = Colorizer.load(source)
+                input_kind = "sketch" if kind == "sketch" else "gray"
+                self._colorizers[kind] = Colorizer.load(source).check_input_kind(input_kind)
             except ModelLoadError as error:
                 self._say(f"cannot load the {kind} model: {error}; start with --{kind}-model RUN")
                 return None

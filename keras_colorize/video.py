@@ -29,12 +29,13 @@ import tensorflow as tf
 from data_prep.sketch import pencil_sketch
 from keras_colorize import color, inference
 from keras_colorize.files import written_atomically
-from keras_colorize.images import ImageError, gray_to_rgb
+from keras_colorize.images import IMAGE_SUFFIXES, ImageError, gray_to_rgb
 
 FOURCC = "mp4v"  # MPEG-4 part 2: written by every OpenCV build, no external encoder needed
 # The containers OpenCV writes FOURCC into. Others fail, or worse: an image suffix (.png) makes
 # OpenCV write the first frame as a still image and drop the rest without a word.
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".avi")
+STILL_IMAGE_SUFFIXES = tuple(s for s in IMAGE_SUFFIXES if s != ".gif")  # an animated GIF is a video
 
 
 class VideoError(ImageError):
@@ -69,11 +70,19 @@ class VideoReport:
         return line
 
 
-def open_video(path):
-    """An opened `cv2.VideoCapture`, or VideoError when `path` is not a readable video."""
+def check_source(path):
+    """VideoError for a missing file or a still image, which OpenCV would open as a one-frame
+    video; checked before opening so that the command line can refuse it before loading a model."""
     path = Path(path)
     if not path.is_file():
         raise VideoError(path, "missing", "no such file")
+    if path.suffix.lower() in STILL_IMAGE_SUFFIXES:
+        raise VideoError(path, "still_image", "not a video; colorize images with `keras-colorize colorize`")
+
+
+def open_video(path):
+    """An opened `cv2.VideoCapture`, or VideoError when `path` is not a readable video."""
+    check_source(path)
     capture = cv2.VideoCapture(str(path))
     if not capture.isOpened():
         raise VideoError(path, "not_a_video", "OpenCV cannot open it")

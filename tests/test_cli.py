@@ -84,10 +84,37 @@ def test_sketch_commands_write_photos_at_the_input_size(photo_folder, trained_ru
     assert read_rgb(tmp_path / "s2p" / "cat.png").shape == (*SIZES["sub/cat.png"], 3)
     via_sketch = read_rgb(tmp_path / "g2c" / "gray.png")
     assert via_sketch.shape == (*SIZES["gray.png"], 3)
-    # Through the sketch, not the photo: a model colorizing the gray photo directly differs.
-    direct = tmp_path / "direct"
-    assert cli.main(["gray2color", str(photo_folder / "gray.png"), "-o", str(direct), *sketch_model]) == 0
-    assert not np.array_equal(read_rgb(direct / "gray.png"), via_sketch)
+    # Through the sketch, not the photo: the same model given the gray photo itself differs.
+    direct = Colorizer.load(trained_run("sketch_inverter")).colorize(read_rgb(photo_folder / "gray.png"))
+    assert not np.array_equal(direct, via_sketch)
+
+
+@pytest.mark.parametrize(
+    ("command", "element_format", "hint"),
+    [
+        (["colorize"], "sketch_rgb", "takes drawn sketches, not photos; for drawn sketches use `sketch2photo`"),
+        (["gray2color"], "sketch_rgb", "gray2color --via-sketch` sketches them first"),
+        (["sketch2photo"], "l_lab_unit", "takes photos, not drawn sketches; for photos use `colorize`"),
+        (["gray2color", "--via-sketch"], "l_ab", "takes photos, not drawn sketches"),
+    ],
+)
+def test_a_model_for_the_other_kind_of_input_is_refused(command, element_format, hint, photo_folder,
+                                                         tmp_path, capsys, monkeypatch):
+    colorizer = Colorizer(lambda batch: pytest.fail("colorized"), "m", element_format, "mine.keras")
+    monkeypatch.setattr(cli, "load_model", lambda source: colorizer)
+    out = tmp_path / "out"
+    assert cli.main([*command, str(photo_folder), "-o", str(out)]) == cli.EXIT_ERROR
+    error = capsys.readouterr().err
+    assert error.startswith("error: mine.keras: model 'm' takes ") and hint in error
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_a_model_of_unknown_input_is_trusted(photo_folder, tmp_path, capsys, monkeypatch):
+    colorizer = Colorizer(lambda batch: batch, "bare", "saved_model", "serving/")
+    monkeypatch.setattr(cli, "load_model", lambda source: colorizer)
+    assert cli.main(["sketch2photo", str(photo_folder / "gray.png"), "-o", str(tmp_path / "out")]) == 0
+    capsys.readouterr()
+    assert (tmp_path / "out" / "gray.png").is_file()
 
 
 def test_model_errors_exit_2_with_a_hint(photo_folder, tmp_path, capsys, monkeypatch):

@@ -1,6 +1,7 @@
 """data_prep build / standard / demo: the HDF5 files hold exactly the prepared images."""
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -249,6 +250,32 @@ def test_build_skips_bad_files_and_reports_why(tmp_path):
         assert not file.attrs["identity_disjoint"]  # loose files: no identities to keep apart
         assert file["train"]["sketch"].shape[1:] == (32, 32)
     assert summary["identities"] == 0 and summary["identity_disjoint"] is False
+
+
+def test_build_names_each_skipped_file_on_stderr(tmp_path, capsys):
+    photos = _noise_photos(tmp_path / "photos", 2, (40, 50), seed=0)
+    (photos / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 broken")
+    Image.fromarray(np.full((40, 40, 3), 128, np.uint8)).save(photos / "flat.png")
+
+    build_dataset([photos], tmp_path / "out.h5", 32, verbose=True)
+
+    errors = capsys.readouterr().err.splitlines()
+    assert f"skipped {photos / 'broken.jpg'}: truncated_or_corrupt" in "\n".join(errors)
+    assert sum(line.startswith("skipped ") for line in errors) == 2
+    assert any(line.startswith(f"skipped {photos / 'flat.png'}: constant") for line in errors)
+
+
+def test_a_limit_takes_images_from_every_given_split(tmp_path):
+    # Sorted, test/ comes before train/: the first 3 images would all be test images.
+    for split, count, seed in (("test", 4, 0), ("train", 8, 1)):
+        (tmp_path / "cufs" / split).mkdir(parents=True)
+        photos = _noise_photos(tmp_path / "cufs" / split / "photos", count, (40, 40), seed)
+        shutil.copytree(photos, tmp_path / "cufs" / split / "sketches")
+
+    summary = build_dataset([tmp_path / "cufs"], tmp_path / "out.h5", 32, limit=3, verbose=False)
+
+    assert summary["kept"] == 3
+    assert summary["test"] >= 1 and summary["train"] >= 1
 
 
 def test_cli_build_prints_a_summary_and_refuses_to_overwrite(tmp_path):

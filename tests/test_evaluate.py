@@ -254,8 +254,9 @@ def test_data_too_small_to_score_exits_2_and_leaves_no_output_folder(sketch_mode
     _photo_folder_with_a_tiny_photo(tmp_path / "tiny", photos=0)
     code, _, error = _run(capsys, "--model", sketch_model, "--data", tmp_path / "tiny",
                           "--metrics", "ssim", "--out", tmp_path / "out")
-    assert code == 2 and error.count("\n") == 1
-    assert error.strip().endswith("0 usable images, too few to score (skipped: {'too_small': 1})")
+    skipped, message = error.splitlines()  # the file that was skipped, then the one-line error
+    assert code == 2 and skipped == "skipped 0.png: too_small (8x9; SSIM needs at least 11x11)"
+    assert message.endswith("0 usable images, too few to score (skipped: {'too_small': 1})")
     assert not (tmp_path / "out").exists()
 
 

@@ -135,6 +135,15 @@ def test_a_model_that_cannot_load_is_named_in_the_status_line(make_app, tmp_path
     assert app.result is None
 
 
+@needs_x
+def test_a_model_for_the_other_kind_of_input_is_named_in_the_status_line(make_app):
+    app = make_app("classifier", "sketch_inverter")  # swapped: a photo model to draw with
+    assert app.convert() is None
+    status = app.status.get()
+    assert "model 'classifier' takes photos, not drawn sketches" in status and "--sketch-model" in status
+    assert app.result is None
+
+
 def test_no_display_gives_a_clear_error(monkeypatch):
     monkeypatch.delenv("DISPLAY", raising=False)
     with pytest.raises(gui.NoDisplayError, match="cannot open a window"):

@@ -205,6 +205,20 @@ def test_the_video_command_refuses_a_still_image_before_loading_the_model(odd_cl
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("name", ["photo.png", "scan.JPG"])
+def test_a_still_image_as_the_source_is_refused_before_loading_the_model(name, tmp_path, capsys,
+                                                                         monkeypatch):
+    # OpenCV opens a still image as a one-frame video, and would write a one-frame film.
+    still = tmp_path / name
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(still, format="PNG")
+    monkeypatch.setattr(cli, "load_model", lambda source: pytest.fail("loaded the model"))
+    assert cli.main(["video", str(still), str(tmp_path / "out.mp4")]) == cli.EXIT_ERROR
+    assert f"{still}: still_image (not a video; colorize images" in capsys.readouterr().err
+    with pytest.raises(video.VideoError, match="still_image"):
+        video.colorize_video(_flickering_colorizer(), still, tmp_path / "out.mp4", verbose=False)
+    assert sorted(tmp_path.iterdir()) == [still]
+
+
 def test_an_odd_size_loses_a_pixel_and_the_report_says_so(odd_clip, tmp_path):
     report = video.colorize_video(_flickering_colorizer(), odd_clip, tmp_path / "out.mp4", verbose=False)
     written = video.video_info(tmp_path / "out.mp4")
