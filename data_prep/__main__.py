@@ -153,7 +153,7 @@ def main(argv=None):
         sys.exit("data_prep sketch: error: --kernel-size applies to --style pencil only")
     try:
         args.run(args)
-    except (FileExistsError, FileNotFoundError, ValueError) as error:
+    except (OSError, ValueError) as error:  # a bad path or value: one line, no traceback
         sys.exit(f"data_prep {args.command}: error: {error}")
 
 

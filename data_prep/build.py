@@ -36,7 +36,7 @@ from data_prep.pairs import SKETCH_SIDES, split_pair
 from data_prep.sketch import SKETCH_STYLES, make_sketch, to_gray
 from keras_colorize import color
 from keras_colorize.data import HDF5_FORMAT, HDF5_VERSION
-from keras_colorize.files import written_atomically
+from keras_colorize.files import check_outside, unwritable_folder, written_atomically
 from keras_colorize.images import ImageError, list_images, read_rgb
 
 SPLITS = ("train", "val", "test")
@@ -363,13 +363,20 @@ def build_dataset(
     """
     started = time.perf_counter()
     out = Path(out_path)
+    if out.is_dir():
+        raise IsADirectoryError(f"{out}: is a folder; OUT is the HDF5 file to write, e.g. {out / 'data.h5'}")
     if out.exists() and not overwrite:
         raise FileExistsError(f"{out}: exists; pass overwrite=True (--overwrite) to replace it")
+    blocked = unwritable_folder(out)
+    if blocked:
+        raise PermissionError(f"{out}: cannot be written; {blocked} is not a writable folder")
     if encoding not in ENCODINGS:
         raise ValueError(f"encoding must be one of {sorted(ENCODINGS)}, not {encoding!r}")
     if identities not in IDENTITY_MODES:
         raise ValueError(f"identities must be one of {IDENTITY_MODES}, not {identities!r}")
     sources = [Path(s) for s in ([sources] if isinstance(sources, (str, Path)) else sources)]
+    for source in sources:
+        check_outside(out, source)
     samples, sketch_kind = _collect_samples(sources, identities, sketch, pairs, limit)
     rows = assign_splits(samples, split, seed)
     identity_names = sorted({sample.identity for sample in samples if sample.identity})

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import keras
 
+from keras_colorize.files import check_outside
 from keras_colorize.images import ImageError, free_output_name, list_images, write_image
 
 OUTPUT_SUFFIX = ".png"  # lossless, so a step's output is exactly what it computed
@@ -73,11 +74,9 @@ def new_output_folder(out, overwrite=False, remedy="choose a new output folder")
 
 def prepare_output_folder(out, source):
     """Create `out` for a step's files; refuse one that could mix with or overwrite anything."""
-    out, source = Path(out), Path(source)
-    if not source.is_dir():
+    if not Path(source).is_dir():
         raise FileNotFoundError(f"{source}: no such folder")
-    if out.resolve() == source.resolve() or source.resolve() in out.resolve().parents:
-        raise ValueError(f"{out}: the output folder must be outside the source folder {source}")
+    check_outside(out, source)
     return new_output_folder(out)
 
 

@@ -1,5 +1,7 @@
-"""Keras callbacks used in training: prediction triplets, loss switching, GAN phases, summaries."""
+"""Keras callbacks used in training: prediction triplets, loss switching, GAN phases, summaries,
+the best checkpoint."""
 
+import math
 import time
 from pathlib import Path
 
@@ -12,6 +14,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from keras_colorize import inference  # noqa: E402
+from keras_colorize.exporting import save_keras  # noqa: E402
 
 TRIPLET_COLUMNS = ("input", "ground truth", "prediction")
 
@@ -151,3 +154,25 @@ class EpochSummary(keras.callbacks.Callback):
         )
         if logs is not None:
             logs["epoch_seconds"] = round(seconds, 3)
+
+
+class BestCheckpoint(keras.callbacks.Callback):
+    """Saves the model to `path` at each epoch whose `monitor` value is the lowest yet.
+
+    Unlike `keras.callbacks.ModelCheckpoint` it writes through a temporary file, so a run
+    killed mid-save keeps its last good checkpoint, and it starts from `best`: a resumed run
+    passes the lowest value its history holds, so that its first epoch cannot replace a
+    better checkpoint.
+    """
+
+    def __init__(self, path, monitor, best=math.inf):
+        super().__init__()
+        self.path = Path(path)
+        self.monitor = monitor
+        self.best = best
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is not None and value < self.best:
+            self.best = float(value)
+            save_keras(self.model, self.path)

@@ -107,8 +107,8 @@ class Colorizer:
             )
         try:
             model = keras.saving.load_model(path, compile=False)
-        except (OSError, ValueError, TypeError, KeyError, zipfile.BadZipFile) as error:
-            raise ModelLoadError(f"{path}: not a loadable .keras model ({_first_line(error)})") from None
+        except (ValueError, *models.UNREADABLE_MODEL_FILE) as error:
+            raise ModelLoadError(f"{path}: not a loadable .keras model ({models.first_line(error)})") from None
         return cls.from_model(model, source=path)
 
     @classmethod
@@ -117,7 +117,7 @@ class Colorizer:
             loaded = tf.saved_model.load(str(path))
         # A truncated variables file gives an IndexError ("Read less bytes than requested").
         except (OSError, ValueError, IndexError, tf.errors.OpError) as error:
-            raise ModelLoadError(f"{path}: not a loadable SavedModel ({_first_line(error)})") from None
+            raise ModelLoadError(f"{path}: not a loadable SavedModel ({models.first_line(error)})") from None
         serve = loaded.signatures.get(exporting.SERVING_ENDPOINT)
         if serve is None:
             raise ModelLoadError(f"{path}: SavedModel has no {exporting.SERVING_ENDPOINT!r} signature")
@@ -159,11 +159,6 @@ def to_array(image):
     if array.ndim != 3 or not _is_image_shape(array.shape):
         raise ValueError(f"expected an image of shape {IMAGE_SHAPES}, not {array.shape}")
     return array
-
-
-def _first_line(error):
-    """An error's first line: Keras puts a whole model config in some of its messages."""
-    return (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
 
 
 def _recorded_model_name(config):

@@ -45,7 +45,7 @@ from data_prep.build import find_samples
 from data_prep.clean import is_grayscale
 from data_prep.common import Tally
 from data_prep.sketch import pencil_sketch, to_gray
-from keras_colorize import callbacks, data, images, inference, metrics
+from keras_colorize import callbacks, data, files, images, inference, metrics
 
 # Metric names as `evaluate.py --metrics` takes them -> the columns each one reports.
 METRICS = {
@@ -293,7 +293,7 @@ def evaluate(colorizer, dataset, metric_names, out_dir, *, baselines=None, model
     unknown = sorted(set(baselines) - set(BASELINES))
     if unknown:
         raise EvaluationError(f"unknown baselines {unknown}; choose from {list(BASELINES)}")
-    out_dir = _output_folder(out_dir, overwrite)
+    out_dir = _output_folder(out_dir, overwrite, dataset.path)
     count = dataset.count if limit is None else min(dataset.count, limit)
     tally = Tally(count, f"evaluating {colorizer.name} on {dataset.path}", verbose)
     with_sketches = model_input == "sketch" or "sketch" in baselines
@@ -374,11 +374,16 @@ def _write_outputs(out_dir, summary, scores, per_image):
         callbacks.image_grid(scores.grid, out_dir / "samples.png", title, titles=titles)
 
 
-def _output_folder(out_dir, overwrite):
-    """`out_dir` as a Path, once it is known not to hold earlier outputs (unless `overwrite`)."""
+def _output_folder(out_dir, overwrite, data_path):
+    """`out_dir` as a Path, once it is known not to hold earlier outputs (unless `overwrite`)
+    nor to lie in a data folder, where the next evaluation would score its images."""
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise EvaluationError(f"{out_dir}: exists and is not a folder")
+    try:
+        files.check_outside(out_dir, data_path)
+    except ValueError as error:
+        raise EvaluationError(str(error)) from None
     existing = [name for name in OUTPUT_FILES if (out_dir / name).exists()]
     if existing and not overwrite:
         raise EvaluationError(

@@ -42,3 +42,21 @@ def check_output_folder(path, remedy):
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise NotADirectoryError(f"{path}: is a file; {remedy}")
+
+
+def check_outside(out, source):
+    """Refuse an output that is `source` or lies inside it (when `source` is a folder): what a
+    step writes there would be read back as input the next time, or replace it."""
+    resolved, source_path = Path(out).resolve(), Path(source).resolve()
+    if resolved == source_path or (source_path.is_dir() and source_path in resolved.parents):
+        raise ValueError(f"{out}: must be outside the source {source}")
+
+
+def unwritable_folder(path):
+    """The nearest existing folder above `path` when it takes no new files (or is not a folder),
+    else None: checked before a step's work, which would otherwise fail at its end, naming a
+    temporary file (or, for OpenCV, saying only that it has no writer)."""
+    folder = next(folder for folder in Path(path).absolute().parents if folder.exists())
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        return folder
+    return None

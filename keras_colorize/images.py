@@ -105,12 +105,26 @@ def find_images(*sources, recursive=True):
         elif source.exists():
             found.append(source)
         else:
-            matches = [Path(p) for p in glob.glob(str(source), recursive=True) if Path(p).is_file()]
+            matches = _glob_files(source)
             found += matches
             if not matches:
                 problems.append(_missing(source))
     unique_problems = {str(error): error for error in problems}  # a link can be named twice
     return sorted(dict.fromkeys(found)), list(unique_problems.values())
+
+
+def _glob_files(pattern):
+    """Files matching glob `pattern`, hidden ones left out as `glob.glob` does; its `**` does not
+    enter linked folders, which `glob.glob` follows round a link to a parent folder without end."""
+    parts = pattern.parts
+    fixed = next((i for i, part in enumerate(parts) if glob.escape(part) != part), len(parts))
+    if fixed == len(parts):
+        return []  # not a pattern, and no such file
+    root = Path(*parts[:fixed]) if fixed else Path()
+    return [
+        path for path in root.glob(str(Path(*parts[fixed:])))
+        if path.is_file() and not any(part.startswith(".") for part in path.relative_to(root).parts)
+    ]
 
 
 def _missing(source):

@@ -11,19 +11,24 @@ writes the run folder:
     out_dir/history.csv        per-epoch losses (CSVLogger)
     out_dir/logs/              TensorBoard scalars and triplet images
     out_dir/triplets/          input / ground truth / prediction grids per epoch
-    out_dir/backup/            BackupAndRestore state: run the same command again to resume
+    out_dir/backup/            BackupAndRestore state: run the same command again to resume;
+                               removed once model.keras is written
 
 Paper settings that the models' papers give are the defaults (`PAPER_SETTINGS`); where a paper
 is silent the value is marked so in the comment.
 """
 
+import csv
 import dataclasses
 import json
+import math
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
 
+import h5py
 import keras
 import tensorflow as tf
 
@@ -31,6 +36,7 @@ from keras_colorize import callbacks as kc_callbacks
 from keras_colorize import data, exporting, files, losses, models
 from keras_colorize.models.gan import ConditionalGAN
 
+BACKUP, HISTORY, SAMPLE_FILE = "backup", "history.csv", "sample.h5"  # in the run folder
 SHARED_DATA_FILES = {
     "sketch_inverter": "celeba100.h5",
     "unet": "lfw128.h5",
@@ -181,7 +187,7 @@ def default_data(model, out_dir, data_dir="data"):
     standard = Path(data_dir) / SHARED_DATA_FILES[model]
     if standard.exists():
         return standard
-    return build_sample_dataset(Path(out_dir) / "sample.h5")
+    return build_sample_dataset(Path(out_dir) / SAMPLE_FILE)
 
 
 def build_sample_dataset(path, size=128):
@@ -192,7 +198,7 @@ def build_sample_dataset(path, size=128):
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         # The photos are only the build's input; a run interrupted here starts it afresh.
-        with tempfile.TemporaryDirectory(dir=path.parent) as scratch:
+        with tempfile.TemporaryDirectory() as scratch:
             folder = Path(scratch) / "sample_photos"
             samples.write_sample_folder(folder)
             build_dataset([folder], path, size, sketch="pencil", split=(1.0, 0.0, 0.0), seed=0)
@@ -316,7 +322,7 @@ def _loss_switch_epoch(settings):
 def _check_resumes_the_same_model(out_dir, model_name, model_config):
     """An interrupted run in `out_dir` resumes only with the network it was training."""
     recorded = out_dir / "config.json"
-    if not (out_dir / "backup").exists() or not recorded.is_file():
+    if not (out_dir / BACKUP).exists() or not recorded.is_file():
         return
     try:
         earlier = json.loads(recorded.read_text())
@@ -336,12 +342,56 @@ def _check_resumes_the_same_model(out_dir, model_name, model_config):
 
 
 def _check_run_folder(out_dir):
-    finished = out_dir / "model.keras"
-    if finished.exists() and not (out_dir / "backup").exists():
+    """Refuse a finished run, and a folder of someone's files that a run would write over."""
+    if (out_dir / "model.keras").exists() and not (out_dir / BACKUP).exists():
         raise RunFolderError(
             f"{out_dir}: holds a finished run (model.keras); choose another --out "
             "or remove it yourself"
         )
+    # Before config.json, a run writes only the built-in sample there (hidden while partial).
+    entries = {p.name for p in out_dir.iterdir() if not p.name.startswith(".")} if out_dir.is_dir() else set()
+    if entries - {SAMPLE_FILE} and not _is_run_record(out_dir / "config.json"):
+        raise RunFolderError(
+            f"{out_dir}: holds files that are not a training run (no run config.json), which "
+            "the run would write over; choose a new or empty --out"
+        )
+
+
+def _is_run_record(path):
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(record, dict) and "model" in record and "epochs" in record
+
+
+def _check_backup_readable(out_dir):
+    """A run killed while saving its backup leaves that file unreadable; Keras then restores the
+    copy it kept of the epoch before (double_checkpoint), and without one it cannot resume."""
+    saved = [path for path in (out_dir / BACKUP).glob("latest.weights.h5*") if path.is_file()]
+    if saved and not any(_readable_hdf5(path) for path in saved):
+        raise RunFolderError(
+            f"{out_dir / BACKUP}: the interrupted run's backup cannot be read (its save was cut "
+            f"off); remove {out_dir / BACKUP} to start the run over"
+        )
+
+
+def _readable_hdf5(path):
+    try:
+        h5py.File(path, "r").close()
+    except OSError:
+        return False
+    return True
+
+
+def _best_so_far(history_path, monitor):
+    """The lowest `monitor` value in a resumed run's history (infinity in a new run)."""
+    try:
+        with open(history_path, newline="") as history:
+            values = [float(row[monitor]) for row in csv.DictReader(history) if row.get(monitor)]
+    except OSError:
+        return math.inf
+    return min(values, default=math.inf)
 
 
 def _callbacks(settings, out_dir, model, predictor, loss, validation_source, steps_per_epoch):
@@ -354,14 +404,19 @@ def _callbacks(settings, out_dir, model, predictor, loss, validation_source, ste
     elif isinstance(loss, losses.SwitchingLoss):
         monitor = "val_mae"  # comparable across the loss switch
     chosen = [
-        keras.callbacks.BackupAndRestore(str(out_dir / "backup"), delete_checkpoint=True),
+        # Kept until model.keras and export/ are written (`train`), so a run killed after its
+        # last epoch resumes there instead of starting over; a save cut off falls back to the
+        # epoch before.
+        keras.callbacks.BackupAndRestore(
+            str(out_dir / BACKUP), double_checkpoint=True, delete_checkpoint=False
+        ),
         keras.callbacks.TerminateOnNaN(),
         kc_callbacks.EpochSummary(steps_per_epoch * settings.batch_size),  # before the CSV: its epoch_seconds
-        keras.callbacks.CSVLogger(str(out_dir / "history.csv"), append=True),
-        keras.callbacks.TensorBoard(str(out_dir / "logs"), write_graph=False),
-        keras.callbacks.ModelCheckpoint(
-            str(out_dir / "best.keras"), monitor=monitor, mode="min", save_best_only=True
+        kc_callbacks.BestCheckpoint(
+            out_dir / "best.keras", monitor, best=_best_so_far(out_dir / HISTORY, monitor)
         ),
+        keras.callbacks.CSVLogger(str(out_dir / HISTORY), append=True),
+        keras.callbacks.TensorBoard(str(out_dir / "logs"), write_graph=False),
         kc_callbacks.PredictionTriplets(
             inputs,
             targets,
@@ -408,12 +463,15 @@ def train(settings, out_dir):
     out_dir = Path(out_dir)
     files.check_output_folder(out_dir, "pass a folder for the run")
     _check_run_folder(out_dir)
+    _check_backup_readable(out_dir)
     keras.utils.set_random_seed(settings.seed)
     precision = choose_precision(settings.precision)
     keras.mixed_precision.set_global_policy(precision)
     strategy = choose_strategy(settings.strategy)
     model_config = models.config(settings.model, settings.preset, **settings.model_overrides)
     _check_resumes_the_same_model(out_dir, settings.model, model_config)
+    if settings.data:
+        files.check_outside(out_dir, settings.data)
     data_path = settings.data or default_data(settings.model, out_dir)
     settings = dataclasses.replace(settings, data=str(data_path))
     if settings.second_loss:  # recorded as the epoch it happens at
@@ -461,7 +519,9 @@ def train(settings, out_dir):
         # Progress bars redraw with carriage returns, which a log file keeps line after line.
         verbose=1 if sys.stdout.isatty() and not os.environ.get("CI") else 2,
     )
-    exporting.save_keras(model, out_dir / "model.keras")
+    # model.keras last: its presence marks the run finished, export/ included.
     exporting.export_serving(predictor, models.element_format(settings.model), out_dir / "export")
+    exporting.save_keras(model, out_dir / "model.keras")
+    shutil.rmtree(out_dir / BACKUP, ignore_errors=True)
     print(f"run folder: {out_dir.resolve()}")
     return history

@@ -17,7 +17,6 @@ input lightness barely changed, where a change of colour can only be flicker, no
 import collections
 import contextlib
 import dataclasses
-import os
 import time
 from pathlib import Path
 
@@ -28,7 +27,7 @@ import tensorflow as tf
 
 from data_prep.sketch import pencil_sketch
 from keras_colorize import color, inference
-from keras_colorize.files import written_atomically
+from keras_colorize.files import unwritable_folder, written_atomically
 from keras_colorize.images import IMAGE_SUFFIXES, ImageError, gray_to_rgb
 
 FOURCC = "mp4v"  # MPEG-4 part 2: written by every OpenCV build, no external encoder needed
@@ -74,6 +73,8 @@ def check_source(path):
     """VideoError for a missing file or a still image, which OpenCV would open as a one-frame
     video; checked before opening so that the command line can refuse it before loading a model."""
     path = Path(path)
+    if path.is_dir():
+        raise VideoError(path, "not_a_file", "a folder, not a video file")
     if not path.is_file():
         raise VideoError(path, "missing", "no such file")
     if path.suffix.lower() in STILL_IMAGE_SUFFIXES:
@@ -226,8 +227,8 @@ def check_destination(destination):
     if destination.suffix.lower() not in VIDEO_SUFFIXES:
         suffixes = ", ".join(VIDEO_SUFFIXES)
         raise VideoError(destination, "unsupported_suffix", f"videos are written as {suffixes}")
-    folder = next(folder for folder in destination.absolute().parents if folder.exists())
-    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+    folder = unwritable_folder(destination)
+    if folder:
         raise VideoError(destination, "cannot_write", f"{folder} is not a writable folder")
 
 

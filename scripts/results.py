@@ -24,6 +24,7 @@ from pathlib import Path
 import cv2
 
 from keras_colorize import Colorizer, callbacks, evaluation, images, inference, shipped
+from keras_colorize.shipped import ModelLoadError
 
 TEST_SETS = {  # name -> (HDF5 file under --data, what it is)
     "lfw": ("lfw128.h5", "LFW test faces (1,318, identity-disjoint from training; pencil sketches)"),
@@ -52,8 +53,9 @@ def evaluate_all(sources, data_dir, out_dir, rescore=False):
     """{(test set, name): summary} for {name: model source}, evaluating what `out_dir` lacks
     (everything with `rescore`)."""
     summaries = {}
-    for name, source in sources.items():
-        colorizer = Colorizer.load(source)
+    # All loaded first: a model that cannot load stops the script before the others are scored.
+    colorizers = {name: Colorizer.load(source) for name, source in sources.items()}
+    for name, colorizer in colorizers.items():
         fingerprint = weights_fingerprint(colorizer)
         for test_set, (file_name, _) in TEST_SETS.items():
             folder = out_dir / test_set / name
@@ -250,6 +252,14 @@ def unshipped_scored(out_dir, shipped_names):
     return found
 
 
+def named_model(text):
+    """An argparse type: NAME=MODEL -> (NAME, MODEL)."""
+    name, equals, model = text.partition("=")
+    if not (name and equals and model):
+        raise argparse.ArgumentTypeError(f"expected NAME=MODEL, not {text!r}")
+    return name, model
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=Path("data"), help="where `make data` built the test sets")
@@ -258,7 +268,7 @@ def main(argv=None):
     parser.add_argument("--readme", type=Path, default=Path("README.md"))
     parser.add_argument("--rescore", action="store_true",
                         help="score every model again, not only those whose weights changed")
-    parser.add_argument("--also", nargs="*", metavar="NAME=MODEL",
+    parser.add_argument("--also", nargs="*", metavar="NAME=MODEL", type=named_model,
                         help="trained models that are not shipped, for the tables and grids (e.g. "
                              "fusion=runs/fusion/best.keras); default: those scored into --out before")
     args = parser.parse_args(argv)
@@ -266,13 +276,17 @@ def main(argv=None):
     if not names:
         print("error: no shipped models in keras_colorize/weights/", file=sys.stderr)
         return 2
-    also = unshipped_scored(args.out, names) if args.also is None else dict(pair.split("=", 1) for pair in args.also)
+    also = unshipped_scored(args.out, names) if args.also is None else dict(args.also)
     if clashes := sorted(set(also) & set(names)):
         print(f"error: --also names {', '.join(clashes)} the shipped model(s) of that name; pick another name",
               file=sys.stderr)
         return 2
     sources = {**{name: name for name in names}, **also}
-    summaries = evaluate_all(sources, args.data, args.out, args.rescore)
+    try:
+        summaries = evaluate_all(sources, args.data, args.out, args.rescore)
+    except ModelLoadError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     for name in names:
         description = json.loads((shipped.WEIGHTS_DIR / f"{name}.json").read_text())
         (shipped.WEIGHTS_DIR / f"{name}.md").write_text(model_card(name, description, summaries))

@@ -265,6 +265,37 @@ def test_build_names_each_skipped_file_on_stderr(tmp_path, capsys):
     assert any(line.startswith(f"skipped {photos / 'flat.png'}: constant") for line in errors)
 
 
+def test_build_refuses_to_write_over_a_folder_or_a_source_even_with_overwrite(tmp_path, capsys):
+    photos = _noise_photos(tmp_path / "photos", 2, (40, 40), seed=0)
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "thesis.txt").write_text("years of work")
+    with pytest.raises(IsADirectoryError, match="mine: is a folder; OUT is the HDF5 file"):
+        build_dataset([photos], tmp_path / "mine", 32, overwrite=True, verbose=False)
+    with pytest.raises(ValueError, match="must be outside the source"):
+        build_dataset([photos / "0.png"], photos / "0.png", 32, overwrite=True, verbose=False)
+    with pytest.raises(ValueError, match="must be outside the source"):
+        build_dataset([photos], photos / "out.h5", 32, verbose=False)
+    assert (tmp_path / "mine" / "thesis.txt").read_text() == "years of work"
+    assert sorted(p.name for p in photos.iterdir()) == ["0.png", "1.png"]
+    # The command line says so in one line.
+    with pytest.raises(SystemExit) as exited:
+        main(["build", str(photos), str(tmp_path / "mine"), "--size", "32", "--overwrite"])
+    assert str(exited.value.code).startswith("data_prep build: error: ") and "is a folder" in str(exited.value.code)
+
+
+def test_an_unwritable_output_folder_is_named_before_any_work(tmp_path, monkeypatch):
+    photos = _noise_photos(tmp_path / "photos", 2, (40, 40), seed=0)
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    monkeypatch.setattr("os.access", lambda path, mode: Path(path) != locked)  # as for a non-root user
+    with pytest.raises(SystemExit) as exited:
+        main(["build", str(photos), str(locked / "out.h5"), "--size", "32"])
+    assert str(exited.value.code) == (
+        f"data_prep build: error: {locked / 'out.h5'}: cannot be written; {locked} is not a writable folder"
+    )
+    assert list(locked.iterdir()) == []
+
+
 def test_a_limit_takes_images_from_every_given_split(tmp_path):
     # Sorted, test/ comes before train/: the first 3 images would all be test images.
     for split, count, seed in (("test", 4, 0), ("train", 8, 1)):

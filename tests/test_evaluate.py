@@ -260,6 +260,14 @@ def test_data_too_small_to_score_exits_2_and_leaves_no_output_folder(sketch_mode
     assert not (tmp_path / "out").exists()
 
 
+def test_an_output_folder_inside_the_data_folder_is_refused(sketch_model, photo_folder, tmp_path, capsys):
+    # The next evaluation of that folder would score the grids written there.
+    code, _, error = _run(capsys, "--model", sketch_model, "--data", photo_folder,
+                          "--out", photo_folder / "scores")
+    assert code == 2 and f"{photo_folder / 'scores'}: must be outside the source" in error
+    assert not (photo_folder / "scores").exists()
+
+
 @pytest.mark.parametrize(
     "flag, value, named",
     [("--limit", -5, "at least 1"), ("--limit", 0, "at least 1"), ("--batch", 0, "at least 1"),

@@ -1,8 +1,8 @@
-"""files.written_atomically: a file or folder appears whole or not at all."""
+"""files: a file or folder appears whole or not at all; outputs stay out of their sources."""
 
 import pytest
 
-from keras_colorize.files import written_atomically
+from keras_colorize.files import check_outside, written_atomically
 
 
 def test_a_finished_block_replaces_the_file_and_leaves_no_temporary(tmp_path):
@@ -57,3 +57,16 @@ def test_a_failed_block_leaves_the_old_folder_untouched(tmp_path):
     assert [p.name for p in path.iterdir()] == ["old"]
     assert (path / "old" / "weights.h5").read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["export"]
+
+
+def test_an_output_in_or_equal_to_its_source_is_refused(tmp_path):
+    source = tmp_path / "photos"
+    (source / "sub").mkdir(parents=True)
+    (source / "a.png").write_bytes(b"photo")
+    for out in (source, source / "run", source / "sub" / "deeper", source / "a.png"):
+        with pytest.raises(ValueError, match="must be outside the source"):
+            check_outside(out, source)
+    with pytest.raises(ValueError, match="must be outside the source"):
+        check_outside(source / "a.png", source / "a.png")
+    check_outside(tmp_path / "photos_out", source)  # a sibling that shares the name's start
+    check_outside(tmp_path / "run", source / "a.png")  # beside a single source file

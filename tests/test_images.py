@@ -136,6 +136,21 @@ def test_inputs_that_name_nothing_are_reported_missing(tmp_path):
     assert "no such file" in problems[0].detail and "pattern" in problems[1].detail
 
 
+def test_a_recursive_pattern_does_not_follow_links_round_a_loop(tmp_path):
+    (tmp_path / "photos" / "sub").mkdir(parents=True)
+    for name in ("photos/a.png", "photos/sub/b.png", "photos/.hidden.png"):
+        Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / name)
+    # Two links up: glob.glob would walk photos/sub/up/sub/up2/... for ever (or until ELOOP).
+    (tmp_path / "photos" / "sub" / "up").symlink_to("..")
+    (tmp_path / "photos" / "sub" / "up2").symlink_to("../..")
+
+    paths, problems = find_images(str(tmp_path / "photos" / "**" / "*.png"))
+
+    assert paths == [tmp_path / "photos" / "a.png", tmp_path / "photos" / "sub" / "b.png"]
+    assert problems == []
+    assert find_images(str(tmp_path / "*" / "sub" / "*.png"))[0] == [tmp_path / "photos" / "sub" / "b.png"]
+
+
 def test_broken_links_and_unreadable_folders_are_reported(tmp_path, monkeypatch):
     (tmp_path / "sub" / "locked").mkdir(parents=True)
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "sub" / "a.png")

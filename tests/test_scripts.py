@@ -97,6 +97,15 @@ def test_results_refuses_an_also_model_named_like_a_shipped_one(tmp_path, capsys
     assert "--also names unet the shipped model" in capsys.readouterr().err
 
 
+def test_results_also_takes_name_equals_model_and_names_a_model_it_cannot_load(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        results.main(["--out", str(tmp_path), "--also", "fusion"])
+    assert "expected NAME=MODEL, not 'fusion'" in capsys.readouterr().err
+    code = results.main(["--out", str(tmp_path), "--also", f"fusion={tmp_path / 'missing.keras'}"])
+    assert code == 2
+    assert "missing.keras: no such file or folder" in capsys.readouterr().err
+
+
 def test_results_scores_again_models_whose_weights_changed_or_all_when_asked(tmp_path, monkeypatch):
     model_file = tmp_path / "model.keras"
     model_file.write_bytes(b"first weights")

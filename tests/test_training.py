@@ -116,6 +116,96 @@ def test_run_killed_after_an_epoch_resumes_without_training_an_epoch_twice(sampl
     assert (run / "model.keras").is_file()
 
 
+def _interrupted_after_training(settings, run, monkeypatch):
+    """Train `run` to its last epoch and stop it there, before model.keras is written (as a kill
+    would); the backup is then all that is left of the finished epochs."""
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(training.exporting, "export_serving", killed)
+        with pytest.raises(KeyboardInterrupt):
+            training.train(settings, run)
+    assert not (run / "model.keras").exists()
+
+
+@pytest.mark.slow
+def test_a_run_stopped_after_its_last_epoch_finishes_without_training_again(sample_h5, tmp_path,
+                                                                            monkeypatch):
+    run = tmp_path / "run"
+    settings = _settings("sketch_inverter", sample_h5)
+    _interrupted_after_training(settings, run, monkeypatch)
+    history = training.train(settings, run)
+    assert history.epoch == [] and _epochs_logged(run) == [0, 1]
+    assert (run / "model.keras").is_file() and (run / "export" / "saved_model.pb").is_file()
+    assert not (run / "backup").exists()  # removed only once the run is finished
+
+
+@pytest.mark.slow
+def test_a_backup_whose_save_was_cut_off_resumes_from_the_epoch_before(sample_h5, tmp_path, monkeypatch):
+    run = tmp_path / "run"
+    settings = _settings("sketch_inverter", sample_h5)
+    _interrupted_after_training(settings, run, monkeypatch)
+    backup = run / "backup"
+    # How a kill in the middle of the second epoch's save leaves the folder: the weights file
+    # half written, the epoch count and the history still at the first epoch.
+    (backup / "latest.weights.h5").write_bytes(b"")
+    (backup / "training_metadata.json").write_text((backup / "training_metadata.json.bkp").read_text())
+    rows = (run / "history.csv").read_text().splitlines(keepends=True)
+    (run / "history.csv").write_text("".join(rows[:-1]))
+
+    history = training.train(settings, run)
+    assert history.epoch == [1] and _epochs_logged(run) == [0, 1]
+    assert (run / "model.keras").is_file()
+
+
+@pytest.mark.slow
+def test_a_backup_that_cannot_be_read_is_a_one_line_error_saying_how_to_start_over(sample_h5, tmp_path,
+                                                                                   monkeypatch):
+    run = tmp_path / "run"
+    settings = _settings("sketch_inverter", sample_h5, epochs=1)
+    _interrupted_after_training(settings, run, monkeypatch)
+    (run / "backup" / "latest.weights.h5").write_bytes(b"")  # the first epoch's save, cut off
+    assert not (run / "backup" / "latest.weights.h5.bkp").exists()
+    with pytest.raises(training.RunFolderError, match=r"backup: the interrupted run's backup cannot be read.*remove"):
+        training.train(settings, run)
+
+
+def test_a_resumed_run_replaces_its_best_checkpoint_only_with_a_better_epoch(tmp_path):
+    (tmp_path / "history.csv").write_text("epoch,loss,val_mae\n0,0.5,0.031\n1,0.4,0.027\n2,0.4,0.029\n")
+    best = training._best_so_far(tmp_path / "history.csv", "val_mae")
+    assert best == 0.027
+    assert training._best_so_far(tmp_path / "none.csv", "val_mae") == float("inf")
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    checkpoint = callbacks.BestCheckpoint(tmp_path / "best.keras", "val_mae", best=best)
+    checkpoint.set_model(model)
+    checkpoint.on_epoch_end(3, {"val_mae": 0.028})
+    assert not (tmp_path / "best.keras").exists()
+    checkpoint.on_epoch_end(4, {"val_mae": 0.020})
+    assert keras.saving.load_model(tmp_path / "best.keras").count_params() == 3
+    assert checkpoint.best == 0.020
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best.keras", "history.csv"]  # no temporary left
+
+
+def test_a_folder_of_other_files_is_refused_and_left_as_it_was(sample_h5, tmp_path):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "config.json").write_text('{"learning": "my own notes"}')
+    (mine / "history.csv").write_text("epoch,loss\n")
+    with pytest.raises(training.RunFolderError, match="mine: holds files that are not a training run"):
+        training.train(_settings("unet", sample_h5, epochs=1), mine)
+    assert (mine / "config.json").read_text() == '{"learning": "my own notes"}'
+    assert sorted(p.name for p in mine.iterdir()) == ["config.json", "history.csv"]
+
+
+def test_a_run_folder_inside_its_image_folder_is_refused(tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    with pytest.raises(ValueError, match="run: must be outside the source"):
+        training.train(_settings("unet", photos, epochs=1), photos / "run")
+    assert not (photos / "run").exists()
+
+
 MIRRORED_SCRIPT = textwrap.dedent(
     """
     import sys
@@ -260,6 +350,24 @@ def test_fine_tuning_starts_from_the_given_weights(trained_run, tmp_path):
         models.load_weights(model, tmp_path / "missing.keras")
 
 
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [("cut.keras", b"PK\x03\x04 cut short"), ("noise.keras", bytes(range(256))), ("empty.weights.h5", b"")],
+)
+def test_weights_that_cannot_be_read_are_a_one_line_error_naming_the_file(name, content, tmp_path, capsys):
+    (tmp_path / name).write_bytes(content)
+    with pytest.raises(ValueError, match=f"{name}: not a readable model or weights file"):
+        models.load_weights(models.build("unet", "small", base_filters=4), tmp_path / name)
+    sys.path.insert(0, str(REPO))
+    import train
+
+    # The weights load before the data is read: none is needed to see the error.
+    code = train.main(["--model", "unet", "--initial-weights", str(tmp_path / name),
+                       "--data", str(tmp_path / "unread.h5"), "--out", str(tmp_path / "run")])
+    error = capsys.readouterr().err
+    assert code == 2 and error.startswith("error: ") and error.count("\n") == 1 and name in error
+
+
 @pytest.mark.parametrize("option", ["--epochs", "--batch", "--steps-per-epoch"])
 def test_train_py_refuses_counts_below_one_as_a_usage_error(option, capsys):
     sys.path.insert(0, str(REPO))
@@ -322,7 +430,7 @@ def _checkpoint_and_stage(model_name, model, loss, tmp_path, **overrides):
     chosen = training._callbacks(
         settings, tmp_path, model, None, loss, _numbered_samples(4), steps_per_epoch=3
     )
-    checkpoint, = (c for c in chosen if isinstance(c, keras.callbacks.ModelCheckpoint))
+    checkpoint, = (c for c in chosen if isinstance(c, callbacks.BestCheckpoint))
     stages = [c for c in chosen if isinstance(c, callbacks.LossStage)]
     return checkpoint, stages
 
@@ -331,8 +439,8 @@ def test_best_checkpoint_monitors_a_colour_error_and_the_loss_switches_on_time(t
     gan = models.build("pix2pix", "small", base_filters=4)
     checkpoint, stages = _checkpoint_and_stage("pix2pix", gan, None, tmp_path)
     # The generator's L1 to the truth, not the discriminator's or adversarial loss.
-    assert (checkpoint.monitor, checkpoint.mode) == ("val_g_l1", "min") and not stages
-    assert checkpoint.filepath == str(tmp_path / "best.keras")
+    assert checkpoint.monitor == "val_g_l1" and not stages
+    assert checkpoint.path == tmp_path / "best.keras"
 
     switching = losses.SwitchingLoss("mae", "ssim")
     checkpoint, stages = _checkpoint_and_stage("unet", None, switching, tmp_path, epochs=6)

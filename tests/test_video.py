@@ -219,6 +219,12 @@ def test_a_still_image_as_the_source_is_refused_before_loading_the_model(name, t
     assert sorted(tmp_path.iterdir()) == [still]
 
 
+def test_a_folder_as_the_source_is_named_as_a_folder(tmp_path):
+    (tmp_path / "clips").mkdir()
+    with pytest.raises(video.VideoError, match="clips: not_a_file \\(a folder, not a video file\\)"):
+        video.colorize_video(_flickering_colorizer(), tmp_path / "clips", tmp_path / "out.mp4", verbose=False)
+
+
 def test_an_odd_size_loses_a_pixel_and_the_report_says_so(odd_clip, tmp_path):
     report = video.colorize_video(_flickering_colorizer(), odd_clip, tmp_path / "out.mp4", verbose=False)
     written = video.video_info(tmp_path / "out.mp4")

@@ -16,6 +16,7 @@ format; `inference_model(name, model)` applies it (identity for the others).
 import importlib
 import inspect
 import warnings
+import zipfile
 from pathlib import Path
 
 _BUILDERS = {}
@@ -101,6 +102,15 @@ def build(name, preset="small", **overrides):
     return _BUILDERS[name](**config(name, preset, **overrides))
 
 
+def first_line(error):
+    """An error's first line: Keras puts a whole model config in some of its messages."""
+    return (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
+
+
+# What Keras and h5py raise for a truncated or foreign model file, besides ValueError.
+UNREADABLE_MODEL_FILE = (OSError, KeyError, TypeError, zipfile.BadZipFile)
+
+
 def load_weights(model, path):
     """Load a trained model's weights (.keras, .weights.h5 or legacy .h5 file) into `model`,
     which must have the same layers (same builder and config); the error names the file."""
@@ -117,6 +127,8 @@ def load_weights(model, path):
             f"{path}: its weights do not fit {model.name} ({model.count_params():,} "
             "parameters); was it trained with the same preset and overrides (base_filters, ...)?"
         ) from error
+    except UNREADABLE_MODEL_FILE as error:
+        raise ValueError(f"{path}: not a readable model or weights file ({first_line(error)})") from None
 
 
 def _check_name(name):
