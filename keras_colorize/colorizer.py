@@ -45,8 +45,8 @@ class Colorizer:
 
     def check_input_kind(self, kind):
         """ModelLoadError when the model was trained on the other kind of input than `kind`
-        ("sketch" or "gray"): a sketch model turns a photo into noise and back. A model of
-        unknown input (a bare SavedModel) passes."""
+        ("sketch" or "gray"): a sketch model given a photo, or a photo model given a sketch,
+        returns noise. A model of unknown input (a bare SavedModel) passes."""
         if self.input_kind not in (None, kind):
             raise ModelLoadError(
                 f"{self.source}: model {self.name!r} takes {INPUT_NAMES[self.input_kind]}, "
