@@ -362,7 +362,7 @@ def _is_run_record(path):
         record = json.loads(path.read_text())
     except (OSError, ValueError):
         return False
-    return isinstance(record, dict) and "model" in record and "epochs" in record
+    return isinstance(record, dict) and "model" in record
 
 
 def _check_backup_readable(out_dir):
