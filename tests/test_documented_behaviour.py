@@ -20,7 +20,7 @@ from PIL import Image
 from skimage import data as skdata
 
 from data_prep import clean, faces, sketch
-from keras_colorize import Colorizer, augment, color, evaluation, losses
+from keras_colorize import Colorizer, augment, color, evaluation, losses, models
 from keras_colorize.models import flops, pix2pix
 from keras_colorize.models.classifier import build_classifier
 from keras_colorize.models.lab_unet_gan import build_lab_discriminator
@@ -299,3 +299,24 @@ def test_gan_training_flops_count_the_discriminator_on_real_and_fake_images():
     d = flops.forward_flops(model.discriminator)
     assert d > 0
     assert flops.training_step_flops(model) == 3 * (g + 2 * d)
+
+
+def _layer_configs(model, layer_type):
+    """Configs of every `layer_type` layer, nested models (a GAN's generator) included."""
+    found = [layer for layer in model._flatten_layers() if isinstance(layer, layer_type)]
+    return [layer.get_config() for layer in found]
+
+
+def test_built_models_keep_the_layer_tables_constants():
+    # docs/models.md, fusion's table: dropout 0.25 after each encoder resolution, 0.5 before fusion.
+    fusion = models.build("fusion", "small")
+    rates = [config["rate"] for config in _layer_configs(fusion, keras.layers.Dropout)]
+    assert rates == [0.25, 0.25, 0.25, 0.5]
+    # Isola et al. sec. 6.2: weights from a Gaussian with mean 0 and standard deviation 0.02.
+    gan = models.build("pix2pix", "small", base_filters=4)
+    initializers = [config["kernel_initializer"]["config"] for config in _layer_configs(gan, keras.layers.Conv2D)]
+    assert initializers and all(init == {"mean": 0.0, "stddev": 0.02, "seed": None} for init in initializers)
+    # docs/models.md, unet: upsampling by nearest-neighbour UpSampling2D.
+    unet = models.build("unet", "small", base_filters=4)
+    upsampling = _layer_configs(unet, keras.layers.UpSampling2D)
+    assert len(upsampling) == 4 and {config["interpolation"] for config in upsampling} == {"nearest"}
