@@ -117,7 +117,7 @@ def _glob_files(pattern):
     """Files matching glob `pattern`, hidden ones left out as `glob.glob` does; its `**` does not
     enter linked folders, which `glob.glob` follows round a link to a parent folder without end."""
     parts = pattern.parts
-    fixed = next((i for i, part in enumerate(parts) if glob.escape(part) != part), len(parts))
+    fixed = next((i for i, part in enumerate(parts) if _is_pattern(part)), len(parts))
     if fixed == len(parts):
         return []  # not a pattern, and no such file
     root = Path(*parts[:fixed]) if fixed else Path()
@@ -127,11 +127,15 @@ def _glob_files(pattern):
     ]
 
 
+def _is_pattern(text):
+    return glob.escape(text) != text  # escaping changes only a pattern's characters
+
+
 def _missing(source):
     """The ImageError for a source that names no file: a broken link, a pattern or a plain path."""
     if source.is_symlink():
         return ImageError(source, "broken_link", f"points to {os.readlink(source)}, which does not exist")
-    if glob.escape(str(source)) != str(source):  # escaping changes only a pattern's characters
+    if _is_pattern(str(source)):
         return ImageError(source, "missing", "no file matches this pattern")
     return ImageError(source, "missing", "no such file or folder")
 

@@ -36,7 +36,8 @@ from keras_colorize import callbacks as kc_callbacks
 from keras_colorize import data, exporting, files, losses, models
 from keras_colorize.models.gan import ConditionalGAN
 
-BACKUP, HISTORY, SAMPLE_FILE = "backup", "history.csv", "sample.h5"  # in the run folder
+# In the run folder:
+RUN_CONFIG, BACKUP, HISTORY, SAMPLE_FILE = "config.json", "backup", "history.csv", "sample.h5"
 SHARED_DATA_FILES = {
     "sketch_inverter": "celeba100.h5",
     "unet": "lfw128.h5",
@@ -321,14 +322,10 @@ def _loss_switch_epoch(settings):
 
 def _check_resumes_the_same_model(out_dir, model_name, model_config):
     """An interrupted run in `out_dir` resumes only with the network it was training."""
-    recorded = out_dir / "config.json"
-    if not (out_dir / BACKUP).exists() or not recorded.is_file():
-        return
-    try:
-        earlier = json.loads(recorded.read_text())
-    except (OSError, ValueError):
+    earlier = _run_record(out_dir)
+    if not (out_dir / BACKUP).exists() or earlier is None:
         return  # no readable record: the backup itself will tell whether it fits
-    if not isinstance(earlier, dict) or "model_config" not in earlier:
+    if "model_config" not in earlier:
         return  # recorded before runs kept their builder config
     # Compared as JSON reads them back, so that a tuple in the config equals its list.
     if (earlier.get("model"), earlier.get("model_config")) != (
@@ -350,19 +347,20 @@ def _check_run_folder(out_dir):
         )
     # Before config.json, a run writes only the built-in sample there (hidden while partial).
     entries = {p.name for p in out_dir.iterdir() if not p.name.startswith(".")} if out_dir.is_dir() else set()
-    if entries - {SAMPLE_FILE} and not _is_run_record(out_dir / "config.json"):
+    if entries - {SAMPLE_FILE} and _run_record(out_dir) is None:
         raise RunFolderError(
             f"{out_dir}: holds files that are not a training run (no run config.json), which "
             "the run would write over; choose a new or empty --out"
         )
 
 
-def _is_run_record(path):
+def _run_record(out_dir):
+    """The settings a run folder's config.json records, or None when it holds no run's record."""
     try:
-        record = json.loads(path.read_text())
+        record = json.loads((out_dir / RUN_CONFIG).read_text())
     except (OSError, ValueError):
-        return False
-    return isinstance(record, dict) and "model" in record
+        return None
+    return record if isinstance(record, dict) and "model" in record else None
 
 
 def _check_backup_readable(out_dir):
@@ -486,7 +484,7 @@ def train(settings, out_dir):
     out_dir.mkdir(parents=True, exist_ok=True)
     # The builder config in full, not only the preset's name: presets change between versions,
     # and shipping or rebuilding the run must give the network it trained.
-    (out_dir / "config.json").write_text(
+    (out_dir / RUN_CONFIG).write_text(
         settings.to_json(model_config=model_config, precision_used=precision)
     )
     train_pairs = pairs_for(train_source, settings, training=True)
@@ -520,7 +518,7 @@ def train(settings, out_dir):
         verbose=1 if sys.stdout.isatty() and not os.environ.get("CI") else 2,
     )
     # model.keras last: its presence marks the run finished, export/ included.
-    exporting.export_serving(predictor, models.element_format(settings.model), out_dir / "export")
+    exporting.export_serving(predictor, element_format, out_dir / "export")
     exporting.save_keras(model, out_dir / "model.keras")
     shutil.rmtree(out_dir / BACKUP, ignore_errors=True)
     print(f"run folder: {out_dir.resolve()}")
