@@ -67,6 +67,10 @@ class Colorizer:
             )
         element_format = models.element_format(name)
         predictor = models.inference_model(name, model)
+        try:
+            models.check_interface(name, predictor)
+        except ValueError as error:
+            raise ModelLoadError(f"{source or model.name}: {error}") from None
         # One trace per input dtype and rank; sizes stay symbolic after the first retrace.
         @tf.function(reduce_retracing=True)
         def colorize_batch(batch):
@@ -76,7 +80,11 @@ class Colorizer:
 
     @classmethod
     def load(cls, source):
-        """From a run folder, a `.keras` file, a SavedModel folder, or a shipped model's name."""
+        """From a run folder, a `.keras` file, a SavedModel folder, or a shipped model's name
+        (`"unet"`, or `"shipped:unet"` as a loaded Colorizer's `source` names it)."""
+        shipped_name = shipped.name_in(str(source))
+        if shipped_name is not None:
+            return cls._load_shipped(shipped_name)
         path = Path(source)
         if (path / "model.keras").is_file():
             return cls._load_keras(path / "model.keras")
@@ -85,7 +93,7 @@ class Colorizer:
         # Checked only now: a file or a folder without a model that shares a shipped model's
         # name (a `classifier/` of outputs, say) must not hide that model, the apps' default.
         if str(source) in shipped.available():
-            return cls.from_model(shipped.load(source), source=shipped.source_of(source))
+            return cls._load_shipped(str(source))
         if path.is_file():
             return cls._load_keras(path)
         if not path.exists():
@@ -97,6 +105,10 @@ class Colorizer:
         raise ModelLoadError(
             f"{path}: holds neither model.keras nor a SavedModel (saved_model.pb){unfinished}"
         )
+
+    @classmethod
+    def _load_shipped(cls, name):
+        return cls.from_model(shipped.load(name), source=shipped.source_of(name))
 
     @classmethod
     def _load_keras(cls, path):

@@ -60,6 +60,7 @@ CACHE_BUDGET_BYTES = 2 * 2**30  # `make_dataset(cache="auto")` caches what fits 
 SHUFFLE_BUFFER = 512  # samples; a training pipeline reads this many before its first batch
 HDF5_FORMAT = "keras-colorize"
 HDF5_VERSION = 1
+HDF5_CHANNELS = {"rgb": (3,), "lab": (3,), "sketch": ()}  # each image column's row: (S, S) + this
 
 
 class DataSourceError(images.ImageError):
@@ -191,9 +192,8 @@ def from_hdf5(path, split="train", *, block_size=64):
     """
     path = Path(path)
     columns, count, image_size = _inspect_hdf5(path, split)
-    channels = {"rgb": (3,), "lab": (3,), "sketch": ()}
     signature = {
-        column: tf.TensorSpec((image_size, image_size) + channels[column], tf.uint8)
+        column: tf.TensorSpec((image_size, image_size) + HDF5_CHANNELS[column], tf.uint8)
         for column in columns
     }
 
@@ -263,7 +263,21 @@ def _inspect_hdf5(path, split):
         if encoding is None:
             raise DataSourceError(path, "no_images", f"split {split!r} has neither 'rgb' nor 'lab'")
         columns = (encoding, "sketch") if "sketch" in group else (encoding,)
-        return columns, len(group[encoding]), int(file.attrs["image_size"])
+        count, image_size = len(group[encoding]), int(file.attrs.get("image_size", 0))
+        for column in columns:
+            expected = (count, image_size, image_size) + HDF5_CHANNELS[column]
+            if group[column].shape != expected or group[column].dtype != np.uint8:
+                raise DataSourceError(
+                    path, "inconsistent_columns",
+                    f"{split}/{column} is {group[column].dtype} {group[column].shape}; with "
+                    f"image_size={image_size} and {count} {split}/{encoding} rows it should be uint8 {expected}",
+                )
+        if "source" in group and group["source"].shape != (count,):
+            raise DataSourceError(
+                path, "inconsistent_columns",
+                f"{split}/source names {len(group['source'])} files for {count} {split}/{encoding} rows",
+            )
+        return columns, count, image_size
 
 
 def _image_files(folder, skipped):

@@ -30,15 +30,22 @@ class ImageError(ValueError):
         super().__init__(message)
 
 
+def check_file(path, kind="an image file", error=ImageError):
+    """Raise `error` (ImageError or a subclass) naming `path` when it is a folder, names no file
+    (missing, a broken link, a loop of links) or is empty; `kind` names what it should be."""
+    path = Path(path)
+    if path.is_dir():
+        raise error(path, "not_a_file", f"a folder, not {kind}")
+    if not path.is_file():
+        raise _missing(path, error)
+    if path.stat().st_size == 0:
+        raise error(path, "empty", "zero bytes")
+
+
 def open_image(path):
     """Open and fully decode an image file with Pillow; raise ImageError when it can't be."""
     path = Path(path)
-    if path.is_dir():
-        raise ImageError(path, "not_a_file", "a folder, not an image file")
-    if not path.is_file():
-        raise ImageError(path, "missing", "no such file")
-    if path.stat().st_size == 0:
-        raise ImageError(path, "empty", "zero bytes")
+    check_file(path)
     try:
         image = Image.open(path)
         image.load()
@@ -96,8 +103,8 @@ def list_images(*sources, recursive=True):
 
 def find_images(*sources, recursive=True):
     """(image files, problems): the files as `list_images` gives them, and an ImageError for
-    each source that names nothing (`missing`) and each broken link (`broken_link`) or
-    unreadable folder (`unreadable`) met on the way, so that a batch job can count them."""
+    each source that names nothing (`missing`) and each broken link (`broken_link`), loop of
+    links (`link_loop`) or unreadable folder (`unreadable`) met on the way, so that a batch job can count them."""
     found, problems = [], []
     for source in map(Path, sources):
         if source.is_dir():
@@ -131,13 +138,19 @@ def _is_pattern(text):
     return glob.escape(text) != text  # escaping changes only a pattern's characters
 
 
-def _missing(source):
-    """The ImageError for a source that names no file: a broken link, a pattern or a plain path."""
+def _missing(source, error=ImageError):
+    """The `error` for a source that names no file: a broken link, a loop of links, a pattern
+    or a plain path."""
     if source.is_symlink():
-        return ImageError(source, "broken_link", f"points to {os.readlink(source)}, which does not exist")
+        try:
+            source.resolve(strict=True)
+        except FileNotFoundError:
+            return error(source, "broken_link", f"points to {os.readlink(source)}, which does not exist")
+        except (OSError, RuntimeError):  # Python before 3.13 calls a loop a RuntimeError
+            return error(source, "link_loop", "its links lead round in a loop")
     if _is_pattern(str(source)):
-        return ImageError(source, "missing", "no file matches this pattern")
-    return ImageError(source, "missing", "no such file or folder")
+        return error(source, "missing", "no file matches this pattern")
+    return error(source, "missing", "no such file or folder")
 
 
 def _folder_images(folder, recursive, problems):

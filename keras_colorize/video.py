@@ -28,7 +28,7 @@ import tensorflow as tf
 from data_prep.sketch import pencil_sketch
 from keras_colorize import color, inference
 from keras_colorize.files import unwritable_folder, written_atomically
-from keras_colorize.images import IMAGE_SUFFIXES, ImageError, gray_to_rgb
+from keras_colorize.images import IMAGE_SUFFIXES, ImageError, check_file, gray_to_rgb
 
 FOURCC = "mp4v"  # MPEG-4 part 2: written by every OpenCV build, no external encoder needed
 # The containers OpenCV writes FOURCC into. Others fail, or worse: an image suffix (.png) makes
@@ -70,13 +70,11 @@ class VideoReport:
 
 
 def check_source(path):
-    """VideoError for a missing file or a still image, which OpenCV would open as a one-frame
-    video; checked before opening so that the command line can refuse it before loading a model."""
+    """VideoError for a folder, a missing or empty file, or a still image, which OpenCV would
+    open as a one-frame video; checked before opening so that the command line can refuse it
+    before loading a model."""
     path = Path(path)
-    if path.is_dir():
-        raise VideoError(path, "not_a_file", "a folder, not a video file")
-    if not path.is_file():
-        raise VideoError(path, "missing", "no such file")
+    check_file(path, "a video file", VideoError)
     if path.suffix.lower() in STILL_IMAGE_SUFFIXES:
         raise VideoError(path, "still_image", "not a video; colorize images with `keras-colorize colorize`")
 

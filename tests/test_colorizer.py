@@ -312,6 +312,18 @@ def test_a_file_or_folder_named_like_a_shipped_model_does_not_hide_it(shipped_un
     assert Colorizer.load(shipped_unet).source == str(Path(shipped_unet) / "model.keras")
 
 
+def test_a_source_as_a_loaded_colorizer_names_it_loads_again(shipped_unet, tmp_path, monkeypatch):
+    """The apps print `shipped:NAME`; typed back as --model, it is that shipped model, even
+    where the folder `shipped:NAME` holds another model."""
+    monkeypatch.chdir(tmp_path)
+    source = Colorizer.load(shipped_unet).source
+    exporting.save_keras(models.build("classifier", "small"), Path(source) / "model.keras")
+    again = Colorizer.load(source)
+    assert (again.name, again.source) == ("unet", source)
+    with pytest.raises(ModelLoadError, match=r"^fusion: not a shipped model \(shipped: \['unet'\]\)"):
+        Colorizer.load("shipped:fusion")
+
+
 @pytest.fixture(scope="module")
 def small_export(tmp_path_factory):
     """A SavedModel of a small untrained U-Net, exported as train.py exports one."""
@@ -351,6 +363,22 @@ def test_broken_saved_models_are_a_one_line_model_load_error(small_export, tmp_p
     with pytest.raises(ModelLoadError, match=named) as raised:
         Colorizer.load(run / "export")
     assert str(raised.value).startswith(str(run)) and "\n" not in str(raised.value)
+
+
+def test_a_keras_model_that_only_shares_a_models_name_is_refused_on_loading(tmp_path):
+    """Before, a plain Keras model named "unet" loaded and failed on its first image, deep in
+    tf.image.resize; one of another name never loaded."""
+    inputs = keras.Input((None, None, 3))
+    plain = keras.Model(inputs, keras.layers.Conv2D(3, 3, padding="same")(inputs), name="unet")
+    plain.save(tmp_path / "plain.keras")
+    with pytest.raises(ModelLoadError, match=(
+        r"plain.keras: not a keras-colorize 'unet' model: it takes 'input_layer(_\d+)?' \(3 channels, any size\) "
+        r"and gives 3 channels, where a 'unet' model takes 'lightness' \(1 channel, fixed size\)"
+    )):
+        Colorizer.load(tmp_path / "plain.keras")
+    renamed = keras.Model(inputs, plain.outputs, name="mine")
+    with pytest.raises(ModelLoadError, match="model name 'mine' is not one of"):
+        Colorizer.from_model(renamed)
 
 
 def test_a_truncated_keras_file_is_not_called_missing(tmp_path):

@@ -406,6 +406,26 @@ def test_from_hdf5_names_the_file_and_the_problem(tmp_path, photo_folder):
         data.from_hdf5(path, "validation")
 
 
+@pytest.mark.parametrize("edit", ["fewer sketch rows", "sketch of another size", "float photos", "fewer names"])
+def test_from_hdf5_refuses_columns_that_do_not_fit_together(tmp_path, edit):
+    """A hand-edited file is named at once, not by an IndexError from a generator mid-epoch."""
+    path = tmp_path / "edited.h5"
+    rgb, sketch = _hand_written_hdf5(path, 10)
+    column, replacement, detail = {
+        "fewer sketch rows": ("sketch", sketch[:6], "is uint8 (6, 4, 4)"),
+        "sketch of another size": ("sketch", np.zeros((10, 3, 3), np.uint8), "is uint8 (10, 3, 3)"),
+        "float photos": ("rgb", rgb / 255.0, "is float64 (10, 4, 4, 3)"),
+        "fewer names": ("source", np.array(["a.png"] * 9, dtype=object), "names 9 files for 10"),
+    }[edit]
+    with h5py.File(path, "a") as file:
+        if column in file["train"]:
+            del file[f"train/{column}"]
+        file.create_dataset(f"train/{column}", data=replacement)
+    with pytest.raises(data.DataSourceError, match="edited.h5: inconsistent_columns") as raised:
+        data.from_hdf5(path)
+    assert f"(train/{column} {detail}" in str(raised.value)
+
+
 def test_resize_samples_brings_every_image_to_the_model_size(source):
     assert data.resize_samples(source, SIZE) is source
     colour = np.array([10, 120, 250], np.uint8)

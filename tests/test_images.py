@@ -176,6 +176,18 @@ def test_broken_links_and_unreadable_folders_are_reported(tmp_path, monkeypatch)
     assert [error.reason for error in twice].count("broken_link") == 1
 
 
+def test_a_loop_of_links_is_named_as_a_loop_not_a_broken_link(tmp_path):
+    (tmp_path / "a.png").symlink_to("b.png")
+    (tmp_path / "b.png").symlink_to("a.png")
+
+    paths, problems = find_images(tmp_path, tmp_path / "a.png")
+
+    assert paths == []
+    assert _reasons(problems) == {"a.png": "link_loop", "b.png": "link_loop"}
+    with pytest.raises(ImageError, match="a.png: link_loop \\(its links lead round in a loop\\)"):
+        read_rgb(tmp_path / "a.png")
+
+
 def _transparency_files(folder):
     """Three pixels in each alpha-capable mode: (opaque, transparent, half-transparent)."""
     rgba = np.array([[[10, 200, 30, 255], [10, 200, 30, 0], [10, 200, 30, 128]]], np.uint8)

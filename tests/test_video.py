@@ -225,6 +225,15 @@ def test_a_folder_as_the_source_is_named_as_a_folder(tmp_path):
         video.colorize_video(_flickering_colorizer(), tmp_path / "clips", tmp_path / "out.mp4", verbose=False)
 
 
+def test_an_empty_file_and_a_loop_of_links_are_named_before_opencv_sees_them(tmp_path):
+    (tmp_path / "empty.mp4").touch()
+    (tmp_path / "loop.mp4").symlink_to("loop.mp4")
+    with pytest.raises(video.VideoError, match="empty.mp4: empty \\(zero bytes\\)"):
+        video.check_source(tmp_path / "empty.mp4")
+    with pytest.raises(video.VideoError, match="loop.mp4: link_loop"):
+        video.check_source(tmp_path / "loop.mp4")
+
+
 def test_an_odd_size_loses_a_pixel_and_the_report_says_so(odd_clip, tmp_path):
     report = video.colorize_video(_flickering_colorizer(), odd_clip, tmp_path / "out.mp4", verbose=False)
     written = video.video_info(tmp_path / "out.mp4")

@@ -13,6 +13,7 @@ logits) registers `inference=fn`, turning the trained model into one that output
 format; `inference_model(name, model)` applies it (identity for the others).
 """
 
+import functools
 import importlib
 import inspect
 import warnings
@@ -100,6 +101,45 @@ def _check_overrides(name, overrides):
 def build(name, preset="small", **overrides):
     """Build model `name` at `preset` ('paper' or 'small'), with builder overrides."""
     return _BUILDERS[name](**config(name, preset, **overrides))
+
+
+def check_interface(name, predictor):
+    """ValueError unless `predictor` (an `inference_model`) takes and gives what this package's
+    `name` models do: one input of fixed size with their input's name and channels, and their
+    output channels. Any other model of that name would fail deep inside TensorFlow."""
+    interface, expected = _interface_of(predictor), _interface(name)
+    if interface != expected:
+        raise ValueError(
+            f"not a keras-colorize {name!r} model: it takes {_describe(interface)}, "
+            f"where a {name!r} model takes {_describe(expected)}"
+        )
+
+
+@functools.cache
+def _interface(name):
+    return _interface_of(inference_model(name, build(name)))
+
+
+def _interface_of(model):
+    """(input names, whether each has a fixed square size, input channels, output channels)."""
+    inputs = [tensor.shape for tensor in model.inputs]
+    return (
+        tuple(tensor.name for tensor in model.inputs),
+        tuple(shape[1] is not None and shape[1] == shape[2] for shape in inputs),
+        tuple(shape[-1] for shape in inputs),
+        tuple(tensor.shape[-1] for tensor in model.outputs),
+    )
+
+
+def _describe(interface):
+    names, fixed, channels, outputs = interface
+    sizes = ["fixed size" if is_fixed else "any size" for is_fixed in fixed]
+    taken = ", ".join(f"{name!r} ({_channels(count)}, {size})" for name, count, size in zip(names, channels, sizes))
+    return f"{taken} and gives {', '.join(map(_channels, outputs))}"
+
+
+def _channels(count):
+    return f"{count} channel" + ("" if count == 1 else "s")
 
 
 def first_line(error):
