@@ -2,6 +2,7 @@
 the best checkpoint."""
 
 import math
+import os
 import time
 from pathlib import Path
 
@@ -154,6 +155,37 @@ class EpochSummary(keras.callbacks.Callback):
         )
         if logs is not None:
             logs["epoch_seconds"] = round(seconds, 3)
+
+
+class ResumableHistory(keras.callbacks.CSVLogger):
+    """`CSVLogger(path, append=True)` for a run that resumes from its backup: at its first epoch
+    it cuts the history before the rows of that epoch and later ones. The row is written before
+    the backup, so a run killed between the two trains that epoch again and logs it once more.
+    """
+
+    def __init__(self, path):
+        super().__init__(str(path), append=True)
+        self._first_epoch = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self._first_epoch is None:
+            self._first_epoch = epoch
+            _cut_history(Path(self.filename), epoch)
+
+
+def _cut_history(path, epoch):
+    """Truncate a CSV history (rows in epoch order) at its first row of `epoch` or later; done in
+    place, as CSVLogger already holds the file open for appending."""
+    if not path.is_file():
+        return
+    with open(path, "rb") as history:
+        kept = len(history.readline())  # the header
+        for row in history:
+            first = row.split(b",", 1)[0].strip()
+            if first.isdigit() and int(first) >= epoch:
+                os.truncate(path, kept)
+                return
+            kept += len(row)
 
 
 class BestCheckpoint(keras.callbacks.Callback):

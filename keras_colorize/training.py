@@ -8,7 +8,7 @@ writes the run folder:
     out_dir/model.keras        the trained model (written atomically)
     out_dir/export/            SavedModel: `serving_default` takes uint8 images of any size
     out_dir/best.keras         the best validation checkpoint
-    out_dir/history.csv        per-epoch losses (CSVLogger)
+    out_dir/history.csv        per-epoch losses (a CSVLogger, `callbacks.ResumableHistory`)
     out_dir/logs/              TensorBoard scalars and triplet images
     out_dir/triplets/          input / ground truth / prediction grids per epoch
     out_dir/backup/            BackupAndRestore state: run the same command again to resume;
@@ -402,18 +402,19 @@ def _callbacks(settings, out_dir, model, predictor, loss, validation_source, ste
     elif isinstance(loss, losses.SwitchingLoss):
         monitor = "val_mae"  # comparable across the loss switch
     chosen = [
+        keras.callbacks.TerminateOnNaN(),
+        kc_callbacks.EpochSummary(steps_per_epoch * settings.batch_size),  # before the CSV: its epoch_seconds
+        kc_callbacks.BestCheckpoint(
+            out_dir / "best.keras", monitor, best=_best_so_far(out_dir / HISTORY, monitor)
+        ),
+        kc_callbacks.ResumableHistory(out_dir / HISTORY),
+        # After the history row and the best checkpoint: an epoch is done once it is backed up.
         # Kept until model.keras and export/ are written (`train`), so a run killed after its
         # last epoch resumes there instead of starting over; a save cut off falls back to the
         # epoch before.
         keras.callbacks.BackupAndRestore(
             str(out_dir / BACKUP), double_checkpoint=True, delete_checkpoint=False
         ),
-        keras.callbacks.TerminateOnNaN(),
-        kc_callbacks.EpochSummary(steps_per_epoch * settings.batch_size),  # before the CSV: its epoch_seconds
-        kc_callbacks.BestCheckpoint(
-            out_dir / "best.keras", monitor, best=_best_so_far(out_dir / HISTORY, monitor)
-        ),
-        keras.callbacks.CSVLogger(str(out_dir / HISTORY), append=True),
         keras.callbacks.TensorBoard(str(out_dir / "logs"), write_graph=False),
         kc_callbacks.PredictionTriplets(
             inputs,

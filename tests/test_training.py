@@ -142,20 +142,24 @@ def test_a_run_stopped_after_its_last_epoch_finishes_without_training_again(samp
 
 
 @pytest.mark.slow
-def test_a_backup_whose_save_was_cut_off_resumes_from_the_epoch_before(sample_h5, tmp_path, monkeypatch):
+@pytest.mark.parametrize("second_row_written", [True, False])
+def test_a_backup_whose_save_was_cut_off_resumes_from_the_epoch_before(sample_h5, tmp_path, monkeypatch,
+                                                                       second_row_written):
     run = tmp_path / "run"
     settings = _settings("sketch_inverter", sample_h5)
     _interrupted_after_training(settings, run, monkeypatch)
     backup = run / "backup"
     # How a kill in the middle of the second epoch's save leaves the folder: the weights file
-    # half written, the epoch count and the history still at the first epoch.
+    # half written, the epoch count at the first epoch, and the history written before the
+    # backup (or, in a run from before that order, not).
     (backup / "latest.weights.h5").write_bytes(b"")
     (backup / "training_metadata.json").write_text((backup / "training_metadata.json.bkp").read_text())
-    rows = (run / "history.csv").read_text().splitlines(keepends=True)
-    (run / "history.csv").write_text("".join(rows[:-1]))
+    if not second_row_written:
+        rows = (run / "history.csv").read_text().splitlines(keepends=True)
+        (run / "history.csv").write_text("".join(rows[:-1]))
 
     history = training.train(settings, run)
-    assert history.epoch == [1] and _epochs_logged(run) == [0, 1]
+    assert history.epoch == [1] and _epochs_logged(run) == [0, 1]  # the second epoch logged once
     assert (run / "model.keras").is_file()
 
 
