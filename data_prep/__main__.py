@@ -11,7 +11,7 @@ from data_prep.faces import crop_faces_folder
 from data_prep.pairs import SKETCH_SIDES, split_pairs_folder
 from data_prep.sketch import SKETCH_STYLES, check_kernel_size, sketch_folder
 from data_prep.standard import build_standard
-from keras_colorize.cli import non_negative_int, positive_int
+from keras_colorize.cli import float_in, non_negative_float, non_negative_int, positive_int
 
 
 def _kernel_size(text):
@@ -19,20 +19,6 @@ def _kernel_size(text):
         return check_kernel_size(int(text))
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be an odd whole number >= 1, not {text}") from None
-
-
-def _non_negative_float(text):
-    value = float(text)
-    if not value >= 0:  # NaN too
-        raise argparse.ArgumentTypeError(f"must be at least 0, not {value}")
-    return value
-
-
-def _share(text):
-    value = float(text)
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"must be a share above 0 and at most 1, not {value}")
-    return value
 
 
 def _sketch(args):
@@ -106,7 +92,7 @@ def _parser():
 
     sub = command("faces", _faces, "Crop the largest face of each image (Haar cascade).")
     sub.add_argument("--size", type=positive_int, default=100)
-    sub.add_argument("--margin", type=_non_negative_float, default=0.25,
+    sub.add_argument("--margin", type=non_negative_float, default=0.25,
                      help="added on each side, x face size")
     sub.add_argument("--keep-faceless", action="store_true", help="centre-crop faceless images")
 
@@ -125,7 +111,7 @@ def _parser():
     sub.add_argument("--size", type=positive_int, required=True, help="side of the square images")
     sub.add_argument("--faces", action="store_true", help="crop around the largest face")
     sub.add_argument("--keep-faceless", action="store_true", help="with --faces: centre-crop")
-    sub.add_argument("--center-crop", type=_share, default=1.0, help="share of the shorter side")
+    sub.add_argument("--center-crop", type=float_in(0, 1, low_included=False), default=1.0, help="share of the shorter side")
     sub.add_argument("--sketch", choices=sorted(SKETCH_STYLES), help="store generated sketches")
     sub.add_argument("--pairs", choices=SKETCH_SIDES, help="side-by-side: the sketch's side")
     sub.add_argument("--encoding", choices=sorted(ENCODINGS), default="both")

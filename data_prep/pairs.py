@@ -12,13 +12,19 @@ SKETCH_SIDES = ("left", "right")
 
 
 def split_pair(image, sketch_side="left", path="<array>"):
-    """(H, 2W, C) side-by-side image -> (sketch half, photo half), each (H, W, C)."""
+    """(H, 2H, C) side-by-side image -> (sketch half, photo half), each (H, H, C).
+
+    The pix2pix datasets' halves are square; anything else (a photo that slipped into the
+    folder) is refused as `not_side_by_side` rather than cut into two half-photos.
+    """
     if sketch_side not in SKETCH_SIDES:
         raise ValueError(f"sketch_side must be one of {SKETCH_SIDES}, not {sketch_side!r}")
-    width = image.shape[1]
-    if width % 2:
-        raise ImageError(path, "not_side_by_side", f"odd width {width} cannot split in halves")
-    left, right = image[:, : width // 2], image[:, width // 2 :]
+    height, width = image.shape[:2]
+    if width != 2 * height:
+        raise ImageError(
+            path, "not_side_by_side", f"{width}x{height}: not two squares side by side ({2 * height}x{height})"
+        )
+    left, right = image[:, :height], image[:, height:]
     return (left, right) if sketch_side == "left" else (right, left)
 
 

@@ -22,6 +22,7 @@ model, video or output error stopped the command.
 """
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -158,12 +159,24 @@ positive_int = int_at_least(1)
 non_negative_int = int_at_least(0)
 
 
-def positive_float(text):
-    """An argparse type: a float above 0."""
-    value = float(text)
-    if not value > 0:  # NaN too
-        raise argparse.ArgumentTypeError(f"must be above 0, not {value}")
-    return value
+def float_in(low, high=math.inf, *, low_included=True):
+    """An argparse type: a float from `low` (or above it) to at most `high`; NaN is refused."""
+    bounds = f"at least {low}" if low_included else f"above {low}"
+    if high < math.inf:
+        bounds += f" and at most {high}"
+
+    def parse(text):
+        value = float(text)
+        if not ((value >= low if low_included else value > low) and value <= high):  # NaN fails both
+            raise argparse.ArgumentTypeError(f"must be {bounds}, not {value}")
+        return value
+
+    parse.__name__ = "float"
+    return parse
+
+
+positive_float = float_in(0, low_included=False)
+non_negative_float = float_in(0)
 
 
 def _add_image_arguments(parser, default_model, model_help):

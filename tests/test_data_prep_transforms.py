@@ -118,8 +118,9 @@ def test_inputs_sharing_a_stem_each_get_their_own_output(tmp_path, small_photo):
 
 def test_outputs_of_one_input_keep_one_name_across_subfolders(tmp_path, small_photo):
     source = tmp_path / "pairs"
-    write_image(source / "a.jpg", small_photo)
-    write_image(source / "a.png", small_photo[::-1])
+    pair = small_photo[:64]  # two 64x64 squares side by side
+    write_image(source / "a.jpg", pair)
+    write_image(source / "a.png", pair[::-1])
 
     summary = split_pairs_folder(source, tmp_path / "out", verbose=False)
 
@@ -127,7 +128,7 @@ def test_outputs_of_one_input_keep_one_name_across_subfolders(tmp_path, small_ph
     for half in ("sketches", "photos"):
         assert sorted(p.name for p in (tmp_path / "out" / half).iterdir()) == ["a-2.png", "a.png"]
     np.testing.assert_array_equal(
-        read_rgb(tmp_path / "out" / "photos" / "a-2.png"), small_photo[::-1, 64:]
+        read_rgb(tmp_path / "out" / "photos" / "a-2.png"), pair[::-1, 64:]
     )
 
 
@@ -235,14 +236,16 @@ def test_centre_box_is_the_centred_square_of_the_shorter_side():
 
 
 def test_split_pair_takes_the_sketch_from_the_given_side():
-    pair = np.concatenate([np.full((4, 6, 3), 1, np.uint8), np.full((4, 6, 3), 2, np.uint8)], 1)
+    pair = np.concatenate([np.full((6, 6, 3), 1, np.uint8), np.full((6, 6, 3), 2, np.uint8)], 1)
     sketch, photo = split_pair(pair, "left")
-    assert sketch.shape == photo.shape == (4, 6, 3)
+    assert sketch.shape == photo.shape == (6, 6, 3)
     assert (sketch == 1).all() and (photo == 2).all()
     sketch, photo = split_pair(pair, "right")
     assert (sketch == 2).all() and (photo == 1).all()
-    with pytest.raises(ImageError, match="odd width"):
-        split_pair(pair[:, :11], "left")
+    for not_a_pair in (pair[:, :11], pair[:, :10], pair[:4]):  # odd, even, and a 3:1 strip
+        height, width = not_a_pair.shape[:2]
+        with pytest.raises(ImageError, match=f"not_side_by_side \\({width}x{height}: not two squares"):
+            split_pair(not_a_pair, "left")
     with pytest.raises(ValueError, match="sketch_side"):
         split_pair(pair, "top")
 
