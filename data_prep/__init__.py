@@ -13,6 +13,7 @@
 Every step shows a progress bar, skips and counts bad files, and prints a summary.
 """
 
+import keras_colorize  # noqa: F401  first: it imports TensorFlow without its start-up lines
 from data_prep.build import build_dataset
 from data_prep.clean import ImageChecker, clean_folder, is_grayscale, min_max_scale
 from data_prep.demo import run_demo

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import keras
 
+from keras_colorize.console import is_terminal
 from keras_colorize.files import check_outside
 from keras_colorize.images import ImageError, free_output_name, list_images, write_image
 
@@ -26,7 +27,7 @@ class Tally:
         self.verbose = verbose
         self.kept = 0
         self.rejects = []
-        self._bar = keras.utils.Progbar(total, verbose=int(verbose), unit_name="file")
+        self._bar = keras.utils.Progbar(total, verbose=int(verbose and is_terminal()), unit_name="file")
 
     @property
     def skipped(self):

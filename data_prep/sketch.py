@@ -41,6 +41,19 @@ def pencil_sketch(image, kernel_size=21, sigma=0.0):
     return cv2.divide(gray, np.maximum(255 - blurred_negative, 1).astype(np.uint8), scale=256)
 
 
+def pencil_sketch_at(image, size, **params):
+    """The pencil sketch of `image` drawn as a model of input `size` saw its training sketches:
+    `data_prep build` shrinks a photo to the stored size before sketching it, and the sketch's
+    fixed 21 px blur makes thinner strokes on a larger photo, which vanish when shrunk. The
+    photo is shrunk to size x size (`cv2.INTER_AREA`, as build does), sketched, and the sketch
+    enlarged back to the image's size. `size` None: sketched at the image's own size."""
+    if size is None:
+        return pencil_sketch(image, **params)
+    height, width = np.shape(image)[:2]
+    shrunk = cv2.resize(np.asarray(image, np.uint8), (size, size), interpolation=cv2.INTER_AREA)
+    return cv2.resize(pencil_sketch(shrunk, **params), (width, height), interpolation=cv2.INTER_CUBIC)
+
+
 def line_sketch(image, sigma=0.8, k=1.6, gamma=1.0, phi=100.0, epsilon=-0.01):
     """XDoG line drawing: dark strokes where the difference of Gaussians drops below `epsilon`.
 

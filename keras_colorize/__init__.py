@@ -7,5 +7,9 @@ Modules: `color` (colour maths), `images` (file reading), `data` (tf.data pipeli
 
 __version__ = "0.1.0"
 
+from keras_colorize import console
+
+console.import_tensorflow_quietly()  # before any module imports it
+
 from keras_colorize import color, images, losses, models  # noqa: E402,F401
 from keras_colorize.colorizer import Colorizer  # noqa: E402,F401

@@ -27,7 +27,6 @@ import sys
 from pathlib import Path
 
 from data_prep.common import OUTPUT_SUFFIX, Tally
-from data_prep.sketch import pencil_sketch
 from keras_colorize import files, images, video
 from keras_colorize.colorizer import Colorizer, ModelLoadError
 from keras_colorize.shipped import PENCIL_SKETCH_MODEL, PHOTO_MODEL, SKETCH_MODEL
@@ -96,9 +95,9 @@ def _convert_images(args):
     files.check_output_folder(args.out, "-o takes a folder (created when missing)")
     via_sketch = getattr(args, "via_sketch", False)
     model = args.model or (PENCIL_SKETCH_MODEL if via_sketch else PHOTO_MODEL)
-    prepare = pencil_sketch if via_sketch else None
     takes_sketches = args.command == "sketch2photo" or via_sketch
     colorizer = _model_for(model, "sketch" if takes_sketches else "gray")
+    prepare = colorizer.pencil_sketch if via_sketch else None
     tally = convert_files(colorizer, paths, args.out, prepare, args.command, problems)
     return EXIT_SOME_FAILED if tally.rejects else EXIT_OK
 

@@ -17,6 +17,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
+from data_prep.sketch import pencil_sketch_at
 from keras_colorize import data, exporting, images, inference, models, shipped
 from keras_colorize.shipped import ModelLoadError
 
@@ -27,11 +28,12 @@ INPUT_NAMES = {"sketch": "drawn sketches", "gray": "photos"}  # by `Colorizer.in
 class Colorizer:
     """Wraps a model and its element format; `colorize` handles sizes, dtypes and batches."""
 
-    def __init__(self, colorize_batch, name, element_format, source=""):
+    def __init__(self, colorize_batch, name, element_format, source="", input_size=None):
         self._colorize_batch = colorize_batch
         self.name = name
         self.element_format = element_format
         self.source = str(source)
+        self.input_size = input_size  # the model's square input side; None when unknown
 
     @property
     def input_kind(self):
@@ -53,6 +55,11 @@ class Colorizer:
                 f"not {INPUT_NAMES[kind]}"
             )
         return self
+
+    def pencil_sketch(self, photo):
+        """uint8 RGB (H, W, 3) -> its pencil sketch, gray (H, W), drawn at the model's input
+        size as its training sketches were (`data_prep.sketch.pencil_sketch_at`)."""
+        return pencil_sketch_at(photo, self.input_size)
 
     def __repr__(self):
         return f"Colorizer({self.name!r}, format={self.element_format!r}, source={self.source!r})"
@@ -76,7 +83,9 @@ class Colorizer:
         def colorize_batch(batch):
             return inference.colorize_batch(predictor, batch, element_format)
 
-        return cls(lambda batch: colorize_batch(batch).numpy(), name, element_format, source)
+        return cls(
+            lambda batch: colorize_batch(batch).numpy(), name, element_format, source, predictor.input_shape[1]
+        )
 
     @classmethod
     def load(cls, source):
@@ -133,13 +142,13 @@ class Colorizer:
         serve = loaded.signatures.get(exporting.SERVING_ENDPOINT)
         if serve is None:
             raise ModelLoadError(f"{path}: SavedModel has no {exporting.SERVING_ENDPOINT!r} signature")
-        name = _recorded_model_name(path.parent / "config.json")
+        name, input_size = _recorded_model(path.parent / "config.json")
 
         def colorize_batch(batch):
             uint8 = inference.to_uint8(inference.to_float_rgb(batch))
             return serve(images=uint8)["colorized"].numpy()
 
-        return cls(colorize_batch, name, "saved_model", path)
+        return cls(colorize_batch, name, "saved_model", path, input_size)
 
     def colorize(self, image):
         """One image (array, PIL image or path) -> uint8 RGB (H, W, 3); or a list of them -> list.
@@ -173,17 +182,18 @@ def to_array(image):
     return array
 
 
-def _recorded_model_name(config):
-    """The model name that a run's config.json (beside its export/) records; "saved_model" without one."""
+def _recorded_model(config):
+    """(model name, input size) that a run's config.json (beside its export/) records;
+    ("saved_model", None) without one."""
     if not config.is_file():
-        return "saved_model"
+        return "saved_model", None
     try:
         recorded = json.loads(config.read_text())
     except ValueError as error:
         raise ModelLoadError(f"{config}: not valid JSON ({error})") from None
     if not isinstance(recorded, dict) or not isinstance(recorded.get("model"), str):
         raise ModelLoadError(f"{config}: names no model (no \"model\" entry, which train.py writes)")
-    return recorded["model"]
+    return recorded["model"], recorded.get("model_config", {}).get("image_size")
 
 
 def _is_image_shape(shape):

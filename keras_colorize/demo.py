@@ -20,7 +20,6 @@ from pathlib import Path
 from PIL import Image
 
 from data_prep.faces import crop_face
-from data_prep.sketch import pencil_sketch
 from keras_colorize import callbacks, files, images, inference, samples, shipped, training
 from keras_colorize.colorizer import Colorizer
 from keras_colorize.shipped import PENCIL_SKETCH_MODEL, PHOTO_MODEL
@@ -65,7 +64,7 @@ def result_rows(photo_colorizer, sketch_colorizer):
         gray = inference.gray_version(photo)
         rows.append((gray, photo, photo_colorizer.colorize(gray)))
     face = crop_face(photos["astronaut"], size=SKETCH_FACE_SIZE)
-    sketch = pencil_sketch(face)
+    sketch = sketch_colorizer.pencil_sketch(face)
     shown = images.gray_to_rgb(sketch)
     rows.append((shown, face, sketch_colorizer.colorize(sketch)))
     return rows

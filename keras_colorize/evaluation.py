@@ -14,7 +14,8 @@ Systems scored on the same images: `model`, whose input is the ground truth's gr
 CIELAB lightness, `color.rgb_to_gray`) or, for sketch models, the sketch; the `gray` baseline,
 that gray image itself (a = b = 0); the `sketch` baseline, the sketch itself. Data without
 sketches (a photo folder, an HDF5 file built without them) gets the pencil sketch of each
-photo (`data_prep.sketch.pencil_sketch`), the sketch the standard training files hold.
+photo, drawn at the model's input size (`Colorizer.pencil_sketch`) as the standard training
+files' sketches were drawn at theirs.
 
 Conventions: every image is scored at its stored size (the Colorizer runs the model at its own
 size and returns the input's size). Ground truths that are already gray (`is_grayscale`) are
@@ -44,7 +45,7 @@ import numpy as np
 from data_prep.build import find_samples
 from data_prep.clean import is_grayscale
 from data_prep.common import Tally
-from data_prep.sketch import pencil_sketch, to_gray
+from data_prep.sketch import to_gray
 from keras_colorize import callbacks, data, files, images, inference, metrics
 
 # Metric names as `evaluate.py --metrics` takes them -> the columns each one reports.
@@ -73,7 +74,7 @@ IMAGE_SIZE_POLICY = (
     f"lightness); recognition compares gray faces area-resized to {metrics.RECOGNITION_SIZE}"
 )
 OUTPUT_FILES = ("per_image.csv", "summary.json", "table.txt", "samples.png")
-SKETCHES_MADE_HERE = "pencil (made here: data_prep.sketch.pencil_sketch)"
+SKETCHES_MADE_HERE = "pencil (made here at the model's input size: Colorizer.pencil_sketch)"
 
 
 class EvaluationError(ValueError):
@@ -182,9 +183,9 @@ def _smallest_side(columns):
     return metrics.SSIM_FILTER_SIZE if "ssim" in columns else 1
 
 
-def _usable_samples(items, tally, with_sketches, smallest_side):
+def _usable_samples(items, tally, sketch_of, smallest_side):
     """The samples worth scoring; bad files, images under `smallest_side` and gray ground truths
-    go to `tally` as rejects."""
+    go to `tally` as rejects. A sample without a sketch gets `sketch_of` its photo, if given."""
     for item in items:
         if isinstance(item, images.ImageError):
             tally.reject(item)
@@ -196,8 +197,8 @@ def _usable_samples(items, tally, with_sketches, smallest_side):
             tally.reject(images.ImageError(item.name, "grayscale", "the ground truth has no colour"))
         else:
             tally.keep()
-            if with_sketches and item.sketch is None:
-                item = dataclasses.replace(item, sketch=pencil_sketch(item.truth))
+            if sketch_of and item.sketch is None:
+                item = dataclasses.replace(item, sketch=sketch_of(item.truth))
             yield item
 
 
@@ -298,7 +299,8 @@ def evaluate(colorizer, dataset, metric_names, out_dir, *, baselines=None, model
     tally = Tally(count, f"evaluating {colorizer.name} on {dataset.path}", verbose)
     with_sketches = model_input == "sketch" or "sketch" in baselines
     items = itertools.islice(dataset.read(with_sketches), count)
-    usable = _usable_samples(items, tally, with_sketches, _smallest_side(columns))
+    sketch_of = colorizer.pencil_sketch if with_sketches else None
+    usable = _usable_samples(items, tally, sketch_of, _smallest_side(columns))
 
     scores = _Scores(("model", *baselines), columns, samples)
     for batch in _batches(usable, batch_size):

@@ -22,9 +22,7 @@ import csv
 import dataclasses
 import json
 import math
-import os
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
@@ -33,7 +31,7 @@ import keras
 import tensorflow as tf
 
 from keras_colorize import callbacks as kc_callbacks
-from keras_colorize import data, exporting, files, losses, models
+from keras_colorize import console, data, exporting, files, losses, models
 from keras_colorize.models.gan import ConditionalGAN
 
 # In the run folder:
@@ -515,8 +513,7 @@ def train(settings, out_dir):
             settings, out_dir, model, predictor, loss, validation_source, steps_per_epoch
         ),
         shuffle=False,  # the pipeline shuffles, seeded
-        # Progress bars redraw with carriage returns, which a log file keeps line after line.
-        verbose=1 if sys.stdout.isatty() and not os.environ.get("CI") else 2,
+        verbose=1 if console.is_terminal() else 2,  # else one line per epoch
     )
     # model.keras last: its presence marks the run finished, export/ included.
     exporting.export_serving(predictor, element_format, out_dir / "export")

@@ -25,8 +25,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from data_prep.sketch import pencil_sketch
 from keras_colorize import color, inference
+from keras_colorize.console import is_terminal
 from keras_colorize.files import unwritable_folder, written_atomically
 from keras_colorize.images import IMAGE_SUFFIXES, ImageError, check_file, gray_to_rgb
 
@@ -247,7 +247,7 @@ def model_inputs(frames, lightness, colorizer):
     the RGB frame), the paper's route for video (sketch each frame, then invert the sketch)."""
     if colorizer.input_kind != "sketch":
         return gray_of(lightness).numpy()
-    return gray_to_rgb(np.stack([pencil_sketch(frame) for frame in frames]))
+    return gray_to_rgb(np.stack([colorizer.pencil_sketch(frame) for frame in frames]))
 
 
 def _colorized(batches, colorizer, smoother, raw_flicker, output_flicker):
@@ -272,7 +272,7 @@ def colorize_video(colorizer, source, destination, smooth=1, batch_size=8, verbo
     info = stated_info(capture)
     smoother = ColorSmoother(smooth) if smooth > 1 else None
     output_flicker, raw_flicker = FlickerMeter(), FlickerMeter()
-    progress = keras.utils.Progbar(info.frames or None, verbose=int(verbose), unit_name="frame")
+    progress = keras.utils.Progbar(info.frames or None, verbose=int(verbose and is_terminal()), unit_name="frame")
     frames, started = 0, time.perf_counter()
     width, height = written_size(info)
     try:

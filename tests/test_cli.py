@@ -13,7 +13,9 @@ from PIL import Image
 
 from keras_colorize import cli, shipped
 from keras_colorize.colorizer import Colorizer
-from keras_colorize.images import read_rgb
+from data_prep.faces import crop_face
+from data_prep.sketch import pencil_sketch
+from keras_colorize.images import read_rgb, write_image
 
 SIZES = {"coffee.jpg": (333, 517), "sub/cat.png": (120, 181), "gray.png": (90, 64)}
 
@@ -87,6 +89,26 @@ def test_sketch_commands_write_photos_at_the_input_size(photo_folder, trained_ru
     # Through the sketch, not the photo: the same model given the gray photo itself differs.
     direct = Colorizer.load(trained_run("sketch_inverter")).colorize(read_rgb(photo_folder / "gray.png"))
     assert not np.array_equal(direct, via_sketch)
+
+
+def test_via_sketch_draws_the_sketch_at_the_models_size_whatever_the_photos(tmp_path, capsys):
+    """The shipped pencil model (100 px) learnt from sketches drawn at 100 px. A face four times
+    larger, sketched at its own size, loses its strokes when shrunk for the model; sketched at
+    the model's size it gives what the small face gives."""
+    face = crop_face(skimage.data.astronaut(), size=128)
+    write_image(tmp_path / "in" / "small.png", face)
+    write_image(tmp_path / "in" / "large.png", cv2.resize(face, (512, 512), interpolation=cv2.INTER_CUBIC))
+    assert cli.main(["gray2color", "--via-sketch", str(tmp_path / "in"), "-o", str(tmp_path / "out")]) == 0
+    printed = capsys.readouterr().out
+    assert "━" not in printed and "\r" not in printed  # progress bars only on a terminal
+    small, large = (read_rgb(tmp_path / "out" / name) for name in ("small.png", "large.png"))
+    assert large.shape == (512, 512, 3)
+    shrunk = cv2.resize(large, (128, 128), interpolation=cv2.INTER_AREA)
+    assert np.abs(shrunk.astype(float) - small).mean() < 4
+    sketched_large = Colorizer.load(shipped.PENCIL_SKETCH_MODEL).colorize(
+        pencil_sketch(read_rgb(tmp_path / "in" / "large.png"))
+    )
+    assert np.abs(cv2.resize(sketched_large, (128, 128), interpolation=cv2.INTER_AREA).astype(float) - small).mean() > 12
 
 
 @pytest.mark.parametrize(
@@ -197,3 +219,35 @@ def test_console_script_is_installed():
     )
     assert result.returncode == 0
     assert "Exit status" in result.stdout and "sketch2photo" in result.stdout
+    assert result.stderr == ""  # TensorFlow's start-up lines left out (console.import_tensorflow_quietly)
+
+
+def test_only_tensorflows_start_up_lines_are_left_out_of_stderr(tmp_path):
+    """A stand-in `tensorflow` writes TensorFlow 2.21's six start-up lines and two of its own
+    to the process's stderr (fd 2, as C++ does); the two come through, in order."""
+    start_up = [
+        "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
+        "I0000 00:00:1795363385.854755   13467 port.cc:153] oneDNN custom operations are on. You may"
+        " see slightly different numerical results due to floating-point round-off errors from"
+        " different computation orders. To turn them off, set the environment variable"
+        " `TF_ENABLE_ONEDNN_OPTS=0`.",
+        "I0000 00:00:1795363385.894375   13467 cpu_feature_guard.cc:227] This TensorFlow binary is"
+        " optimized to use available CPU instructions in performance-critical operations.",
+        "To enable the following instructions: AVX2 AVX512F AVX512_VNNI AVX512_BF16 FMA, in other"
+        " operations, rebuild TensorFlow with the appropriate compiler flags.",
+    ]
+    own = ["E0000 00:00:1795363385.9 13467 cuda_dnn.cc:8] Unable to register cuDNN factory", "a real warning"]
+    written = [start_up[0], start_up[1], own[0], start_up[2], start_up[3], start_up[0], start_up[1], own[1]]
+    (tmp_path / "tensorflow.py").write_text(f"import os\nos.write(2, {(chr(10).join(written) + chr(10)).encode()!r})\n")
+    console = Path(cli.__file__).with_name("console.py")
+    script = (
+        "import importlib.util, sys\n"
+        f"spec = importlib.util.spec_from_file_location('console', {str(console)!r})\n"
+        "console = importlib.util.module_from_spec(spec); spec.loader.exec_module(console)\n"
+        "console.import_tensorflow_quietly()\n"
+        "print('tensorflow' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=60, check=True)
+    assert result.stdout == "True\n"
+    assert result.stderr.splitlines() == own

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from data_prep.sketch import pencil_sketch_at
 from keras_colorize import (
     Colorizer,
     evaluation,
@@ -221,6 +222,22 @@ def test_photos_without_a_drawn_sketch_are_skipped_only_when_sketches_are_used(t
                                         model_input="gray", baselines=("gray", "sketch"), verbose=False)
     assert with_sketches["images"]["evaluated"] == 2
     assert with_sketches["images"]["skipped"] == {"no_sketch": 1}
+
+
+def test_a_photo_folder_is_sketched_at_the_models_input_size(tmp_path):
+    """The echo model returns the sketch it is given, so its scores are the sketch's: drawn at
+    the model's 64 px, enlarged back to each photo's size (`Colorizer.pencil_sketch`)."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    photo = samples.sample_photos()["astronaut"]  # 512 px
+    Image.fromarray(photo).save(folder / "astronaut.png")
+    sized = Colorizer(lambda batch: np.asarray(batch, np.uint8), "pix2pix", "saved_model", input_size=64)
+    summary = evaluation.evaluate(sized, evaluation.open_data(folder), ["psnr"], tmp_path / "out",
+                                  baselines=("sketch",), verbose=False)
+    expected = metrics.psnr(photo, np.repeat(pencil_sketch_at(photo, 64)[..., None], 3, -1)).numpy()
+    assert summary["data"]["sketches"] == evaluation.SKETCHES_MADE_HERE
+    np.testing.assert_allclose(summary["results"]["model"]["psnr"]["mean"], expected, rtol=1e-4)
+    np.testing.assert_allclose(summary["results"]["sketch"]["psnr"]["mean"], expected, rtol=1e-4)
 
 
 def test_unknown_model_input_is_an_error(photo_folder, tmp_path):

@@ -9,7 +9,7 @@ import pytest
 from conftest import shared_path
 from PIL import Image
 
-from data_prep.sketch import pencil_sketch
+from data_prep.sketch import pencil_sketch, pencil_sketch_at
 from keras_colorize import cli, color, video
 from keras_colorize.colorizer import Colorizer
 
@@ -176,6 +176,9 @@ def test_sketch_models_get_each_frames_pencil_sketch_and_photo_models_the_gray_f
     assert sketches.shape == (2, 24, 32, 3)
     # Sketched from the RGB frame, as data_prep sketches training photos, not from its gray.
     np.testing.assert_array_equal(sketches[1, ..., 2], pencil_sketch(frames[1]))
+    sized_model = Colorizer(lambda batch: batch, "sketch_inverter", "sketch_rgb", input_size=16)
+    sized = video.model_inputs(frames, lightness, sized_model)
+    np.testing.assert_array_equal(sized[1, ..., 0], pencil_sketch_at(frames[1], 16))
     photo_model = Colorizer(lambda batch: batch, "unet", "l_lab_unit")
     grays = video.model_inputs(frames, lightness, photo_model)
     expected = color.lightness_to_gray(lightness).numpy()[..., :1]
