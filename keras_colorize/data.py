@@ -75,7 +75,8 @@ class ElementFormat:
     """How one model family wants its samples: `to_pair(samples) -> (inputs, targets)`.
 
     `to_pair` takes one sample or a batch of them. `reads` names the sample images it uses;
-    `input_range` bounds the input's values (augmentation noise is clipped to it).
+    `input_range` bounds the input's values (augmentation noise is clipped to it) and
+    `target_range` the target's (an SSIM loss maps it to [0, 1]).
     `decode` maps a target (or a prediction of it) back to colour: ab in CIELAB units when
     the input is the lightness (`takes_lightness`), else sRGB in [0, 1].
     """
@@ -85,6 +86,7 @@ class ElementFormat:
     decode: Callable
     reads: tuple = ("rgb",)
     input_range: tuple = (0.0, 1.0)
+    target_range: tuple = (0.0, 1.0)
     takes_lightness: bool = False
 
 
@@ -132,13 +134,16 @@ def _l_lab_unit(sample):
     return lightness, tf.concat([lightness, ab_unit], axis=-1)
 
 
-@_element_format("l_ab_signed", decode=color.ab_from_signed, takes_lightness=True)
+@_element_format("l_ab_signed", decode=color.ab_from_signed, target_range=(-1.0, 1.0), takes_lightness=True)
 def _l_ab_signed(sample):
     lightness, ab = _unit_lightness_and_ab(sample["rgb"])
     return lightness, color.ab_to_signed(ab)
 
 
-@_element_format("l_ab", decode=tf.identity, takes_lightness=True)
+@_element_format(
+    "l_ab", decode=tf.identity, target_range=(-color.AB_OFFSET, color.AB_UNIT_SPAN - color.AB_OFFSET),
+    takes_lightness=True,
+)
 def _l_ab(sample):
     return _unit_lightness_and_ab(sample["rgb"])
 
@@ -158,7 +163,8 @@ def _rgb_of_tanh(rgb):
 
 
 @_element_format(
-    "sketch_rgb_tanh", decode=_rgb_of_tanh, reads=("rgb", "sketch"), input_range=(-1.0, 1.0)
+    "sketch_rgb_tanh", decode=_rgb_of_tanh, reads=("rgb", "sketch"), input_range=(-1.0, 1.0),
+    target_range=(-1.0, 1.0),
 )
 def _sketch_rgb_tanh(sample):
     sketch, rgb = _sketch_rgb(sample)

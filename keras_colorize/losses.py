@@ -18,17 +18,20 @@ _binary_crossentropy = keras.losses.BinaryCrossentropy(from_logits=True)
 
 @keras.saving.register_keras_serializable(package="keras_colorize")
 class SSIMLoss(keras.losses.Loss):
-    """1 - `metrics.ssim` (the SSIM `evaluate.py` reports), for images in [0, max_val]."""
+    """1 - `metrics.ssim` (the SSIM `evaluate.py` reports) of images whose values lie in
+    `value_range`, mapped to [0, 1] first: SSIM's constants are fractions of the range, and
+    its luminance term is not shift-invariant (fusion's ab/128 targets span [-1, 1])."""
 
-    def __init__(self, max_val=1.0, name="ssim_loss", **kwargs):
+    def __init__(self, value_range=(0.0, 1.0), name="ssim_loss", **kwargs):
         super().__init__(name=name, **kwargs)
-        self.max_val = max_val
+        self.value_range = tuple(value_range)
 
     def call(self, y_true, y_pred):
-        return 1.0 - metrics.ssim(y_true, y_pred, max_val=self.max_val)
+        low, high = self.value_range
+        return 1.0 - metrics.ssim((y_true - low) / (high - low), (y_pred - low) / (high - low), max_val=1.0)
 
     def get_config(self):
-        return {**super().get_config(), "max_val": self.max_val}
+        return {**super().get_config(), "value_range": list(self.value_range)}
 
 
 @keras.saving.register_keras_serializable(package="keras_colorize")
@@ -85,10 +88,12 @@ class SwitchingLoss(keras.losses.Loss):
     `callbacks.LossStage` sets it by epoch.
     """
 
-    def __init__(self, first="mae", second="ssim", stage=0, name="switching_loss", **kwargs):
+    def __init__(self, first="mae", second="ssim", stage=0, value_range=(0.0, 1.0), name="switching_loss",
+                 **kwargs):
         super().__init__(name=name, **kwargs)
         self.first_name, self.second_name = first, second
-        self.first, self.second = get(first), get(second)
+        self.value_range = tuple(value_range)
+        self.first, self.second = get(first, self.value_range), get(second, self.value_range)
         self.stage = tf.Variable(float(stage), trainable=False, name="loss_stage")
 
     def call(self, y_true, y_pred):
@@ -103,7 +108,7 @@ class SwitchingLoss(keras.losses.Loss):
     def get_config(self):
         # The stage too: a model saved after the switch must go on with the second loss.
         return {**super().get_config(), "first": self.first_name, "second": self.second_name,
-                "stage": int(self.stage.numpy())}
+                "stage": int(self.stage.numpy()), "value_range": list(self.value_range)}
 
 
 @keras.saving.register_keras_serializable(package="keras_colorize")
@@ -111,10 +116,11 @@ class SumLoss(keras.losses.Loss):
     """`first` + `weight` x `second`, per sample: "mse+ssim" keeps the colours MSE learns and
     adds the structure SSIM rewards (SSIM alone lets colours drift: it barely weighs means)."""
 
-    def __init__(self, first="mse", second="ssim", weight=0.1, name="sum_loss", **kwargs):
+    def __init__(self, first="mse", second="ssim", weight=0.1, value_range=(0.0, 1.0), name="sum_loss", **kwargs):
         super().__init__(name=name, **kwargs)
         self.first_name, self.second_name, self.weight = first, second, weight
-        self.first, self.second = get(first), get(second)
+        self.value_range = tuple(value_range)
+        self.first, self.second = get(first, self.value_range), get(second, self.value_range)
 
     def call(self, y_true, y_pred):
         first = _per_sample(self.first.call(y_true, y_pred))
@@ -123,7 +129,7 @@ class SumLoss(keras.losses.Loss):
 
     def get_config(self):
         return {**super().get_config(), "first": self.first_name, "second": self.second_name,
-                "weight": self.weight}
+                "weight": self.weight, "value_range": list(self.value_range)}
 
 
 def generator_adversarial_loss(fake_logits):
@@ -138,6 +144,7 @@ def discriminator_loss(real_logits, fake_logits):
     return 0.5 * (real + fake)
 
 
+_RANGE_AWARE = ("ssim", "mse+ssim")
 _PIXEL_LOSSES = {
     "mse": keras.losses.MeanSquaredError,
     "mae": keras.losses.MeanAbsoluteError,
@@ -147,8 +154,10 @@ _PIXEL_LOSSES = {
 }
 
 
-def get(name, **kwargs):
-    """A pixel loss by name: mse, mae, huber (delta=1 as Sayyed et al.'s eq. 2), ssim, mse+ssim."""
+def get(name, value_range=(0.0, 1.0)):
+    """A pixel loss by name: mse, mae, huber (delta=1 as Sayyed et al.'s eq. 2), ssim, mse+ssim;
+    `value_range` is the targets' (`data.ElementFormat.target_range`), which SSIM needs."""
     if name not in _PIXEL_LOSSES:
         raise ValueError(f"unknown loss {name!r}; choose from {sorted(_PIXEL_LOSSES)}")
-    return _PIXEL_LOSSES[name](**kwargs)
+    loss_class = _PIXEL_LOSSES[name]
+    return loss_class(value_range=value_range) if name in _RANGE_AWARE else loss_class()

@@ -26,7 +26,8 @@ B (0 for black), differenced and averaged over the image.
 2017, Table III): eigenfaces (PCA) of the gallery of true photos, each probe matched to the
 gallery face whose PCA coefficients correlate best with its own.
 
-`losses.SSIMLoss` is 1 - `ssim(..., max_val=1)`, so training and evaluation share one SSIM.
+`losses.SSIMLoss` is 1 - `ssim(..., max_val=1)` of its targets mapped to [0, 1], so training and
+evaluation share one SSIM.
 """
 
 import numpy as np

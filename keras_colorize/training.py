@@ -275,9 +275,10 @@ def _adam(settings, steps_per_epoch):
 
 
 def _pixel_loss(settings):
+    target_range = data.get_format(models.element_format(settings.model)).target_range
     if settings.second_loss:
-        return losses.SwitchingLoss(settings.loss, settings.second_loss)
-    return losses.get(settings.loss)
+        return losses.SwitchingLoss(settings.loss, settings.second_loss, value_range=target_range)
+    return losses.get(settings.loss, target_range)
 
 
 def compile_model(model, settings, train_pairs, steps_per_epoch):

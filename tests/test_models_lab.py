@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_colorize import color, data, losses, models
+from keras_colorize import color, data, losses, models, training
 from keras_colorize.callbacks import DiscriminatorWarmup
 from keras_colorize.images import read_rgb
 from keras_colorize.models import fusion
@@ -306,6 +306,36 @@ def test_mse_plus_ssim_loss_adds_a_tenth_of_the_ssim_loss():
     expected = float(losses.get("mse")(truth, prediction)) + 0.1 * float(losses.get("ssim")(truth, prediction))
     assert combined == pytest.approx(expected, rel=1e-5)
     assert float(losses.get("mse+ssim")(truth, truth)) == pytest.approx(0.0, abs=1e-6)
+
+
+@pytest.mark.parametrize("element_format", ["l_ab_signed", "l_ab"])
+def test_an_ssim_loss_scores_ab_alike_in_every_target_encoding(element_format):
+    """Fusion's ab/128 and the regression head's raw ab are mapped to [0, 1] as the U-Net's
+    unit ab are; taken as [0, 1] images, they scored 32 shipped-U-Net predictions on LFW 0.40 and
+    0.83 where the unit encoding scores 0.05."""
+    rng = np.random.default_rng(0)
+    truth = rng.random((2, 24, 24, 3), dtype=np.float32)
+    prediction = np.clip(truth + rng.normal(0, 0.1, truth.shape), 0, 1).astype(np.float32)
+    element = data.get_format(element_format)
+    _, unit_truth = data.get_format("l_ab_unit").to_pair({"rgb": truth})
+    _, unit_prediction = data.get_format("l_ab_unit").to_pair({"rgb": prediction})
+    _, encoded_truth = element.to_pair({"rgb": truth})
+    _, encoded_prediction = element.to_pair({"rgb": prediction})
+    expected = float(losses.get("ssim")(unit_truth, unit_prediction))
+    assert expected > 0.01
+    assert float(losses.get("ssim", element.target_range)(encoded_truth, encoded_prediction)) == pytest.approx(
+        expected, rel=0.02
+    )
+    for combined in (losses.SumLoss(value_range=element.target_range),
+                     losses.SwitchingLoss("mae", "ssim", stage=1, value_range=element.target_range)):
+        restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(combined))
+        assert restored.value_range == element.target_range
+        assert float(restored.second(encoded_truth, encoded_prediction)) == pytest.approx(expected, rel=0.02)
+
+
+def test_training_compiles_an_ssim_loss_for_the_models_target_range():
+    settings = training.default_settings("fusion", loss="mse", second_loss="ssim")
+    assert training._pixel_loss(settings).second.value_range == (-1.0, 1.0)
 
 
 def test_switching_loss_computes_only_its_active_loss():
