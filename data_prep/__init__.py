@@ -10,7 +10,7 @@
 - `demo`: prepare the built-in sample photos as a dataset and plot them (`make demo` runs
   the colorizing demo, `keras_colorize.demo`, instead).
 
-Every step shows a progress bar, skips and counts bad files, and prints a summary.
+Every step shows a progress bar on a terminal, skips and counts bad files, and prints a summary.
 """
 
 import keras_colorize  # noqa: F401  first: it imports TensorFlow without its start-up lines

@@ -11,7 +11,12 @@ from data_prep.faces import crop_faces_folder
 from data_prep.pairs import SKETCH_SIDES, split_pairs_folder
 from data_prep.sketch import SKETCH_STYLES, check_kernel_size, sketch_folder
 from data_prep.standard import build_standard
-from keras_colorize.cli import float_in, non_negative_float, non_negative_int, positive_int
+from keras_colorize.cli import (
+    float_in,
+    non_negative_float,
+    non_negative_int,
+    positive_int,
+)
 
 
 def _kernel_size(text):
@@ -111,7 +116,8 @@ def _parser():
     sub.add_argument("--size", type=positive_int, required=True, help="side of the square images")
     sub.add_argument("--faces", action="store_true", help="crop around the largest face")
     sub.add_argument("--keep-faceless", action="store_true", help="with --faces: centre-crop")
-    sub.add_argument("--center-crop", type=float_in(0, 1, low_included=False), default=1.0, help="share of the shorter side")
+    sub.add_argument("--center-crop", type=float_in(0, 1, low_included=False), default=1.0,
+                     help="share of the shorter side")
     sub.add_argument("--sketch", choices=sorted(SKETCH_STYLES), help="store generated sketches")
     sub.add_argument("--pairs", choices=SKETCH_SIDES, help="side-by-side: the sketch's side")
     sub.add_argument("--encoding", choices=sorted(ENCODINGS), default="both")

@@ -19,7 +19,8 @@ OUTPUT_SUFFIX = ".png"  # lossless, so a step's output is exactly what it comput
 
 
 class Tally:
-    """Counts kept and skipped files (skipped by reason) while showing a progress bar."""
+    """Counts kept and skipped files (skipped by reason) while showing a progress bar (on a
+    terminal: `console.is_terminal`)."""
 
     def __init__(self, total, label, verbose=True):
         if verbose:

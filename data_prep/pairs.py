@@ -21,9 +21,8 @@ def split_pair(image, sketch_side="left", path="<array>"):
         raise ValueError(f"sketch_side must be one of {SKETCH_SIDES}, not {sketch_side!r}")
     height, width = image.shape[:2]
     if width != 2 * height:
-        raise ImageError(
-            path, "not_side_by_side", f"{width}x{height}: not two squares side by side ({2 * height}x{height})"
-        )
+        detail = f"{width}x{height}: not two squares side by side ({2 * height}x{height})"
+        raise ImageError(path, "not_side_by_side", detail)
     left, right = image[:, :height], image[:, height:]
     return (left, right) if sketch_side == "left" else (right, left)
 

@@ -83,9 +83,8 @@ class Colorizer:
         def colorize_batch(batch):
             return inference.colorize_batch(predictor, batch, element_format)
 
-        return cls(
-            lambda batch: colorize_batch(batch).numpy(), name, element_format, source, predictor.input_shape[1]
-        )
+        size = predictor.input_shape[1]
+        return cls(lambda batch: colorize_batch(batch).numpy(), name, element_format, source, size)
 
     @classmethod
     def load(cls, source):

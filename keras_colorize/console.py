@@ -41,4 +41,5 @@ def import_tensorflow_quietly():
             os.close(stderr)
             captured.seek(0)
             lines = captured.read().splitlines(keepends=True)
-            os.write(2, b"".join(line for line in lines if not _START_UP_LINES.fullmatch(line.rstrip(b"\r\n"))))
+            kept = [line for line in lines if not _START_UP_LINES.fullmatch(line.rstrip(b"\r\n"))]
+            os.write(2, b"".join(kept))

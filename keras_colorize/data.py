@@ -275,8 +275,8 @@ def _inspect_hdf5(path, split):
             if group[column].shape != expected or group[column].dtype != np.uint8:
                 raise DataSourceError(
                     path, "inconsistent_columns",
-                    f"{split}/{column} is {group[column].dtype} {group[column].shape}; with "
-                    f"image_size={image_size} and {count} {split}/{encoding} rows it should be uint8 {expected}",
+                    f"{split}/{column} is {group[column].dtype} {group[column].shape}; with image_size="
+                    f"{image_size} and {count} {split}/{encoding} rows it should be uint8 {expected}",
                 )
         if "source" in group and group["source"].shape != (count,):
             raise DataSourceError(

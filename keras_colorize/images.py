@@ -104,7 +104,8 @@ def list_images(*sources, recursive=True):
 def find_images(*sources, recursive=True):
     """(image files, problems): the files as `list_images` gives them, and an ImageError for
     each source that names nothing (`missing`) and each broken link (`broken_link`), loop of
-    links (`link_loop`) or unreadable folder (`unreadable`) met on the way, so that a batch job can count them."""
+    links (`link_loop`) or unreadable folder (`unreadable`) met on the way, so that a batch job
+    can count them."""
     found, problems = [], []
     for source in map(Path, sources):
         if source.is_dir():

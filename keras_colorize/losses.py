@@ -116,7 +116,8 @@ class SumLoss(keras.losses.Loss):
     """`first` + `weight` x `second`, per sample: "mse+ssim" keeps the colours MSE learns and
     adds the structure SSIM rewards (SSIM alone lets colours drift: it barely weighs means)."""
 
-    def __init__(self, first="mse", second="ssim", weight=0.1, value_range=(0.0, 1.0), name="sum_loss", **kwargs):
+    def __init__(self, first="mse", second="ssim", weight=0.1, value_range=(0.0, 1.0), name="sum_loss",
+                 **kwargs):
         super().__init__(name=name, **kwargs)
         self.first_name, self.second_name, self.weight = first, second, weight
         self.value_range = tuple(value_range)

@@ -244,7 +244,8 @@ def video_info(path):
 def model_inputs(frames, lightness, colorizer):
     """uint8 RGB frames as the model takes them: photo models get the gray of their CIELAB
     `lightness`; sketch models the frames' pencil sketches, made as training sketches are (from
-    the RGB frame), the paper's route for video (sketch each frame, then invert the sketch)."""
+    the RGB frame, at the model's input size), the paper's route for video (sketch each frame,
+    then invert the sketch)."""
     if colorizer.input_kind != "sketch":
         return gray_of(lightness).numpy()
     return gray_to_rgb(np.stack([colorizer.pencil_sketch(frame) for frame in frames]))
@@ -272,7 +273,9 @@ def colorize_video(colorizer, source, destination, smooth=1, batch_size=8, verbo
     info = stated_info(capture)
     smoother = ColorSmoother(smooth) if smooth > 1 else None
     output_flicker, raw_flicker = FlickerMeter(), FlickerMeter()
-    progress = keras.utils.Progbar(info.frames or None, verbose=int(verbose and is_terminal()), unit_name="frame")
+    progress = keras.utils.Progbar(
+        info.frames or None, verbose=int(verbose and is_terminal()), unit_name="frame"
+    )
     frames, started = 0, time.perf_counter()
     width, height = written_size(info)
     try:

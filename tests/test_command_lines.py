@@ -119,7 +119,8 @@ def test_the_sample_dataset_is_built_where_its_folder_does_not_exist_yet(tmp_pat
     "argv, named",
     [
         (["build", "src", "out.h5", "--size", "0"], "--size: must be at least 1"),
-        (["build", "src", "out.h5", "--size", "32", "--center-crop", "2"], "--center-crop: must be above 0 and at most 1, not 2.0"),
+        (["build", "src", "out.h5", "--size", "32", "--center-crop", "2"],
+         "--center-crop: must be above 0 and at most 1, not 2.0"),
         (["build", "src", "out.h5", "--size", "32", "--center-crop", "0"], "--center-crop: must be above 0"),
         (["build", "src", "out.h5", "--size", "32", "--limit", "0"], "--limit: must be at least 1"),
         (["faces", "src", "--out", "x", "--size", "-3"], "--size: must be at least 1"),

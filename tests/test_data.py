@@ -408,7 +408,9 @@ def test_from_hdf5_names_the_file_and_the_problem(tmp_path, photo_folder):
         data.from_hdf5(path, "validation")
 
 
-@pytest.mark.parametrize("edit", ["fewer sketch rows", "sketch of another size", "float photos", "fewer names"])
+@pytest.mark.parametrize(
+    "edit", ["fewer sketch rows", "sketch of another size", "float photos", "fewer names"]
+)
 def test_from_hdf5_refuses_columns_that_do_not_fit_together(tmp_path, edit):
     """A hand-edited file is named at once, not by an IndexError from a generator mid-epoch."""
     path = tmp_path / "edited.h5"

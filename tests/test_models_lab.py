@@ -323,9 +323,8 @@ def test_an_ssim_loss_scores_ab_alike_in_every_target_encoding(element_format):
     _, encoded_prediction = element.to_pair({"rgb": prediction})
     expected = float(losses.get("ssim")(unit_truth, unit_prediction))
     assert expected > 0.01
-    assert float(losses.get("ssim", element.target_range)(encoded_truth, encoded_prediction)) == pytest.approx(
-        expected, rel=0.02
-    )
+    ranged = losses.get("ssim", element.target_range)
+    assert float(ranged(encoded_truth, encoded_prediction)) == pytest.approx(expected, rel=0.02)
     for combined in (losses.SumLoss(value_range=element.target_range),
                      losses.SwitchingLoss("mae", "ssim", stage=1, value_range=element.target_range)):
         restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(combined))

@@ -134,7 +134,9 @@ def _interface_of(model):
 def _describe(interface):
     names, fixed, channels, outputs = interface
     sizes = ["fixed size" if is_fixed else "any size" for is_fixed in fixed]
-    taken = ", ".join(f"{name!r} ({_channels(count)}, {size})" for name, count, size in zip(names, channels, sizes))
+    taken = ", ".join(
+        f"{name!r} ({_channels(count)}, {size})" for name, count, size in zip(names, channels, sizes)
+    )
     return f"{taken} and gives {', '.join(map(_channels, outputs))}"
 
 
