@@ -36,6 +36,7 @@ from keras_colorize.models.gan import ConditionalGAN
 
 # In the run folder:
 RUN_CONFIG, BACKUP, HISTORY, SAMPLE_FILE = "config.json", "backup", "history.csv", "sample.h5"
+BACKUP_EPOCH = "training_metadata.json"  # BackupAndRestore's record, written after its weights
 SHARED_DATA_FILES = {
     "sketch_inverter": "celeba100.h5",
     "unet": "lfw128.h5",
@@ -364,13 +365,21 @@ def _run_record(out_dir):
 
 def _check_backup_readable(out_dir):
     """A run killed while saving its backup leaves that file unreadable; Keras then restores the
-    copy it kept of the epoch before (double_checkpoint), and without one it cannot resume."""
-    saved = [path for path in (out_dir / BACKUP).glob("latest.weights.h5*") if path.is_file()]
-    if saved and not any(_readable_hdf5(path) for path in saved):
-        raise RunFolderError(
-            f"{out_dir / BACKUP}: the interrupted run's backup cannot be read (its save was cut "
-            f"off); remove {out_dir / BACKUP} to start the run over"
-        )
+    copy it kept of the epoch before (double_checkpoint). Without one, a first save cut off
+    before it recorded its epoch held nothing yet, and the run starts over; any other cannot
+    resume."""
+    backup = out_dir / BACKUP
+    saved = [path for path in backup.glob("latest.weights.h5*") if path.is_file()]
+    if not saved or any(_readable_hdf5(path) for path in saved):
+        return
+    if not (backup / BACKUP_EPOCH).exists():
+        print(f"{backup}: the first epoch's backup was cut off; starting the run over")
+        shutil.rmtree(backup)
+        return
+    raise RunFolderError(
+        f"{backup}: the interrupted run's backup cannot be read (its save was cut "
+        f"off); remove {backup} to start the run over"
+    )
 
 
 def _readable_hdf5(path):

@@ -100,8 +100,9 @@ def test_run_killed_after_an_epoch_resumes_without_training_an_epoch_twice(sampl
     command = _train_command(sample_h5, run, epochs=3)
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 240
-    while not (run / "history.csv").exists() or not _epochs_logged(run):
-        assert process.poll() is None, "training ended before its first epoch was logged"
+    # An epoch is finished once backed up: its history row is written just before.
+    while not (run / "backup" / training.BACKUP_EPOCH).exists():
+        assert process.poll() is None, "training ended before its first epoch was backed up"
         assert time.monotonic() < deadline, "no epoch finished in time"
         time.sleep(0.2)
     process.send_signal(signal.SIGKILL)
@@ -161,6 +162,24 @@ def test_a_backup_whose_save_was_cut_off_resumes_from_the_epoch_before(sample_h5
     history = training.train(settings, run)
     assert history.epoch == [1] and _epochs_logged(run) == [0, 1]  # the second epoch logged once
     assert (run / "model.keras").is_file()
+
+
+@pytest.mark.slow
+def test_a_first_backup_cut_off_before_it_recorded_its_epoch_starts_the_run_over(sample_h5, tmp_path,
+                                                                                 monkeypatch, capsys):
+    run = tmp_path / "run"
+    settings = _settings("sketch_inverter", sample_h5, epochs=1)
+    _interrupted_after_training(settings, run, monkeypatch)
+    # A kill in the middle of the first save: the weights half written, no epoch recorded,
+    # and the history row (written before the backup) there.
+    (run / "backup" / "latest.weights.h5").write_bytes(b"")
+    (run / "backup" / training.BACKUP_EPOCH).unlink()
+    assert _epochs_logged(run) == [0]
+
+    history = training.train(settings, run)
+    assert "the first epoch's backup was cut off; starting the run over" in capsys.readouterr().out
+    assert history.epoch == [0] and _epochs_logged(run) == [0]
+    assert (run / "model.keras").is_file() and not (run / "backup").exists()
 
 
 @pytest.mark.slow
