@@ -12,11 +12,10 @@ Metric definitions: docs/evaluation.md. Exit status: 0 done, 2 unusable argument
 """
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-from keras_colorize import evaluation, images
+from keras_colorize import evaluation, images, runs
 from keras_colorize.cli import non_negative_int, positive_int
 from keras_colorize.colorizer import Colorizer, ModelLoadError
 
@@ -44,11 +43,12 @@ def parse_args(argv=None):
 
 def _trained_on(model):
     """The data a run folder's config.json names, when it still exists."""
-    config = Path(model) / "config.json"
-    try:
-        recorded = json.loads(config.read_text()).get("data", "") if config.is_file() else ""
-    except (ValueError, AttributeError):  # not JSON, or JSON but not an object
-        raise evaluation.EvaluationError(f"{config}: not a run's config; pass --data") from None
+    recorded = None
+    if (Path(model) / runs.RUN_CONFIG).is_file():
+        try:
+            recorded = runs.read(model).get("data")
+        except runs.RunRecordError as error:
+            raise evaluation.EvaluationError(f"{error}; pass --data") from None
     if not isinstance(recorded, str) or not recorded or not Path(recorded).exists():
         raise evaluation.EvaluationError(f"{model}: records no data that still exists; pass --data")
     return recorded

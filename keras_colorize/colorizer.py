@@ -8,7 +8,6 @@ LAB models predict ab at their own size and join it, resized, with the input's f
 lightness; sketch models return their photo resized back (see `keras_colorize.inference`).
 """
 
-import json
 import zipfile
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import tensorflow as tf
 from PIL import Image
 
 from data_prep.sketch import pencil_sketch_at
-from keras_colorize import data, exporting, images, inference, models, shipped
+from keras_colorize import data, exporting, images, inference, models, runs, shipped
 from keras_colorize.shipped import ModelLoadError
 
 IMAGE_SHAPES = "(H, W), (H, W, 1) or (H, W, 3)"
@@ -141,7 +140,7 @@ class Colorizer:
         serve = loaded.signatures.get(exporting.SERVING_ENDPOINT)
         if serve is None:
             raise ModelLoadError(f"{path}: SavedModel has no {exporting.SERVING_ENDPOINT!r} signature")
-        name, input_size = _recorded_model(path.parent / "config.json")
+        name, input_size = _recorded_model(path.parent)
 
         def colorize_batch(batch):
             uint8 = inference.to_uint8(inference.to_float_rgb(batch))
@@ -181,17 +180,15 @@ def to_array(image):
     return array
 
 
-def _recorded_model(config):
-    """(model name, input size) that a run's config.json (beside its export/) records;
-    ("saved_model", None) without one."""
-    if not config.is_file():
+def _recorded_model(run_dir):
+    """(model name, input size) that the run's config.json beside a SavedModel records;
+    ("saved_model", None) for a SavedModel outside a run folder."""
+    if not (run_dir / runs.RUN_CONFIG).is_file():
         return "saved_model", None
     try:
-        recorded = json.loads(config.read_text())
-    except ValueError as error:
-        raise ModelLoadError(f"{config}: not valid JSON ({error})") from None
-    if not isinstance(recorded, dict) or not isinstance(recorded.get("model"), str):
-        raise ModelLoadError(f"{config}: names no model (no \"model\" entry, which train.py writes)")
+        recorded = runs.read(run_dir)
+    except runs.RunRecordError as error:
+        raise ModelLoadError(str(error)) from None
     return recorded["model"], recorded.get("model_config", {}).get("image_size")
 
 

@@ -31,11 +31,11 @@ import keras
 import tensorflow as tf
 
 from keras_colorize import callbacks as kc_callbacks
-from keras_colorize import console, data, exporting, files, losses, models
+from keras_colorize import console, data, exporting, files, losses, models, runs
 from keras_colorize.models.gan import ConditionalGAN
 
 # In the run folder:
-RUN_CONFIG, BACKUP, HISTORY, SAMPLE_FILE = "config.json", "backup", "history.csv", "sample.h5"
+BACKUP, HISTORY, SAMPLE_FILE = "backup", "history.csv", "sample.h5"
 BACKUP_EPOCH = "training_metadata.json"  # BackupAndRestore's record, written after its weights
 SHARED_DATA_FILES = {
     "sketch_inverter": "celeba100.h5",
@@ -322,7 +322,7 @@ def _loss_switch_epoch(settings):
 
 def _check_resumes_the_same_model(out_dir, model_name, model_config):
     """An interrupted run in `out_dir` resumes only with the network it was training."""
-    earlier = _run_record(out_dir)
+    earlier = runs.read_if_run(out_dir)
     if not (out_dir / BACKUP).exists() or earlier is None:
         return  # no readable record: the backup itself will tell whether it fits
     if "model_config" not in earlier:
@@ -347,20 +347,11 @@ def _check_run_folder(out_dir):
         )
     # Before config.json, a run writes only the built-in sample there (hidden while partial).
     entries = {p.name for p in out_dir.iterdir() if not p.name.startswith(".")} if out_dir.is_dir() else set()
-    if entries - {SAMPLE_FILE} and _run_record(out_dir) is None:
+    if entries - {SAMPLE_FILE} and runs.read_if_run(out_dir) is None:
         raise RunFolderError(
             f"{out_dir}: holds files that are not a training run (no run config.json), which "
             "the run would write over; choose a new or empty --out"
         )
-
-
-def _run_record(out_dir):
-    """The settings a run folder's config.json records, or None when it holds no run's record."""
-    try:
-        record = json.loads((out_dir / RUN_CONFIG).read_text())
-    except (OSError, ValueError):
-        return None
-    return record if isinstance(record, dict) and "model" in record else None
 
 
 def _check_backup_readable(out_dir):
@@ -493,7 +484,7 @@ def train(settings, out_dir):
     out_dir.mkdir(parents=True, exist_ok=True)
     # The builder config in full, not only the preset's name: presets change between versions,
     # and shipping or rebuilding the run must give the network it trained.
-    (out_dir / RUN_CONFIG).write_text(
+    (out_dir / runs.RUN_CONFIG).write_text(
         settings.to_json(model_config=model_config, precision_used=precision)
     )
     train_pairs = pairs_for(train_source, settings, training=True)

@@ -10,14 +10,13 @@ images stays within --tolerance dB (0.1) of the float32 model's; otherwise float
 
 import argparse
 import csv
-import json
 import sys
 import tempfile
 from pathlib import Path
 
 import keras
 
-from keras_colorize import Colorizer, evaluation, models, shipped, training
+from keras_colorize import Colorizer, evaluation, models, runs, shipped, training
 
 # Runs made before `train` recorded the data it resolved wrote "" for the default data:
 # the standard file `make data` puts here.
@@ -40,7 +39,7 @@ def _started_from(settings):
     when it started from scratch or from a model file outside a run folder."""
     source = settings.get("initial_weights") or settings["model_overrides"].get("generator_weights")
     run = Path(source).parent if source else None
-    return run if run and (run / "config.json").is_file() else None
+    return run if run and runs.read_if_run(run) else None
 
 
 def _loss(settings):
@@ -57,14 +56,14 @@ def _wall_seconds(run, history):
     runs older than that column get the time from writing config.json to the last epoch."""
     if history and "epoch_seconds" in history[0]:
         return sum(float(row["epoch_seconds"] or 0) for row in history)
-    return (run / "history.csv").stat().st_mtime - (run / "config.json").stat().st_mtime
+    return (run / "history.csv").stat().st_mtime - (run / runs.RUN_CONFIG).stat().st_mtime
 
 
 def training_stages(run):
     """[{run, model, data, preset, overrides, epochs, ...}, ...], the first stage first."""
     stages = []
     while run is not None:
-        settings = json.loads((run / "config.json").read_text())
+        settings = runs.read(run)
         with open(run / "history.csv", newline="") as handle:
             history = list(csv.DictReader(handle))
         data = settings["data"] or str(STANDARD_DATA_DIR / training.SHARED_DATA_FILES[settings["model"]])
@@ -103,7 +102,7 @@ def stored_psnr(model, model_name, config, dtype, check_data, images):
 
 
 def ship(run, name, checkpoint, check_data, check_images, tolerance, replace=False):
-    settings = json.loads((run / "config.json").read_text())
+    settings = runs.read(run)
     if name in shipped.available() and not replace:
         raise ValueError(f"{name}: already shipped (keras_colorize/weights/{name}.npz); "
                          "pass --replace to ship this run in its place, or --name to ship it beside")
