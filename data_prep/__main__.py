@@ -142,11 +142,17 @@ def _parser():
 def main(argv=None):
     args = _parser().parse_args(argv)
     if args.command == "sketch" and args.style == "line" and args.kernel_size is not None:
-        sys.exit("data_prep sketch: error: --kernel-size applies to --style pencil only")
+        _stop(args, "--kernel-size applies to --style pencil only")
     try:
         args.run(args)
     except (OSError, ValueError) as error:  # a bad path or value: one line, no traceback
-        sys.exit(f"data_prep {args.command}: error: {error}")
+        _stop(args, error)
+
+
+def _stop(args, problem):
+    """One line on stderr and exit status 2, as argparse gives for a bad option."""
+    print(f"data_prep {args.command}: error: {problem}", file=sys.stderr)
+    sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -391,6 +391,9 @@ def build_dataset(
         encodings = ENCODINGS[encoding]
         writer = _Writer(file, size, encodings, bool(sketch_kind), identity_names, block_size)
         _write_rows(rows, prepare, writer, tally, block_size)
+        if not tally.kept:  # a file of no images would fail only later, in training
+            tally.finish(f"building {out}")
+            raise ValueError(f"{out}: not written; none of the {len(samples)} images could be used")
         counts = {name: len(file[name]["source"]) for name in SPLITS}
         file.attrs.update(
             format=HDF5_FORMAT,

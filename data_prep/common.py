@@ -12,7 +12,7 @@ from pathlib import Path
 import keras
 
 from keras_colorize.console import is_terminal
-from keras_colorize.files import check_outside
+from keras_colorize.files import check_output_folder, check_outside
 from keras_colorize.images import ImageError, free_output_name, list_images, write_image
 
 OUTPUT_SUFFIX = ".png"  # lossless, so a step's output is exactly what it computed
@@ -68,6 +68,7 @@ def new_output_folder(out, overwrite=False, remedy="choose a new output folder")
     `remedy` ends the refusal's message: what the user can do instead.
     """
     out = Path(out)
+    check_output_folder(out, "pass a folder")
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise FileExistsError(f"{out}: exists and is not empty; {remedy}")
     out.mkdir(parents=True, exist_ok=True)
@@ -76,6 +77,8 @@ def new_output_folder(out, overwrite=False, remedy="choose a new output folder")
 
 def prepare_output_folder(out, source):
     """Create `out` for a step's files; refuse one that could mix with or overwrite anything."""
+    if Path(source).is_file():
+        raise NotADirectoryError(f"{source}: is a file; this step takes a folder of images")
     if not Path(source).is_dir():
         raise FileNotFoundError(f"{source}: no such folder")
     check_outside(out, source)

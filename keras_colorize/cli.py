@@ -18,7 +18,7 @@ with the package.
 
 Exit status: 0 every input was converted; 1 some inputs could not be read or written (each is
 named on stderr, counted in the summary, and the others were still written); 2 a usage,
-model, video or output error stopped the command.
+model, video or output error stopped the command, or no input could be converted.
 """
 
 import argparse
@@ -54,9 +54,9 @@ def convert_files(colorizer, paths, out_dir, prepare=None, label="colorizing", p
 
     `prepare` maps each uint8 RGB input to what the model gets (e.g. its pencil sketch).
     Files that cannot be read or written are skipped, named on stderr and counted, with the
-    `problems` met while finding them (`images.find_images`).
+    `problems` met while finding them (`images.find_images`). `out_dir` is made with the first
+    output, so that a command that converts nothing leaves nothing behind.
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
     tally = Tally(len(paths) + len(problems), f"{label} with {colorizer.name} ({colorizer.source})")
     for error in problems:
         tally.reject(error)
@@ -78,6 +78,7 @@ def convert_file(colorizer, path, out_dir, prepare):
     """Colorize one image file into `out_dir`, under the first free name of its stem."""
     rgb = images.read_rgb(path)
     colorized = colorizer.colorize(prepare(rgb) if prepare else rgb)
+    out_dir.mkdir(parents=True, exist_ok=True)
     name = images.free_output_name([out_dir], path.stem, OUTPUT_SUFFIX)
     images.write_image(out_dir / name, colorized)
 
@@ -99,6 +100,8 @@ def _convert_images(args):
     colorizer = _model_for(model, "sketch" if takes_sketches else "gray")
     prepare = colorizer.pencil_sketch if via_sketch else None
     tally = convert_files(colorizer, paths, args.out, prepare, args.command, problems)
+    if not tally.kept:
+        return EXIT_ERROR  # no input held an image: as when none was found
     return EXIT_SOME_FAILED if tally.rejects else EXIT_OK
 
 
@@ -221,7 +224,9 @@ def build_parser():
     sub.add_argument("input", type=Path, metavar="IN", help="video file (anything OpenCV reads)")
     sub.add_argument("output", type=Path, metavar="OUT",
                      help=f"new {', '.join(video.VIDEO_SUFFIXES)} file (never overwritten)")
-    sub.add_argument("--model", default=PHOTO_MODEL, help=f"photo model (default: {PHOTO_MODEL!r})")
+    sub.add_argument("--model", default=PHOTO_MODEL,
+                     help=f"photo model, or a sketch model, which gets each frame's pencil sketch "
+                          f"(default: {PHOTO_MODEL!r})")
     sub.add_argument("--smooth", type=positive_int, default=1, metavar="N",
                      help="average the predicted colour over the last N frames (default 1: off)")
     sub.add_argument("--batch-size", type=positive_int, default=8, help="frames per model call")

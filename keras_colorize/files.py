@@ -37,11 +37,12 @@ def _remove(path):
 
 
 def check_output_folder(path, remedy):
-    """Refuse an output folder that is a file, before any work rather than with an errno after
-    it; `remedy` ends the message: what to pass instead."""
+    """Refuse an output folder that is a file or lies under one, before any work rather than
+    with an errno after it; `remedy` ends the message: what to pass instead."""
     path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise NotADirectoryError(f"{path}: is a file; {remedy}")
+    existing = next(folder for folder in (path, *path.absolute().parents) if folder.exists())
+    if not existing.is_dir():
+        raise NotADirectoryError(f"{existing}: is a file; {remedy}")
 
 
 def check_outside(out, source):

@@ -79,7 +79,8 @@ class ColorizeApp:
         self.result_view = tk.Label(root, image=self._result_image, borderwidth=0,
                                     width=CANVAS_SIZE, height=CANVAS_SIZE, background=EMPTY_RESULT)
         self.result_view.grid(row=1, column=1, padx=4, pady=4)
-        ttk.Label(root, textvariable=self.status, padding=4).grid(
+        # Wrapped within the two views: a long error must not widen the window under the pen.
+        ttk.Label(root, textvariable=self.status, padding=4, wraplength=2 * CANVAS_SIZE).grid(
             row=2, column=0, columnspan=2, sticky="w"
         )
 

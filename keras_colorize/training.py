@@ -471,7 +471,8 @@ def train(settings, out_dir):
     if settings.data:
         files.check_outside(out_dir, settings.data)
     data_path = settings.data or default_data(settings.model, out_dir)
-    settings = dataclasses.replace(settings, data=str(data_path))
+    # Absolute: evaluate.py and ship_model.py read it back from any working directory.
+    settings = dataclasses.replace(settings, data=str(Path(data_path).absolute()))
     if settings.second_loss:  # recorded as the epoch it happens at
         settings = dataclasses.replace(settings, second_loss_epoch=_loss_switch_epoch(settings))
     with strategy.scope():
@@ -481,12 +482,6 @@ def train(settings, out_dir):
     image_size = model.input_shape[1]
     element_format = models.element_format(settings.model)
     train_source, validation_source = training_sources(data_path, image_size, element_format)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    # The builder config in full, not only the preset's name: presets change between versions,
-    # and shipping or rebuilding the run must give the network it trained.
-    (out_dir / runs.RUN_CONFIG).write_text(
-        settings.to_json(model_config=model_config, precision_used=precision)
-    )
     train_pairs = pairs_for(train_source, settings, training=True)
     # A validation pass cut short by validation_steps would discard a half-filled cache.
     validation_pairs = pairs_for(
@@ -500,6 +495,13 @@ def train(settings, out_dir):
             model, settings, pairs_for(train_source, settings, training=True, cache=False), steps_per_epoch
         )
         predictor = models.inference_model(settings.model, model)
+    # Written once the settings have proved usable, so that a refused run leaves no record.
+    # The builder config in full, not only the preset's name: presets change between versions,
+    # and shipping or rebuilding the run must give the network it trained.
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / runs.RUN_CONFIG).write_text(
+        settings.to_json(model_config=model_config, precision_used=precision)
+    )
     print(
         f"training {settings.model} ({settings.preset}: {model_config}) on {data_path}, "
         f"{precision}, {strategy.num_replicas_in_sync} replica(s), {model.count_params():,} parameters"

@@ -17,6 +17,7 @@ input lightness barely changed, where a change of colour can only be flicker, no
 import collections
 import contextlib
 import dataclasses
+import os
 import time
 from pathlib import Path
 
@@ -29,6 +30,10 @@ from keras_colorize import color, inference
 from keras_colorize.console import is_terminal
 from keras_colorize.files import unwritable_folder, written_atomically
 from keras_colorize.images import IMAGE_SUFFIXES, ImageError, check_file, gray_to_rgb
+
+# FFmpeg's own errors ("moov atom not found") would precede the one-line error that names
+# the file; read by OpenCV when FFmpeg first opens a file. 8: fatal errors only.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "8")
 
 FOURCC = "mp4v"  # MPEG-4 part 2: written by every OpenCV build, no external encoder needed
 # The containers OpenCV writes FOURCC into. Others fail, or worse: an image suffix (.png) makes

@@ -26,6 +26,7 @@ import cv2
 from keras_colorize import Colorizer, callbacks, evaluation, images, inference, shipped
 from keras_colorize.shipped import ModelLoadError
 
+REPO = Path(__file__).resolve().parents[1]
 TEST_SETS = {  # name -> (HDF5 file under --data, what it is)
     "lfw": ("lfw128.h5", "LFW test faces (1,318, identity-disjoint from training; pencil sketches)"),
     "cufs": ("cufs.h5", "CUFS test portraits (100 photos with artists' sketches)"),
@@ -154,9 +155,16 @@ def _stage_line(index, stage):
     steps = stage["steps_per_epoch"]
     epochs = f"{stage['epochs_run']} epochs" + ("" if steps == "one pass" else f" of {steps} steps")
     return (
-        f"{index}. `{stage['data']}` (train split), preset `{stage['preset']}`{overrides}: {epochs} "
-        f"({settings}{schedule}), {stage['wall_seconds'] / 60:.0f} min wall clock (`{stage['run']}`)"
+        f"{index}. `{_shown(stage['data'])}` (train split), preset `{stage['preset']}`{overrides}: {epochs} "
+        f"({settings}{schedule}), {stage['wall_seconds'] / 60:.0f} min wall clock (`{_shown(stage['run'])}`)"
     )
+
+
+def _shown(path):
+    """A recorded path as a card shows it: relative to the repository when inside it (runs
+    record their data's absolute path)."""
+    path = Path(path)
+    return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
 
 
 def model_card(name, description, summaries):
@@ -177,7 +185,7 @@ def model_card(name, description, summaries):
         "",
         f"Stored as {description['dtype']}: mean PSNR {check['psnr_float16']:.3f} dB against "
         f"{check['psnr_float32']:.3f} dB in float32 on the first {check['images']} test images of "
-        f"`{check['data']}`.",
+        f"`{_shown(check['data'])}`.",
         "",
         "## Metrics (test splits, against the baselines)",
     ]

@@ -196,6 +196,24 @@ def test_no_images_found_exits_2(tmp_path, capsys):
     assert "no image files found" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("name", ["clip.mp4", "notes.txt"])
+def test_named_files_that_hold_no_image_exit_2_and_leave_no_output_folder(name, tmp_path, stand_in_model, capsys):
+    (tmp_path / name).write_text("not an image")
+    out = tmp_path / "out"
+    assert cli.main(["colorize", str(tmp_path / name), "-o", str(out)]) == cli.EXIT_ERROR
+    assert f"skipped {tmp_path / name}: not_an_image" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_an_output_folder_under_a_file_is_named_before_any_work(photo_folder, tmp_path, stand_in_model, capsys):
+    (tmp_path / "notes.txt").write_text("mine")
+    status = cli.main(["colorize", str(photo_folder), "-o", str(tmp_path / "notes.txt" / "out")])
+    assert status == cli.EXIT_ERROR
+    assert capsys.readouterr().err == (
+        f"error: {tmp_path / 'notes.txt'}: is a file; -o takes a folder (created when missing)\n"
+    )
+
+
 @pytest.mark.parametrize("command", ["colorize", "sketch2photo", "gray2color", "video", "gui"])
 def test_every_command_has_help(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
@@ -210,6 +228,15 @@ def test_usage_errors_exit_2(capsys):
             cli.main(argv)
         assert exit_info.value.code == cli.EXIT_ERROR
     assert "--smooth: must be at least 1" in capsys.readouterr().err
+
+
+def test_ship_model_prints_no_tensorflow_start_up_lines():
+    result = subprocess.run(
+        [sys.executable, str(Path(__file__).parents[1] / "scripts" / "ship_model.py"), "--help"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert result.returncode == 0 and result.stdout.startswith("usage: ship_model.py")
+    assert result.stderr == ""
 
 
 def test_console_script_is_installed():

@@ -79,6 +79,14 @@ def test_a_folder_with_nothing_left_to_train_on_is_refused(tmp_path, capsys):
     assert not (out / "config.json").exists()
 
 
+def test_a_refused_loss_leaves_no_run_folder(tmp_path, capsys):
+    folder = _photo_folder(tmp_path / "photos", 4)
+    out = tmp_path / "run"
+    code, error = _train(capsys, "--model", "unet", "--data", folder, "--out", out, "--loss", "msee")
+    _one_line_error(code, error, "unknown loss 'msee'")
+    assert not out.exists()
+
+
 def test_a_sketch_model_on_photos_alone_is_told_how_to_make_sketches(tmp_path, capsys):
     photos_only = tmp_path / "photos.h5"
     build_dataset([_photo_folder(tmp_path / "photos", 4)], photos_only, 32, split=(1.0, 0.0, 0.0),

@@ -1,6 +1,7 @@
 """data_prep build / standard / demo: the HDF5 files hold exactly the prepared images."""
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -280,18 +281,32 @@ def test_build_refuses_to_write_over_a_folder_or_a_source_even_with_overwrite(tm
     # The command line says so in one line.
     with pytest.raises(SystemExit) as exited:
         main(["build", str(photos), str(tmp_path / "mine"), "--size", "32", "--overwrite"])
-    assert str(exited.value.code).startswith("data_prep build: error: ") and "is a folder" in str(exited.value.code)
+    error = capsys.readouterr().err
+    assert exited.value.code == 2
+    assert error.startswith("data_prep build: error: ") and "is a folder" in error and error.count("\n") == 1
 
 
-def test_an_unwritable_output_folder_is_named_before_any_work(tmp_path, monkeypatch):
+def test_a_build_that_keeps_no_image_writes_no_file(tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("not an image")
+    with pytest.raises(SystemExit) as exited:
+        main(["build", str(tmp_path / "notes.txt"), str(tmp_path / "out.h5"), "--size", "32"])
+    error = capsys.readouterr().err
+    assert exited.value.code == 2
+    assert f"skipped {tmp_path / 'notes.txt'}: not_an_image" in error
+    assert error.endswith(f"data_prep build: error: {tmp_path / 'out.h5'}: not written; none of the 1 images could be used\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_an_unwritable_output_folder_is_named_before_any_work(tmp_path, monkeypatch, capsys):
     photos = _noise_photos(tmp_path / "photos", 2, (40, 40), seed=0)
     locked = tmp_path / "locked"
     locked.mkdir()
     monkeypatch.setattr("os.access", lambda path, mode: Path(path) != locked)  # as for a non-root user
     with pytest.raises(SystemExit) as exited:
         main(["build", str(photos), str(locked / "out.h5"), "--size", "32"])
-    assert str(exited.value.code) == (
-        f"data_prep build: error: {locked / 'out.h5'}: cannot be written; {locked} is not a writable folder"
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == (
+        f"data_prep build: error: {locked / 'out.h5'}: cannot be written; {locked} is not a writable folder\n"
     )
     assert list(locked.iterdir()) == []
 
@@ -309,7 +324,7 @@ def test_a_limit_takes_images_from_every_given_split(tmp_path):
     assert summary["test"] >= 1 and summary["train"] >= 1
 
 
-def test_cli_build_prints_a_summary_and_refuses_to_overwrite(tmp_path):
+def test_cli_build_prints_a_summary_and_refuses_to_overwrite(tmp_path, capsys):
     photos = _noise_photos(tmp_path / "photos", 4, (48, 48), seed=1)
     out = tmp_path / "cli.h5"
     command = [sys.executable, "-m", "data_prep", "build", str(photos), str(out), "--size", "32",
@@ -321,8 +336,9 @@ def test_cli_build_prints_a_summary_and_refuses_to_overwrite(tmp_path):
     assert "skipped: none" in first.stdout and "train: 2" in first.stdout
     written = out.read_bytes()
 
-    with pytest.raises(SystemExit, match="exists; pass overwrite"):
+    with pytest.raises(SystemExit) as exited:
         main(command[3:])
+    assert exited.value.code == 2 and "exists; pass overwrite" in capsys.readouterr().err
     assert out.read_bytes() == written
     main([*command[3:], "--overwrite"])
     with h5py.File(out, "r") as file:
@@ -364,8 +380,9 @@ def test_demo_never_overwrites_a_folder_in_use_unless_asked(tmp_path, capsys):
     used.mkdir()
     (used / "samples.h5").write_text("someone's dataset\n")
 
-    with pytest.raises(SystemExit, match="not empty.*--overwrite"):
+    with pytest.raises(SystemExit) as exited:
         main(["demo", "--out", str(used), "--size", "32"])
+    assert exited.value.code == 2 and re.search("not empty.*--overwrite", capsys.readouterr().err)
     with pytest.raises(FileExistsError, match="not empty"):
         run_demo(used, size=32, verbose=False)
 

@@ -161,6 +161,22 @@ def test_a_kernel_size_that_is_not_odd_and_positive_is_refused_up_front(
     assert not out.exists()
 
 
+def test_a_file_given_for_a_folder_is_named_as_a_file(tmp_path, small_photo, capsys):
+    source, notes = tmp_path / "photos", tmp_path / "notes.txt"
+    write_image(source / "a.png", small_photo)
+    notes.write_text("mine")
+    for argv, named in (
+        (["sketch", str(source / "a.png"), "--out", str(tmp_path / "out")],
+         f"{source / 'a.png'}: is a file; this step takes a folder of images"),
+        (["sketch", str(source), "--out", str(notes)], f"{notes}: is a file; pass a folder"),
+    ):
+        with pytest.raises(SystemExit) as caught:
+            main(argv)
+        assert caught.value.code == 2
+        assert capsys.readouterr().err == f"data_prep sketch: error: {named}\n"
+    assert notes.read_text() == "mine" and not (tmp_path / "out").exists()
+
+
 def test_pencil_sketch_and_sketch_folder_refuse_an_even_kernel_size(tmp_path, small_photo):
     source, out = tmp_path / "photos", tmp_path / "out"
     write_image(source / "a.png", small_photo)

@@ -130,9 +130,12 @@ def test_open_image_colorizes_a_photo_at_its_own_size(make_app, trained_run, tmp
 @needs_x
 def test_a_model_that_cannot_load_is_named_in_the_status_line(make_app, tmp_path):
     app = make_app(tmp_path / "no_sketch_model", tmp_path / "no_photo_model")
+    canvas_at = app.canvas.winfo_rootx()
     assert app.convert() is None
     assert "no_sketch_model" in app.status.get() and "--sketch-model" in app.status.get()
     assert app.result is None
+    app.canvas.update()  # the long message wraps: the canvas stays under the pen
+    assert app.canvas.winfo_rootx() == canvas_at
 
 
 @needs_x

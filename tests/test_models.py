@@ -183,3 +183,11 @@ def test_fused_batch_norm_agrees_with_keras_batch_norm(precision):
         tf.cast(keras_bn(images, training=False), tf.float32),
         rtol=tolerance, atol=tolerance,
     )
+
+
+def test_a_long_error_is_cut_to_one_line_at_a_word():
+    error = ValueError("File format not supported: " + "word " * 60 + "\nsecond line")
+    shown = models.first_line(error)
+    assert len(shown) <= 204 and shown.endswith(" word ...") and "second" not in shown
+    assert models.first_line(ValueError("short\nmore")) == "short"
+    assert models.first_line(KeyError()) == "KeyError"

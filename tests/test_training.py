@@ -321,10 +321,11 @@ def test_an_image_folder_splits_nine_to_one_with_known_sizes(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_run_on_an_image_folder_makes_every_batch_an_epoch_and_records_its_data(tmp_path):
+def test_a_run_on_an_image_folder_makes_every_batch_an_epoch_and_records_its_data(tmp_path, monkeypatch):
     folder = _photo_folder(tmp_path / "photos", 25)
     run = tmp_path / "run"
-    settings = _settings("unet", folder, epochs=1, batch_size=4, steps_per_epoch=0, validation_steps=0)
+    monkeypatch.chdir(tmp_path)  # given relative, recorded absolute: read back from anywhere
+    settings = _settings("unet", "photos", epochs=1, batch_size=4, steps_per_epoch=0, validation_steps=0)
     training.train(settings, run)
     with open(run / "history.csv") as handle:
         assert len(list(csv.DictReader(handle))) == 1

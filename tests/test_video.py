@@ -152,6 +152,12 @@ def test_existing_output_and_non_videos_are_refused(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["existing.mp4", "notes.mp4"]
 
 
+def test_a_file_that_is_no_video_gets_one_line_without_ffmpegs_own(tmp_path, capfd):
+    (tmp_path / "notes.mp4").write_text("not a video")
+    assert cli.main(["video", str(tmp_path / "notes.mp4"), str(tmp_path / "out.mp4")]) == cli.EXIT_ERROR
+    assert capfd.readouterr().err == f"error: {tmp_path / 'notes.mp4'}: not_a_video (OpenCV cannot open it)\n"
+
+
 @pytest.mark.slow
 @pytest.mark.shared_data
 def test_video_command_prints_speed_and_flicker(short_clip, trained_run, tmp_path, capsys):

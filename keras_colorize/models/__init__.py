@@ -144,9 +144,10 @@ def _channels(count):
     return f"{count} channel" + ("" if count == 1 else "s")
 
 
-def first_line(error):
-    """An error's first line: Keras puts a whole model config in some of its messages."""
-    return (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
+def first_line(error, limit=200):
+    """An error's first line, cut at a word: Keras puts a whole model config in some messages."""
+    line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    return line if len(line) <= limit else line[:limit].rsplit(" ", 1)[0] + " ..."
 
 
 # What Keras and h5py raise for a truncated or foreign model file, besides ValueError.
