@@ -55,7 +55,7 @@ def convert_files(colorizer, paths, out_dir, prepare=None, label="colorizing", p
     `prepare` maps each uint8 RGB input to what the model gets (e.g. its pencil sketch).
     Files that cannot be read or written are skipped, named on stderr and counted, with the
     `problems` met while finding them (`images.find_images`). `out_dir` is made with the first
-    output, so that a command that converts nothing leaves nothing behind.
+    output (`images.write_image`), so that a command that converts nothing leaves nothing behind.
     """
     tally = Tally(len(paths) + len(problems), f"{label} with {colorizer.name} ({colorizer.source})")
     for error in problems:
@@ -78,7 +78,6 @@ def convert_file(colorizer, path, out_dir, prepare):
     """Colorize one image file into `out_dir`, under the first free name of its stem."""
     rgb = images.read_rgb(path)
     colorized = colorizer.colorize(prepare(rgb) if prepare else rgb)
-    out_dir.mkdir(parents=True, exist_ok=True)
     name = images.free_output_name([out_dir], path.stem, OUTPUT_SUFFIX)
     images.write_image(out_dir / name, colorized)
 

@@ -380,11 +380,10 @@ def _output_folder(out_dir, overwrite, data_path):
     """`out_dir` as a Path, once it is known not to hold earlier outputs (unless `overwrite`)
     nor to lie in a data folder, where the next evaluation would score its images."""
     out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise EvaluationError(f"{out_dir}: exists and is not a folder")
     try:
+        files.check_output_folder(out_dir, "--out takes a folder (created when missing)")
         files.check_outside(out_dir, data_path)
-    except ValueError as error:
+    except (ValueError, NotADirectoryError) as error:
         raise EvaluationError(str(error)) from None
     existing = [name for name in OUTPUT_FILES if (out_dir / name).exists()]
     if existing and not overwrite:

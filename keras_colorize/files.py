@@ -39,8 +39,7 @@ def _remove(path):
 def check_output_folder(path, remedy):
     """Refuse an output folder that is a file or lies under one, before any work rather than
     with an errno after it; `remedy` ends the message: what to pass instead."""
-    path = Path(path)
-    existing = next(folder for folder in (path, *path.absolute().parents) if folder.exists())
+    existing = _nearest_existing(Path(path))
     if not existing.is_dir():
         raise NotADirectoryError(f"{existing}: is a file; {remedy}")
 
@@ -57,7 +56,12 @@ def unwritable_folder(path):
     """The nearest existing folder above `path` when it takes no new files (or is not a folder),
     else None: checked before a step's work, which would otherwise fail at its end, naming a
     temporary file (or, for OpenCV, saying only that it has no writer)."""
-    folder = next(folder for folder in Path(path).absolute().parents if folder.exists())
+    folder = _nearest_existing(Path(path).absolute().parent)
     if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
         return folder
     return None
+
+
+def _nearest_existing(path):
+    """`path` as given if it exists, else its nearest existing parent."""
+    return next(candidate for candidate in (path, *path.absolute().parents) if candidate.exists())

@@ -298,6 +298,16 @@ def test_counts_out_of_range_are_usage_errors(flag, value, named, sketch_model, 
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("under", ["", "sub"])
+def test_an_out_that_is_a_file_or_lies_under_one_is_named(under, photo_folder, tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine")
+    with pytest.raises(evaluation.EvaluationError, match=f"^{notes}: is a file; --out takes a folder"):
+        evaluation.evaluate(_echo_colorizer(), evaluation.open_data(photo_folder), ["psnr"], notes / under,
+                            model_input="gray", verbose=False)
+    assert notes.read_text() == "mine"
+
+
 def test_the_library_refuses_a_limit_of_0_rather_than_scoring_everything(photo_folder, tmp_path):
     with pytest.raises(evaluation.EvaluationError, match="limit must be at least 1.*limit=0"):
         evaluation.evaluate(_echo_colorizer(), evaluation.open_data(photo_folder), ["psnr"], tmp_path / "out",
