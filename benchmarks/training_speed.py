@@ -67,7 +67,8 @@ def pipeline_rates(pairs, batch_size, input_batches, cached, shuffle_buffer):
         for _ in pairs:
             batches += 1
         first = batches * batch_size / (time.perf_counter() - started)
-        batches = iter(pairs)
+        # Repeated: at a large batch one pass can hold fewer than `input_batches` batches.
+        batches = iter(pairs.repeat())
     else:
         batches = iter(pairs.repeat())
         for _ in range(-(-shuffle_buffer // batch_size)):

@@ -70,7 +70,8 @@ def convert_files(colorizer, paths, out_dir, prepare=None, label="colorizing", p
             tally.reject(images.ImageError(path, os_error_reason(error), str(error)))
         else:
             tally.keep()
-    tally.finish(label, output=str(out_dir))
+    # Nothing written means no folder was made: the summary names none.
+    tally.finish(label, **({"output": str(out_dir)} if tally.kept else {}))
     return tally
 
 

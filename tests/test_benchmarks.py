@@ -51,6 +51,18 @@ def _row(model, preset, precision, rate):
             "float32_matmul_peak_gflops": 200.0}
 
 
+@pytest.mark.parametrize("cached", [True, False])
+def test_the_input_rate_reads_past_the_end_of_one_pass(cached):
+    import tensorflow as tf
+
+    three_batches = tf.data.Dataset.range(12).batch(4).cache()
+    first_pass, steady = training_speed.pipeline_rates(
+        three_batches, batch_size=4, input_batches=10, cached=cached, shuffle_buffer=8
+    )
+    assert steady > 0
+    assert (first_pass is not None) == cached
+
+
 def test_a_partial_run_replaces_its_rows_and_keeps_the_others(tmp_path):
     path = tmp_path / "training_speed.json"
     earlier = [_row("unet", "small", "float32", 1.0), _row("unet", "small", "mixed_bfloat16", 2.0),

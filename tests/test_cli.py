@@ -201,7 +201,10 @@ def test_named_files_that_hold_no_image_exit_2_and_leave_no_output_folder(name, 
     (tmp_path / name).write_text("not an image")
     out = tmp_path / "out"
     assert cli.main(["colorize", str(tmp_path / name), "-o", str(out)]) == cli.EXIT_ERROR
-    assert f"skipped {tmp_path / name}: not_an_image" in capsys.readouterr().err
+    printed = capsys.readouterr()
+    assert f"skipped {tmp_path / name}: not_an_image" in printed.err
+    assert "  kept: 0\n" in printed.out
+    assert "output:" not in printed.out  # no folder was made, so none is named
     assert not out.exists()
 
 
