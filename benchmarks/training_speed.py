@@ -63,14 +63,13 @@ def pipeline_rates(pairs, batch_size, input_batches, cached, shuffle_buffer):
     """
     first = None
     if cached:
-        started, batches = time.perf_counter(), 0
+        started, count = time.perf_counter(), 0
         for _ in pairs:
-            batches += 1
-        first = batches * batch_size / (time.perf_counter() - started)
-        # Repeated: at a large batch one pass can hold fewer than `input_batches` batches.
-        batches = iter(pairs.repeat())
-    else:
-        batches = iter(pairs.repeat())
+            count += 1
+        first = count * batch_size / (time.perf_counter() - started)
+    # Repeated: at a large batch one pass can hold fewer than `input_batches` batches.
+    batches = iter(pairs.repeat())
+    if not cached:
         for _ in range(-(-shuffle_buffer // batch_size)):
             next(batches)
     started = time.perf_counter()

@@ -322,8 +322,10 @@ def _loss_switch_epoch(settings):
 
 def _check_resumes_the_same_model(out_dir, model_name, model_config):
     """An interrupted run in `out_dir` resumes only with the network it was training."""
+    if not (out_dir / BACKUP).exists():
+        return  # nothing to resume
     earlier = runs.read_if_run(out_dir)
-    if not (out_dir / BACKUP).exists() or earlier is None:
+    if earlier is None:
         return  # no readable record: the backup itself will tell whether it fits
     if "model_config" not in earlier:
         return  # recorded before runs kept their builder config
