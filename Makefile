@@ -45,6 +45,7 @@ results: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/data_pipeline.py --shared $(SHARED)
 	$(PY) benchmarks/training_speed.py
+	$(PY) benchmarks/layer_speed.py
 	$(PY) benchmarks/inference_speed.py --shared $(SHARED)
 	$(PY) benchmarks/summary.py
 

@@ -42,6 +42,24 @@ def training_table(report):
             f"GFLOP/s\n\n" + _table(heading, rows))
 
 
+def layer_table(report):
+    rows = []
+    for run in report["runs"]:
+        slowest = sorted(run["layers"], key=lambda layer: layer["percent_of_float32_peak"])[:3]
+        trained = "training_images_per_second" in run
+        rows.append([
+            f"`{run['model']}`", f"{run['preset']} (batch {run['batch_size']})",
+            f"{run['convolutions_percent_of_float32_peak']:.1f}%",
+            f"{run['convolutions_bound_images_per_second']:.1f}",
+            f"{run['training_images_per_second']:.1f}" if trained else "-",
+            f"{run['percent_of_step_outside_convolutions']:.0f}%" if trained else "-",
+            ", ".join(f"{layer['layer']} {layer['percent_of_float32_peak']:.0f}%" for layer in slowest),
+        ])
+    heading = ["model", "preset", "convolutions alone (% peak)", "at most img/s", "float32 training img/s",
+               "step outside convolutions", "least efficient layers"]
+    return _table(heading, rows)
+
+
 def _latency_order(row):
     """Shipped models first, then what is not shipped (its small preset), then paper presets."""
     return {"shipped": 0, "small": 1, "paper": 2}[row["preset"]]
@@ -80,6 +98,7 @@ def data_table(report):
 def main():
     sections = {
         "training_speed.json": training_table,
+        "layer_speed.json": layer_table,
         "inference_speed.json": inference_tables,
         "data_pipeline.json": data_table,
     }

@@ -1,5 +1,6 @@
 """benchmarks/: the training rate is the fastest of 3 windows of steps, whatever the steps per
-execution; a partial run updates its rows of the results and keeps the others."""
+execution; a partial run updates its rows of the results and keeps the others; a layer is
+timed with the gradients a training step takes through it."""
 
 import json
 import sys
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import layer_speed
 import summary
 import training_speed
 
@@ -82,3 +84,54 @@ def test_the_summary_says_to_run_the_benchmarks_when_there_are_no_results(tmp_pa
     monkeypatch.setattr(summary, "RESULTS", tmp_path)
     assert summary.main() == 1
     assert "run `make bench` first" in capsys.readouterr().err
+
+
+def _nested_conv_model():
+    inner = keras.Sequential([keras.Input((8, 8, 4)), keras.layers.Conv2D(4, 3, padding="same", name="frozen")],
+                             name="inner")
+    inner.trainable = False
+    image = keras.Input((8, 8, 1))
+    x = keras.layers.Conv2D(4, 3, padding="same", name="first")(image)
+    x = keras.layers.Conv2D(4, 3, padding="same", name="second")(inner(x))
+    return keras.Model(image, keras.layers.Dense(2, name="head")(x))
+
+
+def test_every_convolution_is_found_with_the_gradients_a_step_takes_through_it():
+    import tensorflow as tf
+
+    found = layer_speed.conv_layers(_nested_conv_model())
+    assert [(name, reads_input, runs) for name, _, reads_input, runs in found] == [
+        ("first", True, 1), ("inner/frozen", True, 1), ("second", False, 1)]
+    x = tf.zeros((1, 8, 8, 4))
+    sources = [layer_speed.gradient_sources(layer, reads_input, x) for _, layer, reads_input, _ in found]
+    assert [len(each) for each in sources] == [1, 0, 2]
+    assert sources[0][0] is found[0][1].kernel and sources[2][0] is x
+    for _, layer, reads_input, _ in found:
+        assert layer_speed.layer_step_seconds(layer, reads_input, batch_size=2) > 0
+
+
+def test_a_gan_step_runs_the_discriminator_s_convolutions_twice():
+    from keras_colorize import models
+
+    found = layer_speed.conv_layers(models.build("unet_gan", "small"))
+    runs = {name.split("/")[0]: runs for name, _, _, runs in found}
+    assert runs == {"generator": 1, "discriminator": 2}
+
+
+def _layer_row(model="unet", bound=200.0, batch_size=128):
+    return {"model": model, "preset": "small", "batch_size": batch_size,
+            "convolutions_percent_of_float32_peak": 90.0, "convolutions_bound_images_per_second": bound,
+            "layers": [{"layer": name, "percent_of_float32_peak": percent}
+                       for name, percent in [("a", 50.0), ("b", 5.0), ("c", 80.0), ("d", 120.0)]]}
+
+
+def test_the_share_of_a_step_outside_the_convolutions_comes_from_the_training_rate():
+    training = [_row("unet", "small", "mixed_bfloat16", 150.0), {**_row("unet", "small", "float32", 50.0),
+                                                                  "batch_size": 128}]
+    row = layer_speed.with_training_rate(_layer_row(), training)
+    assert row["training_images_per_second"] == 50.0
+    assert row["percent_of_step_outside_convolutions"] == pytest.approx(75.0)
+    assert layer_speed.with_training_rate(_layer_row("classifier"), training) == _layer_row("classifier")
+    table = summary.layer_table({"runs": [row, _layer_row("classifier")]})
+    assert "| `unet` | small (batch 128) | 90.0% | 200.0 | 50.0 | 75% | b 5%, a 50%, c 80% |" in table
+    assert "| `classifier` | small (batch 128) | 90.0% | 200.0 | - | - | b 5%, a 50%, c 80% |" in table

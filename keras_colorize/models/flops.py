@@ -19,7 +19,7 @@ from keras_colorize.models.gan import ConditionalGAN
 
 def forward_flops(model):
     """FLOPs (2 x multiply-adds) of one forward pass of one image through `model`."""
-    return sum(_layer_flops(layer) for layer in model.layers)
+    return sum(layer_flops(layer) for layer in model.layers)
 
 
 def training_step_flops(model):
@@ -30,7 +30,8 @@ def training_step_flops(model):
     return 3 * forward_flops(model)
 
 
-def _layer_flops(layer):
+def layer_flops(layer):
+    """Forward FLOPs of one image through `layer`: 0 for a layer without a kernel."""
     if isinstance(layer, keras.Model):
         return forward_flops(layer)
     if isinstance(layer, keras.layers.Conv2DTranspose):
