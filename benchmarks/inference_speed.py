@@ -21,6 +21,7 @@ import statistics
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import cv2
@@ -29,7 +30,15 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from keras_colorize import Colorizer, evaluation, images, inference, models, shipped, video  # noqa: E402
+from keras_colorize import (
+    Colorizer,
+    evaluation,
+    images,
+    inference,
+    models,
+    shipped,
+    video,
+)
 
 RESULTS = REPO / "benchmarks" / "results"
 VIDEO_IN_SHARED = Path("video") / "short_hamilton_clip.mp4"
@@ -77,7 +86,7 @@ def latency_rows(chosen, repeats, data_dir):
         inputs = test_images(colorizer.input_kind, 16, data_dir)
         row = {"model": name, "preset": label, "input_size": f"{inputs.shape[2]}x{inputs.shape[1]}"}
         for batch in (1, 16):
-            seconds = median_seconds(lambda b=batch: colorizer.colorize(inputs[:b]), repeats)
+            seconds = median_seconds(partial(colorizer.colorize, inputs[:batch]), repeats)
             row[f"batch{batch}_ms"] = round(1000 * seconds, 1)
             row[f"batch{batch}_images_per_second"] = round(batch / seconds, 1)
         print(f"{name:22s} {label:8s} batch 1: {row['batch1_ms']:8.1f} ms   "
