@@ -484,18 +484,20 @@ def train(settings, out_dir):
     image_size = model.input_shape[1]
     element_format = models.element_format(settings.model)
     train_source, validation_source = training_sources(data_path, image_size, element_format)
-    train_pairs = pairs_for(train_source, settings, training=True)
-    # A validation pass cut short by validation_steps would discard a half-filled cache.
+    uncached_train_pairs = pairs_for(train_source, settings, training=True, cache=False)
+    batches_per_pass = max(1, int(uncached_train_pairs.cardinality()))
+    steps_per_epoch = settings.steps_per_epoch or batches_per_pass
+    # A run, or a validation pass, that never reads a whole pass would discard a half-filled cache.
+    train_pairs = pairs_for(
+        train_source, settings, training=True, cache=settings.epochs * steps_per_epoch >= batches_per_pass
+    )
     validation_pairs = pairs_for(
         validation_source, settings, training=False, cache=not settings.validation_steps
     )
-    steps_per_epoch = settings.steps_per_epoch or max(1, int(train_pairs.cardinality()))
     if settings.steps_per_epoch:
         train_pairs = train_pairs.repeat()
     with strategy.scope():
-        loss = compile_model(
-            model, settings, pairs_for(train_source, settings, training=True, cache=False), steps_per_epoch
-        )
+        loss = compile_model(model, settings, uncached_train_pairs, steps_per_epoch)
         predictor = models.inference_model(settings.model, model)
     # Written once the settings have proved usable, so that a refused run leaves no record.
     # The builder config in full, not only the preset's name: presets change between versions,

@@ -94,6 +94,26 @@ def _train_command(data_path, out, epochs):
     ]
 
 
+@pytest.mark.parametrize(("epochs", "steps_per_epoch", "cached"), [(1, 1, False), (3, 1, True), (1, 0, True)])
+def test_the_training_split_is_cached_only_when_the_run_reads_a_whole_pass(sample_h5, tmp_path, monkeypatch,
+                                                                           epochs, steps_per_epoch, cached):
+    # A run that stops part-way through its first pass (the sample's 6 photos are 3 batches)
+    # would leave the cache half-filled; TensorFlow discards it with a warning at the end.
+    caching = []
+
+    def recording_pairs_for(source, settings, **options):
+        if options["training"]:
+            caching.append(options.get("cache", True))
+        return real_pairs_for(source, settings, **options)
+
+    real_pairs_for = training.pairs_for
+    monkeypatch.setattr(training, "pairs_for", recording_pairs_for)
+    settings = _settings("sketch_inverter", sample_h5, epochs=epochs, steps_per_epoch=steps_per_epoch)
+    training.train(settings, tmp_path / "run")
+    # The pipeline `fit` reads, and the uncached one that compiling looks at.
+    assert sorted(caching) == sorted([cached, False])
+
+
 @pytest.mark.slow
 def test_run_killed_after_an_epoch_resumes_without_training_an_epoch_twice(sample_h5, tmp_path):
     run = tmp_path / "run"
