@@ -4,7 +4,8 @@ convolutions allow, and what the rest of a training step costs.
     python benchmarks/layer_speed.py [--models unet pix2pix ...] [--preset small] [--batch 128]
 
 A layer's step is its forward pass and the gradients a training step takes through it (its
-kernel's when it trains, its input's unless it reads its model's input) from an output
+kernel's when it trains, its input's unless it reads its model's input or sits in a frozen
+sub-model) from an output
 gradient of the layer's shape; each pass counts the layer's forward FLOPs once. Taken as
 often as a training step runs them (a GAN's discriminator twice), the convolutions together
 bound the training rate; the float32 row of benchmarks/results/training_speed.json, where
@@ -27,31 +28,34 @@ REPEATS = 5
 
 
 def conv_layers(model, prefix=""):
-    """(name, layer, reads its model's input, runs per step) for every convolution, named
+    """(name, layer, takes an input gradient, runs per step) for every convolution, named
     with the models it sits in; a GAN's discriminator runs on a real and a generated image."""
     from keras_colorize.models.gan import ConditionalGAN
 
     if isinstance(model, ConditionalGAN):
         return conv_layers(model.generator, "generator/") + [
-            (name, layer, reads_input, 2)
-            for name, layer, reads_input, _ in conv_layers(model.discriminator, "discriminator/")
+            (name, layer, input_gradient, 2)
+            for name, layer, input_gradient, _ in conv_layers(model.discriminator, "discriminator/")
         ]
     found = []
     for layer in model.layers:
         if hasattr(layer, "layers"):
-            found += conv_layers(layer, f"{prefix}{layer.name}/")
+            # The models' only sub-model, fusion's VGG16, reads the image: when it is frozen
+            # (pretrained) no gradient goes through it at all.
+            found += [(name, inner, input_gradient and layer.trainable, runs)
+                      for name, inner, input_gradient, runs in conv_layers(layer, f"{prefix}{layer.name}/")]
         elif hasattr(layer, "kernel") and len(layer.kernel.shape) == 4:
             reads_input = any(layer.input is tensor for tensor in model.inputs)
-            found.append((prefix + layer.name, layer, reads_input, 1))
+            found.append((prefix + layer.name, layer, not reads_input, 1))
     return found
 
 
-def gradient_sources(layer, reads_input, inputs):
+def gradient_sources(layer, input_gradient, inputs):
     """What a training step differentiates through `layer`: its input, its kernel, or neither."""
-    return ([] if reads_input else [inputs]) + ([layer.kernel] if layer.trainable else [])
+    return ([inputs] if input_gradient else []) + ([layer.kernel] if layer.trainable else [])
 
 
-def layer_step_seconds(layer, reads_input, batch_size):
+def layer_step_seconds(layer, input_gradient, batch_size):
     """Seconds of one forward + backward pass of `layer` alone on random float32 data."""
     import tensorflow as tf
 
@@ -63,7 +67,7 @@ def layer_step_seconds(layer, reads_input, batch_size):
         with tf.GradientTape() as tape:
             tape.watch(x)
             y = layer(x)
-        sources = gradient_sources(layer, reads_input, x)
+        sources = gradient_sources(layer, input_gradient, x)
         return tape.gradient(y, sources, output_gradients=output_gradient) if sources else y
 
     def synced(result):
@@ -87,9 +91,9 @@ def measure(model_name, preset, batch_size):
     model = models.build(model_name, preset)
     peak = matmul_peak_gflops()
     layers, step_seconds, step_flops = [], 0.0, 0
-    for name, layer, reads_input, runs in conv_layers(model):
-        seconds = layer_step_seconds(layer, reads_input, batch_size)
-        passes = 1 + len(gradient_sources(layer, reads_input, inputs=None))
+    for name, layer, input_gradient, runs in conv_layers(model):
+        seconds = layer_step_seconds(layer, input_gradient, batch_size)
+        passes = 1 + len(gradient_sources(layer, input_gradient, inputs=None))
         flops = passes * layer_flops(layer) * batch_size
         step_seconds += runs * seconds
         step_flops += runs * flops

@@ -86,28 +86,31 @@ def test_the_summary_says_to_run_the_benchmarks_when_there_are_no_results(tmp_pa
     assert "run `make bench` first" in capsys.readouterr().err
 
 
-def _nested_conv_model():
-    inner = keras.Sequential([keras.Input((8, 8, 4)), keras.layers.Conv2D(4, 3, padding="same", name="frozen")],
-                             name="inner")
-    inner.trainable = False
+def _nested_conv_model(inner_trainable):
+    """Conv `first` on the image, a sub-model `inner` of two convs, conv `last`."""
+    inner = keras.Sequential([keras.Input((8, 8, 4)), keras.layers.Conv2D(4, 3, padding="same", name="a"),
+                              keras.layers.Conv2D(4, 3, padding="same", name="b")], name="inner")
+    inner.trainable = inner_trainable
     image = keras.Input((8, 8, 1))
     x = keras.layers.Conv2D(4, 3, padding="same", name="first")(image)
-    x = keras.layers.Conv2D(4, 3, padding="same", name="second")(inner(x))
+    x = keras.layers.Conv2D(4, 3, padding="same", name="last")(inner(x))
     return keras.Model(image, keras.layers.Dense(2, name="head")(x))
 
 
-def test_every_convolution_is_found_with_the_gradients_a_step_takes_through_it():
+@pytest.mark.parametrize("inner_trainable", [True, False])
+def test_every_convolution_is_found_with_the_gradients_a_step_takes_through_it(inner_trainable):
     import tensorflow as tf
 
-    found = layer_speed.conv_layers(_nested_conv_model())
-    assert [(name, reads_input, runs) for name, _, reads_input, runs in found] == [
-        ("first", True, 1), ("inner/frozen", True, 1), ("second", False, 1)]
+    found = layer_speed.conv_layers(_nested_conv_model(inner_trainable))
+    assert [(name, input_gradient, runs) for name, _, input_gradient, runs in found] == [
+        ("first", False, 1), ("inner/a", False, 1), ("inner/b", inner_trainable, 1), ("last", True, 1)]
     x = tf.zeros((1, 8, 8, 4))
-    sources = [layer_speed.gradient_sources(layer, reads_input, x) for _, layer, reads_input, _ in found]
-    assert [len(each) for each in sources] == [1, 0, 2]
-    assert sources[0][0] is found[0][1].kernel and sources[2][0] is x
-    for _, layer, reads_input, _ in found:
-        assert layer_speed.layer_step_seconds(layer, reads_input, batch_size=2) > 0
+    sources = [layer_speed.gradient_sources(layer, input_gradient, x) for _, layer, input_gradient, _ in found]
+    # A frozen sub-model reading the image runs forward only.
+    assert [len(each) for each in sources] == ([1, 1, 2, 2] if inner_trainable else [1, 0, 0, 2])
+    assert sources[0] == [found[0][1].kernel] and sources[3][0] is x
+    for _, layer, input_gradient, _ in found:
+        assert layer_speed.layer_step_seconds(layer, input_gradient, batch_size=2) > 0
 
 
 def test_a_gan_step_runs_the_discriminator_s_convolutions_twice():
