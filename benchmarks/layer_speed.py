@@ -11,17 +11,22 @@ often as a training step runs them (a GAN's discriminator twice), the convolutio
 bound the training rate; the float32 row of benchmarks/results/training_speed.json, where
 measured, shows how far the whole step falls below that bound. Each model runs in its own
 process, after its own matmul peak. Prints a table and writes
-benchmarks/results/layer_speed.json.
+benchmarks/results/layer_speed.json, where a run of some models replaces their rows only.
 """
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-from training_speed import RESULTS, matmul_peak_gflops
+from training_speed import (
+    RESULTS,
+    child_figures,
+    matmul_peak_gflops,
+    report_figures,
+    write_rows,
+)
 
 ROUNDS = 3
 REPEATS = 5
@@ -142,7 +147,7 @@ def main():
     parser.add_argument("--one", metavar="MODEL", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print("RESULT " + json.dumps(measure(args.one, args.preset, args.batch)))
+        report_figures(measure(args.one, args.preset, args.batch))
         return
     from keras_colorize import models
 
@@ -152,21 +157,14 @@ def main():
     for model_name in args.models or models.available():
         command = [sys.executable, __file__, "--one", model_name, "--preset", args.preset,
                    "--batch", str(args.batch)]
-        output = subprocess.run(command, capture_output=True, text=True, check=False)
-        result = [line for line in output.stdout.splitlines() if line.startswith("RESULT ")]
-        if not result:
-            print(f"{model_name}: failed\n{output.stderr[-2000:]}", file=sys.stderr)
+        figures = child_figures(command, model_name)
+        if figures is None:
             failed.append(model_name)
             continue
-        row = with_training_rate(json.loads(result[0][len("RESULT "):]), training_report)
+        row = with_training_rate(figures, training_report)
         rows.append(row)
         print_row(row)
-    args.out.parent.mkdir(exist_ok=True)
-    args.out.write_text(json.dumps({"runs": rows}, indent=2))
-    print(f"wrote {args.out}")
-    if failed:
-        sys.exit(f"failed: {', '.join(failed)}")
-
+    write_rows(args.out, rows, failed, key_fields=("model", "preset"))
 
 if __name__ == "__main__":
     main()

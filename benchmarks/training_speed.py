@@ -34,6 +34,8 @@ RESULTS = Path(__file__).resolve().parent / "results"
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 PEAK_ROUNDS = 5
 TIMING_WINDOWS = 3
+RESULT_PREFIX = "RESULT "
+KEY_FIELDS = ("model", "preset", "precision")  # what one row of training_speed.json measures
 
 
 def matmul_peak_gflops(size=2048, repeats=20):
@@ -188,12 +190,23 @@ def run_one(args, model_name, preset, precision):
                "--steps", str(steps), "--warmup", str(args.warmup), "--batch", str(batch),
                "--input-batches", str(args.input_batches),
                "--steps-per-execution", str(args.steps_per_execution)]
+    return child_figures(command, f"{model_name} {preset} {precision}")
+
+
+def report_figures(figures):
+    """What a `--one` child prints for `child_figures` to read back."""
+    print(RESULT_PREFIX + json.dumps(figures))
+
+
+def child_figures(command, label):
+    """Run a benchmark's `--one` child process -> the figures it reported, or None (its error is
+    printed under `label`)."""
     output = subprocess.run(command, capture_output=True, text=True, check=False)
-    result = [line for line in output.stdout.splitlines() if line.startswith("RESULT ")]
+    result = [line for line in output.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
     if not result:
-        print(f"{model_name} {preset} {precision}: failed\n{output.stderr[-2000:]}", file=sys.stderr)
+        print(f"{label}: failed\n{output.stderr[-2000:]}", file=sys.stderr)
         return None
-    return json.loads(result[0][len("RESULT "):])
+    return json.loads(result[0][len(RESULT_PREFIX):])
 
 
 def main():
@@ -215,7 +228,7 @@ def main():
     if args.one:
         figures = measure(*args.one, args.data, args.steps, args.warmup, args.batch,
                           args.input_batches, args.steps_per_execution)
-        print("RESULT " + json.dumps(figures))
+        report_figures(figures)
         return
     if not Path(args.data).exists():
         sys.exit(f"{args.data}: missing; run `make data` first (needs {SHARED_DATA})")
@@ -231,21 +244,26 @@ def main():
                     print_row(row)
                 else:
                     failed.append(f"{model_name} {preset} {precision}")
-    args.out.parent.mkdir(exist_ok=True)
-    args.out.write_text(json.dumps({"runs": merged_rows(args.out, rows)}, indent=2))
-    print(f"wrote {args.out}")
+    write_rows(args.out, rows, failed, KEY_FIELDS)
+
+
+def write_rows(path, rows, failed, key_fields):
+    """Write `rows` into the JSON at `path` (`merged_rows`), then stop with the failures."""
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps({"runs": merged_rows(path, rows, key_fields)}, indent=2))
+    print(f"wrote {path}")
     if failed:
         sys.exit(f"failed: {', '.join(failed)}")
 
 
-def merged_rows(path, rows):
+def merged_rows(path, rows, key_fields=KEY_FIELDS):
     """The rows in `path` with those measured now put in their place: a run of some models or
-    presets updates their rows and keeps the others'."""
-    key = itemgetter("model", "preset", "precision")
+    presets updates their rows and keeps the others'. Small presets first."""
+    key = itemgetter(*key_fields)
     earlier = json.loads(path.read_text())["runs"] if path.is_file() else []
-    measured = {key(row): row for row in rows}
+    measured = {key(row) for row in rows}
     kept = [row for row in earlier if key(row) not in measured]
-    return sorted(kept + rows, key=lambda row: (row["preset"] != "small", row["model"], row["precision"]))
+    return sorted(kept + rows, key=lambda row: (row["preset"] != "small", row["model"], key(row)))
 
 
 if __name__ == "__main__":

@@ -75,6 +75,16 @@ def test_a_partial_run_replaces_its_rows_and_keeps_the_others(tmp_path):
         ("unet", "float32", 9.0), ("unet", "mixed_bfloat16", 2.0), ("classifier", "float32", 3.0)]
 
 
+def test_a_partial_layer_run_replaces_its_model_s_row_and_keeps_the_others(tmp_path):
+    path = tmp_path / "layer_speed.json"
+    path.write_text(json.dumps({"runs": [_layer_row("unet", bound=1.0), _layer_row("classifier", bound=2.0)]}))
+    with pytest.raises(SystemExit, match="failed: pix2pix"):
+        training_speed.write_rows(path, [_layer_row("unet", bound=9.0)], ["pix2pix"], ("model", "preset"))
+    rows = json.loads(path.read_text())["runs"]
+    assert [(row["model"], row["convolutions_bound_images_per_second"]) for row in rows] == [
+        ("classifier", 2.0), ("unet", 9.0)]
+
+
 def test_the_training_table_marks_a_missing_bf16_row():
     table = summary.training_table({"runs": [_row("unet", "small", "float32", 1.0)]})
     assert "| `unet` | small (64 px, batch 8) | 1.0 | 50.0% | - | - | 1,000 (10.0x) |" in table
