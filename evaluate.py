@@ -43,12 +43,10 @@ def parse_args(argv=None):
 
 def _trained_on(model):
     """The data a run folder's config.json names, when it still exists."""
-    recorded = None
-    if (Path(model) / runs.RUN_CONFIG).is_file():
-        try:
-            recorded = runs.read(model).get("data")
-        except runs.RunRecordError as error:
-            raise evaluation.EvaluationError(f"{error}; pass --data") from None
+    try:
+        recorded = (runs.read_if_present(model) or {}).get("data")
+    except runs.RunRecordError as error:
+        raise evaluation.EvaluationError(f"{error}; pass --data") from None
     if not isinstance(recorded, str) or not recorded or not Path(recorded).exists():
         raise evaluation.EvaluationError(f"{model}: records no data that still exists; pass --data")
     return recorded

@@ -183,12 +183,12 @@ def to_array(image):
 def _recorded_model(run_dir):
     """(model name, input size) that the run's config.json beside a SavedModel records;
     ("saved_model", None) for a SavedModel outside a run folder."""
-    if not (run_dir / runs.RUN_CONFIG).is_file():
-        return "saved_model", None
     try:
-        recorded = runs.read(run_dir)
+        recorded = runs.read_if_present(run_dir)
     except runs.RunRecordError as error:
         raise ModelLoadError(str(error)) from None
+    if recorded is None:
+        return "saved_model", None
     return recorded["model"], recorded.get("model_config", {}).get("image_size")
 
 

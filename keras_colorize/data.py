@@ -41,8 +41,8 @@ epoch's end.
 import dataclasses
 import functools
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import h5py
 import keras

@@ -29,6 +29,14 @@ def read(run_dir):
     return record
 
 
+def read_if_present(run_dir):
+    """The record when `run_dir` has a config.json, else None; a config.json that is not a
+    run's record is an error (RunRecordError), as a folder claiming to be a run."""
+    if not (Path(run_dir) / RUN_CONFIG).is_file():
+        return None
+    return read(run_dir)
+
+
 def read_if_run(run_dir):
     """The record when `run_dir` holds a run's config.json, else None (a folder of other files)."""
     try:

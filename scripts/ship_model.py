@@ -33,11 +33,10 @@ def run_model_path(run, checkpoint):
 
 
 def _started_from(settings):
-    """The run folder a fine-tuned run started from (its initial or generator weights); None
-    when it started from scratch or from a model file outside a run folder."""
+    """The folder of the model file a fine-tuned run started from (its initial or generator
+    weights); None when it started from scratch."""
     source = settings.get("initial_weights") or settings["model_overrides"].get("generator_weights")
-    run = Path(source).parent if source else None
-    return run if run and runs.read_if_run(run) else None
+    return Path(source).parent if source else None
 
 
 def _loss(settings):
@@ -58,10 +57,12 @@ def _wall_seconds(run, history):
 
 
 def training_stages(run):
-    """[{run, model, data, preset, overrides, epochs, ...}, ...], the first stage first."""
+    """[{run, model, data, preset, overrides, epochs, ...}, ...], the first stage first: back
+    from `run` through the runs each one started from, up to one that started from scratch or
+    from a model file outside a run folder."""
     stages = []
-    while run is not None:
-        settings = runs.read(run)
+    settings = runs.read(run)
+    while settings is not None:
         with open(run / "history.csv", newline="") as handle:
             history = list(csv.DictReader(handle))
         data = settings["data"] or str(STANDARD_DATA_DIR / training.SHARED_DATA_FILES[settings["model"]])
@@ -78,6 +79,7 @@ def training_stages(run):
             "wall_seconds": round(_wall_seconds(run, history)),
         })
         run = _started_from(settings)
+        settings = runs.read_if_run(run) if run else None
     return stages[::-1]
 
 

@@ -59,7 +59,7 @@ def messy_folder(tmp_path):
     (folder / "readme.txt").write_text("a text file among the images\n")
 
     Image.fromarray(photo).convert("CMYK").save(folder / "cmyk.jpg")
-    Image.fromarray((photo[..., 0].astype(np.uint16) * 257)).save(folder / "gray16.png")
+    Image.fromarray(photo[..., 0].astype(np.uint16) * 257).save(folder / "gray16.png")
     cv2.imwrite(str(folder / "rgb16.png"), photo[..., ::-1].astype(np.uint16) * 257)
     Image.fromarray(photo).convert("RGBA").save(folder / "rgba.png")
     palette = Image.fromarray(photo).convert("P")

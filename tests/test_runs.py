@@ -22,9 +22,14 @@ def test_a_folder_without_a_run_record_is_named_and_told_apart(text, message, tm
     with pytest.raises(runs.RunRecordError, match=f"^{tmp_path}/{message}"):
         runs.read(tmp_path)
     assert runs.read_if_run(tmp_path) is None
+    if text is None:
+        assert runs.read_if_present(tmp_path) is None
+    else:
+        with pytest.raises(runs.RunRecordError, match=f"^{tmp_path}/{message}"):
+            runs.read_if_present(tmp_path)
 
 
 def test_a_run_record_reads_back_as_written(tmp_path):
     record = {"model": "unet", "data": "data/lfw128.h5", "model_config": {"image_size": 128}}
     (tmp_path / "config.json").write_text(json.dumps(record))
-    assert runs.read(tmp_path) == record == runs.read_if_run(tmp_path)
+    assert runs.read(tmp_path) == record == runs.read_if_run(tmp_path) == runs.read_if_present(tmp_path)

@@ -59,6 +59,35 @@ def test_shipping_a_run_writes_weights_that_load_and_a_card(trained_run, tmp_pat
     assert json.loads((tmp_path / "weights" / "my_unet.json").read_text())["checkpoint"] == "final"
 
 
+def _fake_run(folder, epochs, **settings):
+    """A run folder with the config.json and history.csv `training_stages` reads."""
+    folder.mkdir()
+    record = {"model": "unet", "data": "faces.h5", "preset": "small", "model_overrides": {},
+              "model_config": models.config("unet"), "steps_per_epoch": None, "batch_size": 16,
+              "learning_rate": 1e-3, "halve_lr_every_half_epoch": False, "loss": "mae",
+              "second_loss": None, "augment": None, "precision": "float32", **settings}
+    (folder / "config.json").write_text(json.dumps(record))
+    rows = "".join(f"{epoch},2.5\n" for epoch in range(epochs))
+    (folder / "history.csv").write_text("epoch,epoch_seconds\n" + rows)
+    return folder
+
+
+def test_training_stages_follow_each_run_back_to_the_one_it_started_from(tmp_path):
+    first = _fake_run(tmp_path / "first", 3)
+    outside = tmp_path / "downloaded"
+    outside.mkdir()
+    second = _fake_run(tmp_path / "second", 2, initial_weights=str(first / "best.keras"), loss="ssim")
+    third = _fake_run(tmp_path / "third", 1, initial_weights=str(second / "best.keras"))
+    from_file = _fake_run(tmp_path / "from_file", 4, initial_weights=str(outside / "model.keras"))
+
+    stages = ship_model.training_stages(third)
+    assert [stage["run"] for stage in stages] == [str(first), str(second), str(third)]
+    assert [stage["epochs_run"] for stage in stages] == [3, 2, 1]
+    assert [stage["loss"] for stage in stages] == ["mae", "ssim", "mae"]
+    assert [stage["wall_seconds"] for stage in stages] == [8, 5, 2]
+    assert [stage["run"] for stage in ship_model.training_stages(from_file)] == [str(from_file)]
+
+
 def _summary(name, psnr, colorfulness, shipped_source=True):
     result = {"psnr": {"mean": psnr}, "ssim": {"mean": 0.9}, "recognition": {"mean": 1.0},
               "colorfulness": {"mean": colorfulness}, "colorfulness_diff": {"mean": colorfulness - 40.0}}
