@@ -1,6 +1,7 @@
 """benchmarks/: the training rate is the fastest of 3 windows of steps, whatever the steps per
-execution; a partial run updates its rows of the results and keeps the others; a layer is
-timed with the gradients a training step takes through it."""
+execution; the peak is the higher of one before and one after the timed work; a partial run
+updates its rows of the results and keeps the others; a layer is timed with the gradients a
+training step takes through it."""
 
 import json
 import sys
@@ -148,3 +149,26 @@ def test_the_share_of_a_step_outside_the_convolutions_comes_from_the_training_ra
     table = summary.layer_table({"runs": [row, _layer_row("classifier")]})
     assert "| `unet` | small (batch 128) | 90.0% | 200.0 | 50.0 | 75% | b 5%, a 50%, c 80% |" in table
     assert "| `classifier` | small (batch 128) | 90.0% | 200.0 | - | - | b 5%, a 50%, c 80% |" in table
+
+
+def _peaks(monkeypatch, module, *gflops):
+    """Make `module`'s matmul peak read `gflops` in turn."""
+    readings = iter(gflops)
+    monkeypatch.setattr(module, "matmul_peak_gflops", lambda: next(readings))
+
+
+@pytest.mark.parametrize("slow_moment", ["before", "after"])
+def test_a_slow_moment_of_the_machine_does_not_pass_for_its_peak(slow_moment, tmp_path, monkeypatch):
+    from keras_colorize import training
+
+    peaks = (100.0, 400.0) if slow_moment == "before" else (400.0, 100.0)
+    _peaks(monkeypatch, training_speed, *peaks)
+    data = training.build_sample_dataset(tmp_path / "sample.h5", size=64)
+    row = training_speed.measure("unet", "small", "float32", str(data), steps=3, warmup=1, batch_size=2,
+                                 input_batches=2, steps_per_execution=1)
+    assert row["float32_matmul_peak_gflops"] == 400.0
+    assert row["percent_of_float32_peak"] == pytest.approx(row["training_gflops_per_second"] / 4, abs=0.1)
+
+    _peaks(monkeypatch, layer_speed, *peaks)
+    row = layer_speed.measure("unet", "small", batch_size=2)
+    assert row["float32_matmul_peak_gflops"] == 400.0
