@@ -38,8 +38,8 @@ def training_table(report):
     heading = ["model", "preset", "float32 img/s", "% peak", "bf16 img/s", "% of f32 peak",
                "input img/s (x training)"]
     peaks = [run["float32_matmul_peak_gflops"] for run in report["runs"]]
-    return (f"float32 matmul peak, measured before each row: {min(peaks):.0f}-{max(peaks):.0f} "
-            f"GFLOP/s\n\n" + _table(heading, rows))
+    return (f"float32 matmul peak, the higher of one before and one after each row: "
+            f"{min(peaks):.0f}-{max(peaks):.0f} GFLOP/s\n\n" + _table(heading, rows))
 
 
 def layer_table(report):
