@@ -5,14 +5,13 @@ convolutions allow, and what the rest of a training step costs.
 
 A layer's step is its forward pass and the gradients a training step takes through it (its
 kernel's when it trains, its input's unless it reads its model's input or sits in a frozen
-sub-model) from an output
-gradient of the layer's shape; each pass counts the layer's forward FLOPs once. Taken as
-often as a training step runs them (a GAN's discriminator twice), the convolutions together
-bound the training rate; the float32 row of benchmarks/results/training_speed.json, where
-measured, shows how far the whole step falls below that bound. Each model runs in its own
-process, against its own matmul peak (the higher of one taken before its layers and one
-after). Prints a table and writes benchmarks/results/layer_speed.json, where a run of some
-models replaces their rows only.
+sub-model) from an output gradient of the layer's shape; each pass counts the layer's forward
+FLOPs once. Taken as often as a training step runs them (a GAN's discriminator twice), the
+convolutions together bound the training rate; the float32 row of
+benchmarks/results/training_speed.json, where measured, shows how far the whole step falls
+below that bound. Each model runs in its own process, against its own matmul peak (the
+higher of one taken before its layers and one after). Prints a table and writes
+benchmarks/results/layer_speed.json, where a run of some models replaces their rows only.
 """
 
 import argparse
@@ -167,6 +166,7 @@ def main():
         rows.append(row)
         print_row(row)
     write_rows(args.out, rows, failed, key_fields=("model", "preset"))
+
 
 if __name__ == "__main__":
     main()

@@ -30,8 +30,9 @@ def read(run_dir):
 
 
 def read_if_present(run_dir):
-    """The record when `run_dir` has a config.json, else None; a config.json that is not a
-    run's record is an error (RunRecordError), as a folder claiming to be a run."""
+    """The record when `run_dir` has a config.json, else None. Unlike `read_if_run`, a
+    config.json that is not a run's record raises RunRecordError: the folder claims to be a
+    run, so its broken record is the user's error to hear about."""
     if not (Path(run_dir) / RUN_CONFIG).is_file():
         return None
     return read(run_dir)
