@@ -9,13 +9,17 @@ import json
 import sys
 
 from keras_colorize import augment, models, training
-from keras_colorize.cli import non_negative_int, positive_float, positive_int
+from keras_colorize.cli import non_negative_float, non_negative_int, positive_float, positive_int
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, choices=models.available())
-    parser.add_argument("--data", help="an HDF5 file from data_prep build, or a folder of images")
+    parser.add_argument("--data", nargs="+", metavar="SOURCE",
+                        help="HDF5 files from data_prep build or folders of images; several are mixed "
+                        "(validation and evaluation use the first's splits)")
+    parser.add_argument("--data-weights", nargs="+", type=non_negative_float, metavar="SHARE",
+                        help="each --data source's share of the training samples (default: by size)")
     parser.add_argument("--preset", default="small", choices=("small", "paper"))
     parser.add_argument("--epochs", type=positive_int)
     parser.add_argument("--batch", dest="batch_size", type=positive_int)
@@ -54,6 +58,8 @@ def main(argv=None):
     args = vars(parse_args(argv))
     out = args.pop("out")
     args["model_overrides"] = _overrides(args["model_overrides"])
+    if args["data"]:
+        args["data"], *args["extra_data"] = args["data"]
     args.update(_overrides(args.pop("settings")))
     try:
         settings = training.default_settings(**args)

@@ -56,7 +56,9 @@ METRICS = {
     "saturation": ("saturation",),
     "ab_mae": ("ab_mae",),
     "recognition": ("recognition",),
+    "fid_mobilenet": ("fid_mobilenet",),
 }
+SET_COLUMNS = ("fid_mobilenet",)  # one value for the whole set (`metrics.frechet_distance`)
 BASELINES = ("gray", "sketch")
 MODEL_INPUTS = ("gray", "sketch")
 COLUMN_FORMATS = {  # column -> (table heading, format of mean and std)
@@ -67,6 +69,7 @@ COLUMN_FORMATS = {  # column -> (table heading, format of mean and std)
     "saturation": ("saturation diff", "{:.4f}"),
     "ab_mae": ("ab MAE", "{:.2f}"),
     "recognition": ("rank-1 recognition", "{:.1%}"),
+    "fid_mobilenet": ("FID (MobileNet)", "{:.2f}"),
 }
 IMAGE_SIZE_POLICY = (
     "each image scored at its stored size (WxH below); the model runs at its own input size "
@@ -237,6 +240,7 @@ class _Scores:
         self.grid = []
         self._values = collections.defaultdict(list)  # (system, column) -> arrays
         self._faces = collections.defaultdict(list)  # "truth" or system -> face vectors
+        self._features = collections.defaultdict(list)  # "truth" or system -> MobileNet features
 
     def add(self, batch, outputs):
         self.names += [sample.name for sample in batch]
@@ -244,14 +248,33 @@ class _Scores:
         self.sizes[f"{width}x{height}"] += len(batch)
         for system in self.systems:
             for column in self.columns:
-                if column != "recognition":
+                if column not in ("recognition", *SET_COLUMNS):
                     score = metrics.get(column)(outputs["truth"], outputs[system])
                     self._values[system, column].append(score.numpy())
         if "recognition" in self.columns:
             for key in ("truth", *self.systems):
                 self._faces[key].append(metrics.face_vectors(outputs[key]))
+        if "fid_mobilenet" in self.columns:
+            for key in ("truth", *self.systems):
+                self._features[key].append(metrics.frechet_features(outputs[key]))
         shown = [outputs[key] for key in ("input", "truth", *self.systems)]
         self.grid += list(zip(*shown))[: self.grid_rows - len(self.grid)]
+
+    @property
+    def image_columns(self):
+        """The columns with a value per image (all but `SET_COLUMNS`)."""
+        return [column for column in self.columns if column not in SET_COLUMNS]
+
+    def per_set(self):
+        """{system: {column: value}} for the `SET_COLUMNS` asked for: the Frechet distance of
+        each system's outputs from the ground truths."""
+        if "fid_mobilenet" not in self.columns:
+            return {system: {} for system in self.systems}
+        truth = np.concatenate(self._features["truth"])
+        return {
+            system: {"fid_mobilenet": metrics.frechet_distance(np.concatenate(self._features[system]), truth)}
+            for system in self.systems
+        }
 
     def per_image(self):
         """{system: {column: values (N,)}}; recognition against the gallery of all ground truths."""
@@ -259,7 +282,7 @@ class _Scores:
         if "recognition" in self.columns:
             gallery = np.concatenate(self._faces["truth"])
         for system in self.systems:
-            for column in self.columns:
+            for column in self.image_columns:
                 table[system][column] = (
                     metrics.rank1_hits(gallery, np.concatenate(self._faces[system]))
                     if column == "recognition"
@@ -311,7 +334,7 @@ def evaluate(colorizer, dataset, metric_names, out_dir, *, baselines=None, model
             f"{dataset.path}: {len(scores.names)} usable images, too few to score "
             f"(skipped: {skipped or 'none'})"
         )
-    per_image = scores.per_image()
+    per_image, per_set = scores.per_image(), scores.per_set()
     summary = {
         "model": {
             "name": colorizer.name,
@@ -338,8 +361,11 @@ def evaluate(colorizer, dataset, metric_names, out_dir, *, baselines=None, model
         "columns": list(columns),
         "results": {
             system: {
-                column: {"mean": float(np.mean(values)), "std": float(np.std(values))}
-                for column, values in columns_values.items()
+                **{
+                    column: {"mean": float(np.mean(values)), "std": float(np.std(values))}
+                    for column, values in columns_values.items()
+                },
+                **{column: {"value": value} for column, value in per_set[system].items()},
             }
             for system, columns_values in per_image.items()
         },
@@ -362,10 +388,10 @@ def _write_outputs(out_dir, summary, scores, per_image):
     out_dir.mkdir(parents=True, exist_ok=True)
     with open(out_dir / "per_image.csv", "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["image", "system", *scores.columns])
+        writer.writerow(["image", "system", *scores.image_columns])
         for index, name in enumerate(scores.names):
             for system, values in per_image.items():
-                cells = (f"{values[column][index]:.6g}" for column in scores.columns)
+                cells = (f"{values[column][index]:.6g}" for column in scores.image_columns)
                 writer.writerow([name, system, *cells])
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     (out_dir / "table.txt").write_text(format_table(summary) + "\n", encoding="utf-8")
@@ -400,6 +426,8 @@ def format_table(summary):
 
     def cell(result, column):
         number = COLUMN_FORMATS[column][1].format
+        if "value" in result:  # a whole-set metric
+            return number(result["value"])
         return f"{number(result['mean'])} ± {number(result['std'])}"
 
     header = ["system", *(COLUMN_FORMATS[column][0] for column in summary["columns"])]

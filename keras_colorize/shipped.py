@@ -9,8 +9,8 @@ Each shipped model is three files in `keras_colorize/weights/`:
     <name>.md     its model card: data, preset, epochs, training time, metrics
 
 A GAN ships its generator only: the discriminator matters for training, not for colorizing.
-Builder options that name files (a U-Net generator, VGG16 weights) are dropped from the
-config: the weights they loaded are in the .npz.
+Builder options that name files (a U-Net generator, VGG16 or MobileNet weights) are None in
+the config: the weights they loaded are in the .npz.
 """
 
 import json
@@ -26,7 +26,7 @@ WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 PHOTO_MODEL = "classifier"
 SKETCH_MODEL = "sketch_inverter"  # tuned to artists' sketches (CUFS)
 PENCIL_SKETCH_MODEL = "sketch_inverter_pencil"  # pencil sketches made from photos: gray2color --via-sketch, video
-FILE_OPTIONS = ("generator_weights", "vgg_weights")
+FILE_OPTIONS = ("generator_weights", "vgg_weights", "mobilenet_weights", "backbone_weights")
 SOURCE_PREFIX = "shipped:"  # a Colorizer's `source` when it was loaded by shipped name
 
 
@@ -67,7 +67,8 @@ def save(model, model_name, config, name=None, folder=None, dtype="float16", ext
     `extra` adds to its description (how it was trained)."""
     folder = Path(folder or WEIGHTS_DIR)
     name = name or model_name
-    config = {key: value for key, value in config.items() if key not in FILE_OPTIONS}
+    # None, not dropped: a preset may name the file, and the .npz holds what it loaded.
+    config = {key: None if key in FILE_OPTIONS else value for key, value in config.items()}
     weights = {f"w{index:04d}": array.astype(dtype) for index, array in enumerate(_holder(model).get_weights())}
     description = {"model": model_name, "config": config, "dtype": dtype, **(extra or {})}
     with files.written_atomically(folder / f"{name}.npz") as weights_path:

@@ -44,6 +44,7 @@ SHARED_DATA_FILES = {
     "fusion": "lfw128.h5",
     "classifier": "lfw128.h5",
     "pix2pix": "edges2shoes.h5",
+    "mobilenet_unet": "general256_train.h5",
 }
 
 
@@ -54,6 +55,8 @@ class TrainingSettings:
     model: str
     preset: str = "small"
     data: str = ""  # an HDF5 file, an image folder, or "" for the default
+    extra_data: list = dataclasses.field(default_factory=list)  # more sources mixed into training
+    data_weights: list = dataclasses.field(default_factory=list)  # each source's share; [] = by size
     epochs: int = 10
     batch_size: int = 16
     learning_rate: float = 1e-3
@@ -96,6 +99,10 @@ PAPER_SETTINGS = {
     # Zhang et al. 2016 / Sayyed et al.: class-rebalanced cross-entropy; Adam 3e-5 in Zhang
     # et al. with batch 40; the regression baseline uses Huber.
     "classifier": dict(loss="rebalanced", learning_rate=3e-5, batch_size=40, epochs=10),
+    # No paper: the classifier's loss on a frozen pretrained encoder, so a higher learning rate;
+    # jitter and mirroring because general photos are few.
+    "mobilenet_unet": dict(loss="rebalanced", learning_rate=3e-4, batch_size=32, epochs=10,
+                           augment="pix2pix"),
 }
 # Trained by `ConditionalGAN`'s own losses (adversarial BCE + l1_weight x L1), not by `loss`.
 GAN_MODELS = ("pix2pix", "unet_gan")
@@ -229,6 +236,42 @@ def training_sources(data_path, image_size, element_format):
         validation = data.resize_samples(validation, image_size)
     _check_trainable(data_path, train, element_format)
     return train, validation
+
+
+def mixed_training_sources(data_paths, weights, image_size, element_format, seed=0):
+    """(train, validation) from several sources: training draws from source i with
+    probability weights[i] (default: in proportion to its size), an epoch as long as all
+    train splits together, a smaller source repeated to fill its share; validation is every
+    source's validation split, the first source's first (the triplets show its samples)."""
+    splits = [training_sources(path, image_size, element_format) for path in data_paths]
+    if len(splits) == 1:
+        return splits[0]
+    reads = data.get_format(element_format).reads
+    splits = [[_only(reads, source) for source in pair] for pair in splits]
+    sizes = [int(train.cardinality()) for train, _ in splits]
+    weights = _normalized_weights(weights, sizes)
+    shares = [max(1, round(weight * sum(sizes))) for weight in weights]
+    parts = [train.repeat(-(-share // size)).take(share) for (train, _), share, size in zip(splits, shares, sizes)]
+    train = tf.data.Dataset.sample_from_datasets(parts, weights, seed=seed, stop_on_empty_dataset=False)
+    validation = splits[0][1]
+    for _, more in splits[1:]:
+        validation = validation.concatenate(more)
+    return train.apply(tf.data.experimental.assert_cardinality(sum(shares))), validation
+
+
+def _only(keys, samples):
+    """Samples holding only `keys`: sources mixed together must give samples of one structure."""
+    return samples.map(lambda sample: {key: sample[key] for key in keys})
+
+
+def _normalized_weights(weights, sizes):
+    if not weights:
+        return [size / sum(sizes) for size in sizes]
+    if len(weights) != len(sizes) or any(weight < 0 for weight in weights) or not sum(weights):
+        raise ValueError(
+            f"data_weights {weights}: give one share >= 0 per data source ({len(sizes)}), not all 0"
+        )
+    return [weight / sum(weights) for weight in weights]
 
 
 def _check_trainable(data_path, train, element_format):
@@ -470,11 +513,15 @@ def train(settings, out_dir):
     strategy = choose_strategy(settings.strategy)
     model_config = models.config(settings.model, settings.preset, **settings.model_overrides)
     _check_resumes_the_same_model(out_dir, settings.model, model_config)
-    if settings.data:
-        files.check_outside(out_dir, settings.data)
+    for given in filter(None, [settings.data, *settings.extra_data]):
+        files.check_outside(out_dir, given)
     data_path = settings.data or default_data(settings.model, out_dir)
     # Absolute: evaluate.py and ship_model.py read it back from any working directory.
-    settings = dataclasses.replace(settings, data=str(Path(data_path).absolute()))
+    settings = dataclasses.replace(
+        settings,
+        data=str(Path(data_path).absolute()),
+        extra_data=[str(Path(path).absolute()) for path in settings.extra_data],
+    )
     if settings.second_loss:  # recorded as the epoch it happens at
         settings = dataclasses.replace(settings, second_loss_epoch=_loss_switch_epoch(settings))
     with strategy.scope():
@@ -483,7 +530,9 @@ def train(settings, out_dir):
             models.load_weights(model, settings.initial_weights)
     image_size = model.input_shape[1]
     element_format = models.element_format(settings.model)
-    train_source, validation_source = training_sources(data_path, image_size, element_format)
+    train_source, validation_source = mixed_training_sources(
+        [data_path, *settings.extra_data], settings.data_weights, image_size, element_format, settings.seed
+    )
     uncached_train_pairs = pairs_for(train_source, settings, training=True, cache=False)
     batches_per_pass = max(1, int(uncached_train_pairs.cardinality()))
     steps_per_epoch = settings.steps_per_epoch or batches_per_pass

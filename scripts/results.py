@@ -4,13 +4,15 @@
 
 For each model in keras_colorize/weights/ (and each unshipped one named by --also, or scored
 before): `evaluation.evaluate` on the LFW test faces (data/lfw128.h5, pencil sketches for sketch
-models) and the CUFS test portraits (data/cufs.h5, artists' sketches), into
-docs/results/<lfw|cufs>/<name>/, unless that folder already holds the summary of the same
+models), the CUFS test portraits (data/cufs.h5, artists' sketches) and, for gray-photo models,
+the general photos (data/general256_test.h5, with the Frechet distance), into
+docs/results/<lfw|cufs|general>/<name>/, unless that folder already holds the summary of the same
 weights (their sha256 in `weights.sha256`: a re-shipped or retrained model is scored again;
 `--rescore` scores every model again, after a change to how models are run or scored). Then:
 - keras_colorize/weights/<name>.md, the model card (training stages from <name>.json, metrics);
 - the README's results tables, between the `results:begin` / `results:end` markers;
-- docs/results/bw_historical.png (old photographs through every gray model) and
+- docs/results/bw_historical.png (old photographs through every gray model),
+  docs/results/general_photos.png (ImageNet test photos through every gray model) and
   docs/results/cufs_sketches.png (CUFS test sketches through every sketch model).
 """
 
@@ -23,15 +25,21 @@ from pathlib import Path
 
 import cv2
 
+from data_prep.faces import centre_box, crop_to_box
 from keras_colorize import Colorizer, callbacks, evaluation, images, inference, shipped
 from keras_colorize.shipped import ModelLoadError
 
 REPO = Path(__file__).resolve().parents[1]
-TEST_SETS = {  # name -> (HDF5 file under --data, what it is)
-    "lfw": ("lfw128.h5", "LFW test faces (1,318, identity-disjoint from training; pencil sketches)"),
-    "cufs": ("cufs.h5", "CUFS test portraits (100 photos with artists' sketches)"),
+TEST_SETS = {  # name -> (HDF5 file under --data, what it is, the model inputs it scores)
+    "lfw": ("lfw128.h5", "LFW test faces (1,318, identity-disjoint from training; pencil sketches)",
+            ("gray", "sketch")),
+    "cufs": ("cufs.h5", "CUFS test portraits (100 photos with artists' sketches)", ("gray", "sketch")),
+    "general": ("general256_test.h5", "general photos, 256x256 centre crops (ImageNet sample 200 + "
+                "flowers val 297, none seen in training)", ("gray",)),
 }
-METRICS = ["psnr", "ssim", "colorfulness", "recognition"]
+METRICS = {"lfw": ["psnr", "ssim", "colorfulness", "recognition"],
+           "cufs": ["psnr", "ssim", "colorfulness", "recognition"],
+           "general": ["psnr", "ssim", "colorfulness", "fid_mobilenet"]}
 GRID_PHOTOS = 8
 GRID_WIDTH = 256
 CHECKPOINT_WORDS = {"best": "best validation checkpoint", "final": "model after its last epoch"}
@@ -58,7 +66,9 @@ def evaluate_all(sources, data_dir, out_dir, rescore=False):
     colorizers = {name: Colorizer.load(source) for name, source in sources.items()}
     for name, colorizer in colorizers.items():
         fingerprint = weights_fingerprint(colorizer)
-        for test_set, (file_name, _) in TEST_SETS.items():
+        for test_set, (file_name, _, inputs) in TEST_SETS.items():
+            if colorizer.input_kind not in inputs:
+                continue
             folder = out_dir / test_set / name
             scored = folder / "weights.sha256"
             if not rescore and scored.is_file() and scored.read_text().strip() == fingerprint:
@@ -67,7 +77,7 @@ def evaluate_all(sources, data_dir, out_dir, rescore=False):
             dataset = evaluation.open_data(data_dir / file_name, "test")
             # The folder is this script's own; what it holds was scored from other weights.
             summaries[test_set, name] = evaluation.evaluate(
-                colorizer, dataset, METRICS, folder, samples=0, overwrite=True, verbose=False
+                colorizer, dataset, METRICS[test_set], folder, samples=0, overwrite=True, verbose=False
             )
             scored.write_text(fingerprint + "\n")
             print(evaluation.format_table(summaries[test_set, name]), flush=True)
@@ -78,7 +88,8 @@ def evaluate_all(sources, data_dir, out_dir, rescore=False):
 
 
 def _cell(result, column):
-    return evaluation.COLUMN_FORMATS[column][1].format(result[column]["mean"])
+    value = result[column].get("value", result[column].get("mean"))  # a whole-set metric has one value
+    return evaluation.COLUMN_FORMATS[column][1].format(value)
 
 
 def _truth_colourfulness(result):
@@ -97,8 +108,9 @@ def results_table(summaries, test_set, input_kind):
     chosen = {name: s for (kind, name), s in summaries.items() if kind == test_set and s["model"]["input"] == input_kind}
     if not chosen:
         return ""
-    columns = ["psnr", "ssim", "colorfulness", "recognition"]
-    heading = ["system", "PSNR (dB)", "SSIM", "colourfulness", "vs truth", "rank-1 recognition"]
+    columns = METRICS[test_set]
+    heading = ["system", "PSNR (dB)", "SSIM", "colourfulness", "vs truth",
+               *(evaluation.COLUMN_FORMATS[column][0] for column in columns[3:])]
     lines = ["| " + " | ".join(heading) + " |", "|" + "---|" + "---:|" * (len(heading) - 1)]
 
     def row(label, summary, system):
@@ -113,13 +125,13 @@ def results_table(summaries, test_set, input_kind):
     for baseline in evaluation.default_baselines(input_kind):
         row(f"{baseline} baseline", any_summary, baseline)
     truth_colourfulness = _truth_colourfulness(any_summary["results"]["model"])
-    lines.append(f"| ground truth | | | {truth_colourfulness:.2f} | | |")
+    lines.append(f"| ground truth | | | {truth_colourfulness:.2f} | |" + " |" * (len(columns) - 3))
     return "\n".join(lines)
 
 
 def readme_section(summaries):
     parts = []
-    for test_set, (_, description) in TEST_SETS.items():
+    for test_set, (_, description, _) in TEST_SETS.items():
         for kind, task in (("gray", "gray photo to colour"), ("sketch", "sketch to photo")):
             table = results_table(summaries, test_set, kind)
             if table:
@@ -127,10 +139,14 @@ def readme_section(summaries):
     parts.append(
         "Every figure is the mean over the test split (`scripts/results.py`, per-image CSVs in "
         "`docs/results/`). Colourfulness is Hasler & Suesstrunk's; \"vs truth\" is the gap to the "
-        "ground truth's. Recognition is rank-1 with the ground-truth photos as the gallery "
+        "ground truth's. Recognition is rank-1 with the ground-truth photos as the gallery; FID "
+        "(MobileNet) is the Frechet distance of the outputs from the ground truths in the ImageNet "
+        "MobileNet's pooled features, FID's recipe with MobileNet for Inception, lower is better "
         "(`docs/evaluation.md`)."
     )
-    parts.append("![Old photographs](docs/results/bw_historical.png)\n\n![CUFS sketches](docs/results/cufs_sketches.png)")
+    parts.append("![Old photographs](docs/results/bw_historical.png)\n\n"
+                 "![General photos](docs/results/general_photos.png)\n\n"
+                 "![CUFS sketches](docs/results/cufs_sketches.png)")
     return "\n\n".join(parts)
 
 
@@ -189,11 +205,14 @@ def model_card(name, description, summaries):
         "",
         "## Metrics (test splits, against the baselines)",
     ]
-    for test_set, (_, test_description) in TEST_SETS.items():
+    for test_set, (_, test_description, _) in TEST_SETS.items():
+        if (test_set, name) not in summaries:
+            continue
         summary = summaries[test_set, name]
         lines += ["", f"{test_description}; input: {summary['model']['input']}", "", "```",
                   evaluation.format_table(summary), "```"]
-    lines += ["", "Data: research-use datasets (LFW, CelebA, CUFS, edges2shoes); see `docs/data.md`."]
+    lines += ["", "Data: research-use datasets (LFW, CelebA, CUFS, edges2shoes, ImageNet samples, flowers); "
+              "see `docs/data.md`."]
     return "\n".join(lines) + "\n"
 
 
@@ -227,6 +246,24 @@ def historical_grid(sources, folder, path):
         print(f"skipped {path}: no readable photographs in {folder}")
         return
     callbacks.image_grid(rows, path, f"old photographs ({folder.name})", titles=["input", *sources])
+
+
+def general_grid(sources, folder, path):
+    """GRID_PHOTOS photos spread over `folder` (imagenet_sample: 200 classes in wnid order),
+    centre-cropped to 256x256 as in the general test set, through every gray model, with the
+    photo; no grid when `folder` is missing or empty."""
+    colorizers = [Colorizer.load(source) for source in sources.values()]
+    photos = images.list_images(folder) if folder.is_dir() else []
+    if not photos:
+        print(f"skipped {path}: no photos in {folder}")
+        return
+    rows = []
+    for photo_path in photos[:: max(1, len(photos) // GRID_PHOTOS)][:GRID_PHOTOS]:
+        photo = images.read_rgb(photo_path)
+        photo = crop_to_box(photo, centre_box(photo.shape), GRID_WIDTH)
+        gray = inference.gray_version(photo)
+        rows.append([gray, photo, *(colorizer.colorize(gray) for colorizer in colorizers)])
+    callbacks.image_grid(rows, path, f"general photos ({folder.name}, test)", titles=["input", "photo", *sources])
 
 
 def sketch_grid(sources, data_dir, path):
@@ -304,6 +341,7 @@ def main(argv=None):
         for kind in ("gray", "sketch")
     }
     historical_grid(by_input["gray"], args.shared / "bw_historical", args.out / "bw_historical.png")
+    general_grid(by_input["gray"], args.shared / "imagenet_sample", args.out / "general_photos.png")
     sketch_grid(by_input["sketch"], args.data, args.out / "cufs_sketches.png")
     print(f"cards in {shipped.WEIGHTS_DIR}, tables in {args.readme}, grids in {args.out}")
     return 0

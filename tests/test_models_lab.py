@@ -42,9 +42,13 @@ def cufs_pairs(cufs_root):
     return inputs.numpy(), targets.numpy()
 
 
+# The small fusion with VGG16 in place of MobileNet, fed a 32x32 resize without its top.
+VGG32 = {"extractor": "vgg16", "extractor_top": False, "extractor_input_size": 32}
+
+
 @pytest.fixture(scope="module")
 def vgg_weights_file(tmp_path_factory):
-    """A random pooled VGG16 (the small fusion preset's) and the file its weights are saved to."""
+    """A random pooled VGG16 (`VGG32`'s) and the file its weights are saved to."""
     keras.utils.set_random_seed(0)
     vgg = fusion.load_vgg16(None, include_top=False, input_size=32)
     path = tmp_path_factory.mktemp("vgg") / "vgg16_notop.weights.h5"
@@ -242,11 +246,28 @@ def test_paper_fusion_tiles_the_vgg_class_scores_over_the_encoder_grid():
     assert vgg.trainable  # vgg_weights=None: nothing pretrained to freeze
 
 
-def test_small_fusion_feeds_vgg_a_32x32_resize_with_a_trainable_embedding():
-    model = models.build("fusion", "small")
+def test_fusion_can_feed_vgg_a_32x32_resize_with_a_trainable_embedding():
+    model = models.build("fusion", "small", **VGG32)
     assert model.get_layer("vgg16").output_shape == (None, 512)
     assert model.get_layer("embedding").output.shape == (None, 1000)
     assert model.get_layer("embedding_grid").output.shape == (None, 8, 8, 1000)
+
+
+def test_small_fusion_fuses_the_frozen_imagenet_mobilenet_class_probabilities():
+    model = models.build("fusion", "small")
+    mobilenet = model.get_layer("mobilenet_v1")
+    assert mobilenet.input_shape == (None, 224, 224, 3)
+    assert mobilenet.output_shape == (None, 1000)
+    assert not mobilenet.trainable
+    assert model.get_layer("embedding_grid").output.shape == (None, 8, 8, 1000)
+    assert model.get_layer("fusion_concat").output.shape == (None, 8, 8, 64 + 1000)
+
+
+def test_paper_fusion_has_figure_ii_dropout_after_the_first_seven_encoder_convs():
+    model = models.build("fusion", "paper")
+    rates = [model.get_layer(f"encoder_dropout{index}").rate for index in range(1, 8)]
+    assert rates == [0.4, 0.5, 0.5, 0.6, 0.6, 0.7, 0.6]
+    assert "encoder_dropout8" not in [layer.name for layer in model.layers]
 
 
 def test_vgg_input_is_the_exact_gray_of_l_preprocessed_for_vgg(lfw_faces):
@@ -259,7 +280,7 @@ def test_vgg_input_is_the_exact_gray_of_l_preprocessed_for_vgg(lfw_faces):
 
 def test_fusion_loads_local_vgg_weights_and_freezes_them(vgg_weights_file, lfw_pairs):
     path, saved_vgg = vgg_weights_file
-    model = models.build("fusion", "small", vgg_weights=str(path))
+    model = models.build("fusion", "small", vgg_weights=str(path), **VGG32)
     vgg = model.get_layer("vgg16")
     assert not vgg.trainable
     assert _same_weights(_weights(vgg), _weights(saved_vgg))
@@ -271,10 +292,10 @@ def test_fusion_loads_local_vgg_weights_and_freezes_them(vgg_weights_file, lfw_p
 @pytest.mark.filterwarnings("ignore:Skipping nested container")
 def test_fusion_vgg_weights_errors_name_the_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="missing.h5"):
-        models.build("fusion", "small", vgg_weights=tmp_path / "missing.h5")
+        models.build("fusion", "small", vgg_weights=tmp_path / "missing.h5", **VGG32)
     models.build("unet", "small").save_weights(tmp_path / "unet.weights.h5")
     with pytest.raises(ValueError, match="unet.weights.h5: not the weights of a VGG16"):
-        models.build("fusion", "small", vgg_weights=tmp_path / "unet.weights.h5")
+        models.build("fusion", "small", vgg_weights=tmp_path / "unet.weights.h5", **VGG32)
 
 
 def test_fusion_explains_how_to_work_without_the_imagenet_download(monkeypatch):
@@ -284,7 +305,7 @@ def test_fusion_explains_how_to_work_without_the_imagenet_download(monkeypatch):
     monkeypatch.setattr(keras.applications, "VGG16", offline_vgg16)
     # A ConnectionError is an OSError, which train.py reports in one line.
     with pytest.raises(ConnectionError, match="vgg_weights.*vgg_weights=None") as failure:
-        models.build("fusion", "small", vgg_weights="imagenet")
+        models.build("fusion", "small", vgg_weights="imagenet", **VGG32)
     assert "notop.h5" in str(failure.value)  # names the file the small preset needs
 
 
@@ -292,7 +313,7 @@ def test_fusion_explains_how_to_work_without_the_imagenet_download(monkeypatch):
 def test_small_fusion_overfits_eight_real_faces(vgg_weights_file, lfw_pairs):
     lightness, ab = lfw_pairs("fusion", 64)
     keras.utils.set_random_seed(0)
-    model = models.build("fusion", "small", vgg_weights=str(vgg_weights_file[0]))
+    model = models.build("fusion", "small", vgg_weights=str(vgg_weights_file[0]), **VGG32)
     first, last = overfit(model, lightness, ab)
     assert last <= first / 2
     assert last < constant_colour_loss(ab)

@@ -155,11 +155,29 @@ def test_results_scores_again_models_whose_weights_changed_or_all_when_asked(tmp
     def run(rescore=False):
         return results.evaluate_all({"mine": str(model_file)}, tmp_path, tmp_path / "out", rescore)
 
-    assert run()["cufs", "mine"] == {"scored": 1} and scored == ["lfw", "cufs"]
-    assert run()["cufs", "mine"] == {"scored": 1} and len(scored) == 2  # the same weights: kept
+    # A gray-photo model is scored on the general photos too.
+    assert run()["cufs", "mine"] == {"scored": 1} and scored == ["lfw", "cufs", "general"]
+    assert run()["cufs", "mine"] == {"scored": 1} and len(scored) == 3  # the same weights: kept
     model_file.write_bytes(b"retrained weights")
-    assert run()["cufs", "mine"] == {"scored": 3} and len(scored) == 4
-    assert run(rescore=True)["cufs", "mine"] == {"scored": 5} and len(scored) == 6
+    assert run()["cufs", "mine"] == {"scored": 4} and len(scored) == 6
+    assert run(rescore=True)["cufs", "mine"] == {"scored": 7} and len(scored) == 9
+
+
+def test_results_scores_sketch_models_on_faces_only(tmp_path, monkeypatch):
+    scored = []
+
+    def fake_evaluate(colorizer, dataset, metrics, folder, **options):
+        folder.mkdir(parents=True)
+        scored.append(folder.parent.name)
+        return {}
+
+    monkeypatch.setattr(results.Colorizer, "load", lambda source: Colorizer(None, "pix2pix", "sketch_rgb_tanh", source))
+    monkeypatch.setattr(results.evaluation, "open_data", lambda path, split: path)
+    monkeypatch.setattr(results.evaluation, "evaluate", fake_evaluate)
+    monkeypatch.setattr(results.evaluation, "format_table", str)
+    monkeypatch.setattr(results, "weights_fingerprint", lambda colorizer: "fingerprint")
+    results.evaluate_all({"drawn": "pix2pix"}, tmp_path, tmp_path / "out")
+    assert scored == ["lfw", "cufs"]
 
 
 def test_readme_section_is_replaced_between_the_markers_only(tmp_path):

@@ -24,7 +24,7 @@ _BUILDERS = {}
 _PRESETS = {}
 _FORMATS = {}
 _INFERENCE = {}
-_MODULES = ("sketch_inverter", "lab_unet", "lab_unet_gan", "fusion", "pix2pix", "classifier")
+_MODULES = ("sketch_inverter", "lab_unet", "lab_unet_gan", "fusion", "pix2pix", "classifier", "mobilenet_unet")
 
 
 def register(name, presets, element_format, inference=None):

@@ -1,74 +1,86 @@
-"""The fusion network: a colorization encoder-decoder told what the picture shows by VGG16.
+"""The fusion network: a colorization encoder-decoder told what the picture shows by an
+ImageNet classifier.
 
 You et al., "Facial Colorization Using Transfer Learning", after Baldassarre et al. (2017),
 "Deep Koalarization: Image Colorization using CNNs and Inception-ResNet-v2". A
-convolutional encoder reads L; an ImageNet classifier reads the same image and its class
-vector is tiled over the encoder's H/8 x W/8 grid and fused in by a 1x1 convolution; a
-decoder upsamples to the image's ab, through tanh (ab/128, element format "l_ab_signed").
-The resize to VGG's input and VGG's own preprocessing happen inside the model.
+convolutional encoder reads L (sec. II.B); an ImageNet-trained network reads the same image
+at 224x224 and its class vector (sec. II.C) is tiled over the encoder's H/8 x W/8 grid and
+fused in by a 1x1 convolution of 256 kernels (sec. II.D); a decoder upsamples to the image's
+ab by nearest neighbour (sec. II.E), through tanh (ab/128, element format "l_ab_signed").
+Trained with Adam on eq. 2, half the mean square over a and b, which is the MSE over both
+channels. The resize to the extractor's input and its own preprocessing happen inside the
+model.
 
-Layer table (paper preset, 224x224 input, base_filters 64; 3x3 ReLU convs):
+Layer table (Figure II; paper preset, 224x224 input, base_filters 64; 3x3 ReLU convs):
 
 | part      | layer                                               | output        |
 |-----------|-----------------------------------------------------|---------------|
-| encoder   | conv 64, stride 2                                   | 112x112x64    |
-|           | conv 128, dropout 0.25                              | 112x112x128   |
-|           | conv 128, stride 2                                  | 56x56x128     |
-|           | conv 256, dropout 0.25                              | 56x56x256     |
-|           | conv 256, stride 2                                  | 28x28x256     |
-|           | conv 512, dropout 0.25                              | 28x28x512     |
-|           | conv 512                                            | 28x28x512     |
-|           | conv 256, dropout 0.5                               | 28x28x256     |
+| encoder   | conv 64, stride 2, dropout 0.4                      | 112x112x64    |
+|           | conv 128, dropout 0.5                               | 112x112x128   |
+|           | conv 128, stride 2, dropout 0.5                     | 56x56x128     |
+|           | conv 256, dropout 0.6                               | 56x56x256     |
+|           | conv 256, stride 2, dropout 0.6                     | 28x28x256     |
+|           | conv 512, dropout 0.7                               | 28x28x512     |
+|           | conv 512, dropout 0.6                               | 28x28x512     |
+|           | conv 256                                            | 28x28x256     |
 | embedding | L -> gray RGB 224x224 -> VGG16 -> 1000 class scores | 1000          |
 | fusion    | tile to 28x28, concat encoder, conv 1x1 256         | 28x28x256     |
 | decoder   | conv 128, upsample                                  | 56x56x128     |
 |           | conv 64, conv 64, upsample                          | 112x112x64    |
 |           | conv 32, conv 2 tanh, upsample                      | 224x224x2     |
 
-Trained with Adam on MSE against ab/128.
+`extractor` picks the ImageNet network: "vgg16" (the paper's; `vgg_weights`) or "mobilenet"
+(MobileNet v1 alpha 0.75, `mobilenet_weights`, whose ImageNet weights ship with this
+project's data, see `keras_colorize.pretrained`). The `small` preset is the one that works out
+of the box: 64x64 L, base_filters 16, the ImageNet MobileNet's 1000 class probabilities at
+224x224, frozen.
 
 Where and why this departs from the papers:
-- The classifier is VGG16 (You et al.), not Koalarization's Inception-ResNet-v2; its
-  1000 ImageNet scores stand for Koalarization's 1001-d embedding.
-- `vgg_weights=None` (the presets' default) gives a randomly initialised, trainable
-  VGG16, because ImageNet weights cannot be downloaded everywhere; the papers' frozen
-  pretrained VGG is `vgg_weights="imagenet"` or a path to the Keras weights file.
-- The dropout rates of You et al.'s encoder table are not available here; 0.25 after
-  each resolution's widening conv and 0.5 before the fusion are a reading.
-- The small preset feeds VGG16 a 32x32 resize without its classifier top
-  (`vgg_top=False`): global-average-pooled conv features and a trainable Dense 1000
-  softmax stand in for the class scores, since VGG16 at 224x224 costs about 31 GFLOPs an image.
-- You et al. min-max scale each image to [0, 1]; here L and ab are scaled by their fixed
-  ranges (L/100, ab/128), as every model in this package is, so that the lightness a photo
-  is colored from is the photo's own. The papers' scaling is `data_prep.min_max_scale`, for
-  data used outside this pipeline; no model here trains on it.
-- VGG sees the neutral sRGB gray of L (`color.lightness_to_gray`, the package's one
+- The 1000 ImageNet class scores stand for the paper's 1001-d embedding (Koalarization's
+  Inception-ResNet-v2 has a background class; VGG16 and MobileNet have none): the fused
+  volume is H/8 x W/8 x 1256, not 1257.
+- VGG16's ImageNet weights cannot be downloaded everywhere, so `vgg_weights=None` (the paper
+  preset's default) gives a randomly initialised, trainable VGG16; the paper's frozen
+  pretrained VGG16 is `vgg_weights="imagenet"` or the path to the Keras weights file. The
+  small preset's MobileNet is the pretrained extractor that is at hand (sec. II.C's "pre-trained
+  model"), a departure in the network, not in the method.
+- Figure II's dropout values are read as Keras drop rates after each of the first seven
+  encoder convs (the text's "probabilities of remaining the nodes" could also mean keep
+  rates; the figure's layer names are Keras's).
+- You et al. min-max scale each image to [0, 1] (eq. 1); here L and ab are scaled by their
+  fixed ranges (L/100, ab/128), as every model in this package is, so that the lightness a
+  photo is colored from is the photo's own.
+- The extractor sees the neutral sRGB gray of L (`color.lightness_to_gray`, the package's one
   definition of gray) rather than the gray JPEG the papers started from.
+- `extractor_top=False` feeds the extractor at `extractor_input_size` without its classifier
+  top: global-average-pooled features and a trainable Dense softmax of `embedding_size` stand
+  in for the class scores (VGG16 at 224x224 costs about 31 GFLOPs an image).
 """
 
 from pathlib import Path
 
 import keras
 
-from keras_colorize import color
+from keras_colorize import color, pretrained
 from keras_colorize.models import register
 
-# (filters / base_filters, stride, dropout rate after the conv)
+# (filters / base_filters, stride, dropout rate after the conv): Figure II
 ENCODER = (
-    (1, 2, 0.0),
-    (2, 1, 0.25),
-    (2, 2, 0.0),
-    (4, 1, 0.25),
-    (4, 2, 0.0),
-    (8, 1, 0.25),
-    (8, 1, 0.0),
-    (4, 1, 0.5),
+    (1, 2, 0.4),
+    (2, 1, 0.5),
+    (2, 2, 0.5),
+    (4, 1, 0.6),
+    (4, 2, 0.6),
+    (8, 1, 0.7),
+    (8, 1, 0.6),
+    (4, 1, 0.0),
 )
 FUSION_FILTERS = 4  # 1x1 fusion conv filters / base_filters
 # (filters / base_filters, upsample after the conv)
 DECODER = ((2, True), (1, False), (1, True), (0.5, False))
 DOWNSAMPLING = 8
-VGG_TOP_INPUT_SIZE = 224
+TOP_INPUT_SIZE = 224  # both extractors' classifier tops take 224x224
+EXTRACTORS = ("vgg16", "mobilenet")
 
 
 @keras.saving.register_keras_serializable(package="keras_colorize")
@@ -152,10 +164,18 @@ def _encoder(lightness, base_filters):
     return x
 
 
-def _embedding(lightness, vgg_weights, vgg_top, vgg_input_size, embedding_size):
-    vgg = load_vgg16(vgg_weights, vgg_top, vgg_input_size)
-    embedding = vgg(VGGInput(vgg_input_size, name="vgg_input")(lightness))
-    if not vgg_top:
+def _embedding(lightness, extractor, weights, top, input_size, embedding_size):
+    if extractor == "vgg16":
+        network = load_vgg16(weights, top, input_size)
+        network_input = VGGInput(input_size, name="vgg_input")(lightness)
+    else:
+        network = pretrained.mobilenet(
+            weights=weights, include_top=top, input_shape=(input_size, input_size, 3),
+            pooling=None if top else "avg", trainable=weights is None,
+        )
+        network_input = pretrained.MobileNetInput(input_size, name="mobilenet_input")(lightness)
+    embedding = network(network_input)
+    if not top:
         embedding = keras.layers.Dense(embedding_size, activation="softmax", name="embedding")(
             embedding
         )
@@ -192,35 +212,44 @@ def _decoder(x, base_filters):
 @register(
     "fusion",
     presets={
-        "paper": {"image_size": 224, "base_filters": 64, "vgg_top": True, "vgg_input_size": 224},
-        "small": {"image_size": 64, "base_filters": 16, "vgg_top": False, "vgg_input_size": 32},
+        "paper": {"image_size": 224, "base_filters": 64, "extractor": "vgg16", "extractor_top": True,
+                  "extractor_input_size": 224},
+        "small": {"image_size": 64, "base_filters": 16, "extractor": "mobilenet",
+                  "mobilenet_weights": "imagenet", "extractor_top": True, "extractor_input_size": 224},
     },
     element_format="l_ab_signed",
 )
 def build_fusion(
     image_size=224,
     base_filters=64,
+    extractor="vgg16",
     vgg_weights=None,
-    vgg_top=True,
-    vgg_input_size=VGG_TOP_INPUT_SIZE,
+    mobilenet_weights=None,
+    extractor_top=True,
+    extractor_input_size=TOP_INPUT_SIZE,
     embedding_size=1000,
     learning_rate=1e-3,
 ):
     """The fusion network, compiled with Adam and MSE: L/100 (S, S, 1) -> ab/128 (S, S, 2).
 
-    vgg_weights: "imagenet", a path to a Keras VGG16 weights file (with or without the
-    top, matching `vgg_top`), or None for a trainable random VGG16. vgg_top: use VGG's
-    1000 class scores (needs vgg_input_size 224), else pooled features -> Dense(embedding_size).
+    extractor: "vgg16" or "mobilenet". vgg_weights / mobilenet_weights (the chosen
+    extractor's): "imagenet", a path to a weights file (VGG16: a Keras file with or without
+    the top, matching `extractor_top`; MobileNet: that or a TensorFlow.js folder), or None for
+    a trainable random network. extractor_top: use the 1000 class scores (needs
+    extractor_input_size 224), else pooled features -> Dense(embedding_size) softmax.
     """
     if image_size % DOWNSAMPLING:
         raise ValueError(f"image_size must be a multiple of {DOWNSAMPLING}; got {image_size}")
-    if vgg_top and vgg_input_size != VGG_TOP_INPUT_SIZE:
+    if extractor not in EXTRACTORS:
+        raise ValueError(f"unknown extractor {extractor!r}; choose from {EXTRACTORS}")
+    if extractor_top and extractor_input_size != TOP_INPUT_SIZE:
         raise ValueError(
-            f"vgg_top=True needs vgg_input_size {VGG_TOP_INPUT_SIZE}; got {vgg_input_size}"
+            f"extractor_top=True needs extractor_input_size {TOP_INPUT_SIZE}; got {extractor_input_size}"
         )
+    weights = vgg_weights if extractor == "vgg16" else mobilenet_weights
     lightness = keras.Input((image_size, image_size, 1), name="lightness")
     features = _encoder(lightness, base_filters)
-    embedding = _embedding(lightness, vgg_weights, vgg_top, vgg_input_size, embedding_size)
+    embedding = _embedding(lightness, extractor, weights, extractor_top, extractor_input_size, embedding_size)
     ab = _decoder(_fuse(features, embedding, base_filters), base_filters)
 
     model = keras.Model(lightness, ab, name="fusion")
