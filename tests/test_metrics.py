@@ -1,5 +1,6 @@
-"""Each metric against scikit-image or the paper's formula; recognition; the SSIM loss."""
+"""Each metric against scikit-image or the paper's formula; recognition; the SSIM loss and eq. 2's Huber."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -51,6 +52,32 @@ def test_ssim_loss_is_one_minus_the_reported_ssim_on_unit_images(image_pairs):
     truth, prediction = (images / np.float32(255.0) for images in image_pairs)
     expected = 1.0 - _skimage_ssim(truth.astype(np.float64), prediction.astype(np.float64), data_range=1)
     np.testing.assert_allclose(losses.SSIMLoss().call(truth, prediction).numpy(), expected, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("threshold", "residuals", "expected"),
+    [
+        # Below M, u^2: 0.5^2 = 0.25; above, M (2|u| - M): 1 x (2 x 3 - 1) = 5, for -3 too.
+        (1.0, [0.5], 0.25),
+        (1.0, [3.0], 5.0),
+        (1.0, [-3.0], 5.0),
+        # M = 2: 1^2 = 1 below, 2 x (2 x 5 - 2) = 16 above; a sample's loss is their mean.
+        (2.0, [1.0, 5.0], (1.0 + 16.0) / 2),
+    ],
+)
+def test_huber_eq2_is_sayyed_eq2_by_hand(threshold, residuals, expected):
+    prediction = np.array([residuals], np.float32)
+    loss = losses.HuberEq2(threshold).call(np.zeros_like(prediction), prediction)
+    np.testing.assert_allclose(loss.numpy(), [expected], rtol=1e-6)
+
+
+def test_huber_eq2_is_twice_keras_huber_and_named_in_the_registry():
+    rng = np.random.default_rng(0)
+    truth, prediction = rng.normal(0.0, 2.0, (2, 4, 8, 8, 2)).astype(np.float32)
+    keras_huber = keras.losses.Huber(delta=1.0)(truth, prediction)
+    np.testing.assert_allclose(losses.get("huber_eq2")(truth, prediction), 2.0 * keras_huber, rtol=1e-5)
+    restored = losses.HuberEq2.from_config(losses.HuberEq2(threshold=0.5).get_config())
+    assert restored.threshold == 0.5
 
 
 def test_saturation_mae_matches_skimage_hsv(image_pairs):

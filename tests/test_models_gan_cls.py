@@ -226,13 +226,13 @@ def test_overfitting_faces_moves_decoded_ab_toward_the_truth(face_lightness_ab):
 
 
 @pytest.mark.slow
-def test_regression_head_trains_with_huber(face_lightness_ab):
+def test_regression_head_trains_with_the_papers_eq2_huber(face_lightness_ab):
     lightness, ab = face_lightness_ab
     keras.utils.set_random_seed(0)
     network = models.build("classifier", "small", head="regression", base_filters=8)
     assert classifier.ab_model(network) is network
     loss = classifier.training_loss(network, [ab])
-    assert isinstance(loss, keras.losses.Huber)
+    assert isinstance(loss, losses.HuberEq2) and loss.threshold == 1.0
     network.compile(keras.optimizers.Adam(1e-3), loss=loss)
     history = network.fit(lightness, ab, batch_size=8, epochs=12, verbose=0).history
     assert history["loss"][-1] <= 0.5 * history["loss"][0]

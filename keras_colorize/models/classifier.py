@@ -227,11 +227,11 @@ def training_loss(model, batches, max_batches=None):
 
     The classification head: the class-rebalanced cross-entropy, its weights from the ab
     pixels of (the first `max_batches` of) `batches`, the training data; the regression head:
-    Huber.
+    the paper's eq. 2 Huber penalty (`losses.HuberEq2`).
     """
     head = _bin_logits(model)
     if head is None:
-        return losses.get("huber")
+        return losses.get("huber_eq2")
     quantizer = ABQuantizer(head.grid_size)
     distribution = empirical_bin_distribution(batches, quantizer, max_batches)
     return losses.RebalancedCrossEntropy(
