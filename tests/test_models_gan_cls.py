@@ -139,10 +139,17 @@ def test_pix2pix_keras_file_round_trip_keeps_networks_and_optimizers(shoe_pairs,
 
 
 def test_paper_classifier_predicts_bins_at_a_quarter_and_regression_ab_at_full_size():
-    bins = color.ABQuantizer().num_bins
-    assert models.build("classifier", "paper").output.shape == (None, 56, 56, bins)
+    # Sayyed et al., section V.C.c: colour "discretized into 50bins".
+    assert models.build("classifier", "paper").output.shape == (None, 56, 56, 50)
     regression = models.build("classifier", "paper", head="regression")
     assert regression.output.shape == (None, 224, 224, 2)
+
+
+def test_sayyed_grid_keeps_50_in_gamut_bins_and_the_default_keeps_zhangs_grid():
+    assert color.ABQuantizer(grid_size=classifier.SAYYED_GRID_SIZE).num_bins == 50
+    assert models.presets("classifier")["paper"]["grid_size"] == classifier.SAYYED_GRID_SIZE
+    # The builder's default and the small preset (the shipped classifier's) keep the 10-unit grid.
+    assert models.build("classifier", "small", base_filters=4).output.shape[-1] == color.ABQuantizer(10.0).num_bins
 
 
 def test_classifier_rejects_an_unknown_head():
