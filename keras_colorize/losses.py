@@ -165,11 +165,12 @@ def generator_adversarial_loss(fake_logits):
     return _binary_crossentropy(tf.ones_like(fake_logits), fake_logits)
 
 
-def discriminator_loss(real_logits, fake_logits):
-    """(BCE(real, 1) + BCE(fake, 0)) / 2, as in pix2pix."""
+def discriminator_loss(real_logits, fake_logits, weight=0.5):
+    """weight x (BCE(real, 1) + BCE(fake, 0)): Isola et al.'s pix2pix halves the sum (weight
+    0.5) "to slow down the rate at which D learns"; Zhang's sketch-to-colour GAN takes the sum."""
     real = _binary_crossentropy(tf.ones_like(real_logits), real_logits)
     fake = _binary_crossentropy(tf.zeros_like(fake_logits), fake_logits)
-    return 0.5 * (real + fake)
+    return weight * (real + fake)
 
 
 _RANGE_AWARE = ("ssim", "mse+ssim")

@@ -52,6 +52,26 @@ def test_paper_pix2pix_matches_the_tensorflow_tutorial_networks():
     assert gan.discriminator.count_params() == 2_770_433
 
 
+def test_paper_discriminator_has_table1_shapes_and_the_counts_that_fit_its_layers():
+    discriminator = models.build("pix2pix", "paper").discriminator
+    # Zhang, Table 1: the three down blocks, the paddings, 31x31 before the last conv, 30x30 after.
+    table1_shapes = {
+        "down1_lrelu": (128, 128, 64),
+        "down2_lrelu": (64, 64, 128),
+        "down3_lrelu": (32, 32, 256),
+        "pad1": (34, 34, 256),
+        "conv": (31, 31, 512),
+        "pad2": (33, 33, 512),
+        "patch_logits": (30, 30, 1),
+    }
+    for name, shape in table1_shapes.items():
+        assert tuple(discriminator.get_layer(name).output.shape[1:]) == shape, name
+    # Table 1's batch norm (2048) and last conv (8193) counts; its block counts (6145, 131641,
+    # 533423, 2123123) fit no 4x4 conv of those shapes, and ours are the tutorial's.
+    assert discriminator.get_layer("bn").count_params() == 2048
+    assert discriminator.get_layer("patch_logits").count_params() == 8193
+
+
 def test_small_pix2pix_reaches_a_1x1_bottleneck_with_dropout_in_three_up_blocks():
     gan = _small_pix2pix()
     assert gan.generator.get_layer("down6_lrelu").output.shape == (None, 1, 1, 256)
@@ -324,6 +344,24 @@ def test_discriminator_loss_calls_real_one_and_fake_zero():
     confident = np.full((2, 6, 6, 1), 10.0, np.float32)
     assert float(losses.discriminator_loss(confident, -confident)) < 1e-3
     assert float(losses.discriminator_loss(-confident, confident)) == pytest.approx(10.0, abs=1e-3)
+
+
+@pytest.mark.parametrize(("name", "weight"), [("pix2pix", 1.0), ("unet_gan", 0.5)])
+def test_gans_report_their_discriminator_loss_weight(name, weight):
+    # Zhang, section II.B: D's loss is "the sum" of its two cross-entropies; unet_gan's paper
+    # is silent and keeps Isola et al.'s half.
+    keras.utils.set_random_seed(0)
+    gan = models.build(name, "small")
+    gan.compile()
+    rng = np.random.default_rng(0)
+    inputs = tf.constant(rng.uniform(-1.0, 1.0, (2, *gan.input_shape[1:])), tf.float32)
+    targets = tf.constant(rng.uniform(0.0, 1.0, (2, *gan.output_shape[1:])), tf.float32)
+    reported = float(gan.test_step((inputs, targets))["d"])
+    fake = gan.generator(inputs, training=False)
+    real_logits = gan.discriminate(inputs, targets, training=False).numpy()
+    fake_logits = gan.discriminate(inputs, fake, training=False).numpy()
+    expected = weight * (_bce_with_logits(real_logits, 1.0) + _bce_with_logits(fake_logits, 0.0))
+    assert reported == pytest.approx(expected, rel=1e-4)
 
 
 def test_generator_adversarial_loss_wants_its_fakes_called_real():
