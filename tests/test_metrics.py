@@ -80,6 +80,14 @@ def test_huber_eq2_is_twice_keras_huber_and_named_in_the_registry():
     assert restored.threshold == 0.5
 
 
+def test_mse_is_you_et_al_eq2_by_hand():
+    # Eq. 2: 1/(2HW) sum over k in (a, b), i, j of squared differences. H = 1, W = 2:
+    # differences a (1, 2), b (3, 0): (1 + 4 + 9 + 0) / (2 x 1 x 2) = 3.5.
+    truth = np.zeros((1, 1, 2, 2), np.float32)
+    prediction = np.array([[[[1.0, 3.0], [2.0, 0.0]]]], np.float32)
+    assert float(losses.get("mse")(truth, prediction)) == pytest.approx(3.5)
+
+
 def test_saturation_mae_matches_skimage_hsv(image_pairs):
     expected = _reference(
         lambda t, p: np.abs(skcolor.rgb2hsv(p)[..., 1] - skcolor.rgb2hsv(t)[..., 1]).mean(),
