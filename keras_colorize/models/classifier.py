@@ -57,7 +57,7 @@ Where it departs from Zhang et al.:
 - The stride-2 3x3 convolutions use Keras's "same" padding, 0 pixels top-left and 1
   bottom-right, where the release pads 1 on every side: same sizes, a half-pixel shift.
 - The regression head is upsampled inside the model, so its loss compares full-size ab
-  (the classification loss compares at a quarter of the size, as in the paper).
+  (the classification loss compares at a quarter of the size, as in Zhang et al.).
 - Training uses the learning rate 3e-5 but Keras's Adam betas (0.9, 0.999) and no weight
   decay, where Zhang et al. use betas 0.9/0.99 and weight decay 1e-3: every model in this
   package trains with one Adam (`training`), whose `beta_1` is the setting exposed.
