@@ -27,10 +27,9 @@ over the N x N pixels of the predicted (p) and actual (a) image. The paper does 
 saturation S is; we take HSV's, S = (max - min) / max of R, G, B (0 for black). The sums make
 it the difference of the images' total saturation relative to the truth's: 0 when the
 prediction is as saturated overall, 1 for a gray prediction; saturation moved between pixels
-does not count. A gray ground truth
-(sum 0) has no defined value: NaN for a gray prediction, infinity otherwise (`evaluate.py`
-skips gray ground truths). `saturation_mae` is the per-pixel reading used before eq. 3 was
-at hand, kept for comparisons that need a value on every image.
+does not count. A gray ground truth (sum 0) has no defined value: NaN for a gray prediction,
+infinity otherwise (`evaluate.py` skips gray ground truths). `saturation_mae` is the per-pixel
+reading used before eq. 3 was at hand, kept for comparisons that need a value on every image.
 
 `recognition_matches` is the face-recognition test of the sketch-inversion paper (Joy & Singh
 2017, Table III): eigenfaces (PCA) of the gallery of true photos, each probe matched to the

@@ -50,7 +50,7 @@ Where the code departs from Sayyed et al. (docs/fidelity.md has the full compari
 
 Where it departs from Zhang et al.:
 - On their 10-unit grid, Q = 261 bins, not 313: the bins are the grid cells that sRGB colours
-  fall in, computed here because the paper's in-gamut test is unpublished (see
+  fall in, computed here because their in-gamut test is unpublished (see
   `color.in_gamut_bins`).
 - The empirical bin distribution is counted (nearest bin per pixel) over the training set it
   is given, not over ImageNet.
