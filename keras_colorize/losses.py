@@ -1,9 +1,13 @@
 """Every loss the models train with, in one place.
 
 Pixel losses are Keras's own (`get("mse" | "mae" | "huber")`); the rest are here:
-`SSIMLoss` (the LAB U-Net's second stage), `SumLoss` ("mse+ssim"), `RebalancedCrossEntropy` (Zhang et al. 2016
+`HuberEq2` ("huber_eq2", the classifier's regression baseline), `SSIMLoss` (the LAB U-Net's
+second stage), `SumLoss` ("mse+ssim"), `RebalancedCrossEntropy` (Zhang et al. 2016
 class-rebalanced multinomial loss over quantized ab bins) and the conditional-GAN losses
 (`generator_adversarial_loss`, `discriminator_loss`).
+
+"huber" is Keras's Huber, 0.5 u^2 below delta and delta (|u| - delta / 2) above: half of
+Sayyed et al.'s eq. 2, which is `HuberEq2`.
 """
 
 import keras
@@ -32,6 +36,29 @@ class SSIMLoss(keras.losses.Loss):
 
     def get_config(self):
         return {**super().get_config(), "value_range": list(self.value_range)}
+
+
+@keras.saving.register_keras_serializable(package="keras_colorize")
+class HuberEq2(keras.losses.Loss):
+    """Sayyed et al.'s eq. 2 (section V.C.2), the Huber penalty of residual u with threshold M:
+    u^2 where |u| < M, M (2|u| - M) above; averaged over the elements of each sample.
+
+    Twice Keras's `Huber(delta=M)`, so its values are the paper's; the paper gives no M, and 1
+    (in the targets' units: one ab unit for the regression baseline) is Keras's default delta.
+    """
+
+    def __init__(self, threshold=1.0, name="huber_eq2", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.threshold = float(threshold)
+
+    def call(self, y_true, y_pred):
+        residual = tf.abs(tf.cast(y_pred, tf.float32) - tf.cast(y_true, tf.float32))
+        quadratic = tf.square(residual)
+        linear = self.threshold * (2.0 * residual - self.threshold)
+        return _per_sample(tf.where(residual < self.threshold, quadratic, linear))
+
+    def get_config(self):
+        return {**super().get_config(), "threshold": self.threshold}
 
 
 @keras.saving.register_keras_serializable(package="keras_colorize")
@@ -138,11 +165,12 @@ def generator_adversarial_loss(fake_logits):
     return _binary_crossentropy(tf.ones_like(fake_logits), fake_logits)
 
 
-def discriminator_loss(real_logits, fake_logits):
-    """(BCE(real, 1) + BCE(fake, 0)) / 2, as in pix2pix."""
+def discriminator_loss(real_logits, fake_logits, weight=0.5):
+    """weight x (BCE(real, 1) + BCE(fake, 0)): Isola et al.'s pix2pix halves the sum (weight
+    0.5) "to slow down the rate at which D learns"; Zhang's sketch-to-colour GAN takes the sum."""
     real = _binary_crossentropy(tf.ones_like(real_logits), real_logits)
     fake = _binary_crossentropy(tf.zeros_like(fake_logits), fake_logits)
-    return 0.5 * (real + fake)
+    return weight * (real + fake)
 
 
 _RANGE_AWARE = ("ssim", "mse+ssim")
@@ -150,14 +178,16 @@ _PIXEL_LOSSES = {
     "mse": keras.losses.MeanSquaredError,
     "mae": keras.losses.MeanAbsoluteError,
     "huber": keras.losses.Huber,
+    "huber_eq2": HuberEq2,
     "ssim": SSIMLoss,
     "mse+ssim": SumLoss,
 }
 
 
 def get(name, value_range=(0.0, 1.0)):
-    """A pixel loss by name: mse, mae, huber (delta=1 as Sayyed et al.'s eq. 2), ssim, mse+ssim;
-    `value_range` is the targets' (`data.ElementFormat.target_range`), which SSIM needs."""
+    """A pixel loss by name: mse, mae, huber (Keras's, delta 1), huber_eq2 (Sayyed et al.'s
+    eq. 2, M 1), ssim, mse+ssim; `value_range` is the targets' (`data.ElementFormat.target_range`),
+    which SSIM needs."""
     if name not in _PIXEL_LOSSES:
         raise ValueError(f"unknown loss {name!r}; choose from {sorted(_PIXEL_LOSSES)}")
     loss_class = _PIXEL_LOSSES[name]

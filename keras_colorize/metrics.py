@@ -9,7 +9,8 @@ single (H, W, 3), uint8 or float on the 0-255 scale, and returns one value per i
 | `ssim`              | `tf.image.ssim`, 11x11 Gaussian window, sigma 1.5, data range 255   | higher  |
 | `colorfulness`      | Hasler & Suesstrunk (2003) M3 of the prediction                     | -       |
 | `colorfulness_diff` | the prediction's M3 minus the ground truth's (signed)               | near 0  |
-| `saturation`        | mean absolute difference of HSV saturation, in [0, 1]               | lower   |
+| `saturation`        | Sayyed et al. eq. 3: abs(sum S_pred - sum S_truth) / sum S_truth    | lower   |
+| `saturation_mae`    | mean absolute difference of HSV saturation per pixel, in [0, 1]     | lower   |
 | `ab_mae`            | mean absolute difference of CIELAB a and b (`keras_colorize.color`) | lower   |
 
 SSIM uses K1 = 0.01, K2 = 0.03 and averages the three channels' SSIM maps, so it equals
@@ -17,10 +18,18 @@ SSIM uses K1 = 0.01, K2 = 0.03 and averages the three channels' SSIM maps, so it
 sigma=1.5, use_sample_covariance=False)`; PSNR equals `skimage.metrics.peak_signal_noise_ratio(
 data_range=255)`.
 
-`saturation` is our reading of eq. 3 of Sayyed et al., "Automatic Colorization of Gray-scale
-Images using Deep Learning" (the saturation difference between colorized and original image),
-whose exact form we could not check: the per-pixel HSV saturation S = (max - min) / max of R, G,
-B (0 for black), differenced and averaged over the image.
+`saturation` is eq. 3 of Sayyed et al., "Automatic Colorization of Gray-scale Images using Deep
+Learning" (section V.C.3, "to measure closeness of generated image and actual image"):
+
+    Sat. diff. = |sum_ij S_p,ij - sum_ij S_a,ij| / sum_ij S_a,ij
+
+over the N x N pixels of the predicted (p) and actual (a) image. The paper does not say which
+saturation S is; we take HSV's, S = (max - min) / max of R, G, B (0 for black). The sums make
+it the difference of the images' total saturation relative to the truth's: 0 when the
+prediction is as saturated overall, 1 for a gray prediction; saturation moved between pixels
+does not count. A gray ground truth (sum 0) has no defined value: NaN for a gray prediction,
+infinity otherwise (`evaluate.py` skips gray ground truths). `saturation_mae` is the per-pixel
+reading used before eq. 3 was at hand, kept for comparisons that need a value on every image.
 
 `recognition_matches` is the face-recognition test of the sketch-inversion paper (Joy & Singh
 2017, Table III): eigenfaces (PCA) of the gallery of true photos, each probe matched to the
@@ -116,13 +125,22 @@ def colorfulness_difference(truth, prediction):
     return colorfulness(prediction) - colorfulness(truth)
 
 
+def _hsv_saturation(images):
+    """Per-pixel HSV saturation (max - min) / max of R, G, B, in [0, 1]; (..., H, W)."""
+    return tf.image.rgb_to_hsv(_unit(images))[..., 1]
+
+
 def saturation_difference(truth, prediction):
-    """Mean absolute difference of HSV saturation, in [0, 1]."""
+    """Sayyed et al.'s eq. 3: |sum S_prediction - sum S_truth| / sum S_truth over each image."""
+    pixels = [-2, -1]
+    truth_total = tf.reduce_sum(_hsv_saturation(truth), axis=pixels)
+    prediction_total = tf.reduce_sum(_hsv_saturation(prediction), axis=pixels)
+    return tf.abs(prediction_total - truth_total) / truth_total
 
-    def saturation(images):
-        return tf.image.rgb_to_hsv(_unit(images))[..., 1]
 
-    return tf.reduce_mean(tf.abs(saturation(prediction) - saturation(truth)), axis=[-2, -1])
+def saturation_mae(truth, prediction):
+    """Mean absolute difference of per-pixel HSV saturation, in [0, 1]."""
+    return tf.reduce_mean(tf.abs(_hsv_saturation(prediction) - _hsv_saturation(truth)), axis=[-2, -1])
 
 
 def ab_mae(truth, prediction):
@@ -140,6 +158,7 @@ IMAGE_METRICS = {
     "colorfulness": prediction_colorfulness,
     "colorfulness_diff": colorfulness_difference,
     "saturation": saturation_difference,
+    "saturation_mae": saturation_mae,
     "ab_mae": ab_mae,
 }
 

@@ -1,5 +1,6 @@
-"""Each metric against scikit-image or the paper's formula; recognition; the SSIM loss."""
+"""Each metric against scikit-image or the paper's formula; recognition; the SSIM loss and eq. 2's Huber."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -53,14 +54,72 @@ def test_ssim_loss_is_one_minus_the_reported_ssim_on_unit_images(image_pairs):
     np.testing.assert_allclose(losses.SSIMLoss().call(truth, prediction).numpy(), expected, atol=1e-5)
 
 
-def test_saturation_difference_matches_skimage_hsv(image_pairs):
+@pytest.mark.parametrize(
+    ("threshold", "residuals", "expected"),
+    [
+        # Below M, u^2: 0.5^2 = 0.25; above, M (2|u| - M): 1 x (2 x 3 - 1) = 5, for -3 too.
+        (1.0, [0.5], 0.25),
+        (1.0, [3.0], 5.0),
+        (1.0, [-3.0], 5.0),
+        # M = 2: 1^2 = 1 below, 2 x (2 x 5 - 2) = 16 above; a sample's loss is their mean.
+        (2.0, [1.0, 5.0], (1.0 + 16.0) / 2),
+    ],
+)
+def test_huber_eq2_is_sayyed_eq2_by_hand(threshold, residuals, expected):
+    prediction = np.array([residuals], np.float32)
+    loss = losses.HuberEq2(threshold).call(np.zeros_like(prediction), prediction)
+    np.testing.assert_allclose(loss.numpy(), [expected], rtol=1e-6)
+
+
+def test_huber_eq2_is_twice_keras_huber_and_named_in_the_registry():
+    rng = np.random.default_rng(0)
+    truth, prediction = rng.normal(0.0, 2.0, (2, 4, 8, 8, 2)).astype(np.float32)
+    keras_huber = keras.losses.Huber(delta=1.0)(truth, prediction)
+    np.testing.assert_allclose(losses.get("huber_eq2")(truth, prediction), 2.0 * keras_huber, rtol=1e-5)
+    restored = losses.HuberEq2.from_config(losses.HuberEq2(threshold=0.5).get_config())
+    assert restored.threshold == 0.5
+
+
+def test_mse_is_you_et_al_eq2_by_hand():
+    # Eq. 2: 1/(2HW) sum over k in (a, b), i, j of squared differences. H = 1, W = 2:
+    # differences a (1, 2), b (3, 0): (1 + 4 + 9 + 0) / (2 x 1 x 2) = 3.5.
+    truth = np.zeros((1, 1, 2, 2), np.float32)
+    prediction = np.array([[[[1.0, 3.0], [2.0, 0.0]]]], np.float32)
+    assert float(losses.get("mse")(truth, prediction)) == pytest.approx(3.5)
+
+
+def test_saturation_mae_matches_skimage_hsv(image_pairs):
     expected = _reference(
         lambda t, p: np.abs(skcolor.rgb2hsv(p)[..., 1] - skcolor.rgb2hsv(t)[..., 1]).mean(),
         *image_pairs,
     )
-    np.testing.assert_allclose(
-        metrics.saturation_difference(*image_pairs).numpy(), expected, rtol=1e-4
-    )
+    np.testing.assert_allclose(metrics.saturation_mae(*image_pairs).numpy(), expected, rtol=1e-4)
+
+
+def test_saturation_is_sayyed_eq3_computed_by_hand():
+    # HSV saturation (max - min) / max: (200, 100, 100) -> 0.5, (100, 100, 50) -> 0.5,
+    # (200, 150, 50) -> 0.75, white -> 0. Truth total 0.5 + 0.5 = 1.0, prediction total
+    # 0.75 + 0 = 0.75: eq. 3 gives |0.75 - 1.0| / 1.0 = 0.25.
+    truth = np.array([[[200, 100, 100], [100, 100, 50]]], np.uint8)
+    prediction = np.array([[[200, 150, 50], [255, 255, 255]]], np.uint8)
+    assert float(metrics.saturation_difference(truth, prediction)) == pytest.approx(0.25)
+    assert float(metrics.get("saturation")(truth, prediction)) == pytest.approx(0.25)
+    # The per-pixel reading differs: (|0.75 - 0.5| + |0 - 0.5|) / 2 = 0.375.
+    assert float(metrics.saturation_mae(truth, prediction)) == pytest.approx(0.375)
+
+
+def test_saturation_eq3_compares_image_totals():
+    truth = np.array([[[200, 100, 100], [128, 128, 128]]], np.uint8)
+    swapped = truth[:, ::-1]
+    # The same saturation in other pixels: the totals agree, so eq. 3 gives 0 (MAE would not).
+    assert float(metrics.saturation_difference(truth, swapped)) == 0.0
+    assert float(metrics.saturation_mae(truth, swapped)) == pytest.approx(0.5)
+    # A gray prediction has no saturation at all: |0 - sum| / sum = 1.
+    gray = np.full_like(truth, 90)
+    assert float(metrics.saturation_difference(truth, gray)) == pytest.approx(1.0)
+    # Twice the truth's saturation overall: 1 as well, as eq. 3 takes the absolute value.
+    doubled = np.array([[[200, 0, 0], [128, 128, 128]]], np.uint8)  # S 1.0 against 0.5
+    assert float(metrics.saturation_difference(truth, doubled)) == pytest.approx(1.0)
 
 
 def test_ab_mae_matches_skimage_lab(image_pairs):

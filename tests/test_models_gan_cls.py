@@ -52,6 +52,26 @@ def test_paper_pix2pix_matches_the_tensorflow_tutorial_networks():
     assert gan.discriminator.count_params() == 2_770_433
 
 
+def test_paper_discriminator_has_table1_shapes_and_the_counts_that_fit_its_layers():
+    discriminator = models.build("pix2pix", "paper").discriminator
+    # Zhang, Table 1: the three down blocks, the paddings, 31x31 before the last conv, 30x30 after.
+    table1_shapes = {
+        "down1_lrelu": (128, 128, 64),
+        "down2_lrelu": (64, 64, 128),
+        "down3_lrelu": (32, 32, 256),
+        "pad1": (34, 34, 256),
+        "conv": (31, 31, 512),
+        "pad2": (33, 33, 512),
+        "patch_logits": (30, 30, 1),
+    }
+    for name, shape in table1_shapes.items():
+        assert tuple(discriminator.get_layer(name).output.shape[1:]) == shape, name
+    # Table 1's batch norm (2048) and last conv (8193) counts; its block counts (6145, 131641,
+    # 533423, 2123123) fit no 4x4 conv of those shapes, and ours are the tutorial's.
+    assert discriminator.get_layer("bn").count_params() == 2048
+    assert discriminator.get_layer("patch_logits").count_params() == 8193
+
+
 def test_small_pix2pix_reaches_a_1x1_bottleneck_with_dropout_in_three_up_blocks():
     gan = _small_pix2pix()
     assert gan.generator.get_layer("down6_lrelu").output.shape == (None, 1, 1, 256)
@@ -139,10 +159,17 @@ def test_pix2pix_keras_file_round_trip_keeps_networks_and_optimizers(shoe_pairs,
 
 
 def test_paper_classifier_predicts_bins_at_a_quarter_and_regression_ab_at_full_size():
-    bins = color.ABQuantizer().num_bins
-    assert models.build("classifier", "paper").output.shape == (None, 56, 56, bins)
+    # Sayyed et al., section V.C.c: colour "discretized into 50bins".
+    assert models.build("classifier", "paper").output.shape == (None, 56, 56, 50)
     regression = models.build("classifier", "paper", head="regression")
     assert regression.output.shape == (None, 224, 224, 2)
+
+
+def test_sayyed_grid_keeps_50_in_gamut_bins_and_the_default_keeps_zhangs_grid():
+    assert color.ABQuantizer(grid_size=classifier.SAYYED_GRID_SIZE).num_bins == 50
+    assert models.presets("classifier")["paper"]["grid_size"] == classifier.SAYYED_GRID_SIZE
+    # The builder's default and the small preset (the shipped classifier's) keep the 10-unit grid.
+    assert models.build("classifier", "small", base_filters=4).output.shape[-1] == color.ABQuantizer(10.0).num_bins
 
 
 def test_classifier_rejects_an_unknown_head():
@@ -226,13 +253,13 @@ def test_overfitting_faces_moves_decoded_ab_toward_the_truth(face_lightness_ab):
 
 
 @pytest.mark.slow
-def test_regression_head_trains_with_huber(face_lightness_ab):
+def test_regression_head_trains_with_the_papers_eq2_huber(face_lightness_ab):
     lightness, ab = face_lightness_ab
     keras.utils.set_random_seed(0)
     network = models.build("classifier", "small", head="regression", base_filters=8)
     assert classifier.ab_model(network) is network
     loss = classifier.training_loss(network, [ab])
-    assert isinstance(loss, keras.losses.Huber)
+    assert isinstance(loss, losses.HuberEq2) and loss.threshold == 1.0
     network.compile(keras.optimizers.Adam(1e-3), loss=loss)
     history = network.fit(lightness, ab, batch_size=8, epochs=12, verbose=0).history
     assert history["loss"][-1] <= 0.5 * history["loss"][0]
@@ -317,6 +344,24 @@ def test_discriminator_loss_calls_real_one_and_fake_zero():
     confident = np.full((2, 6, 6, 1), 10.0, np.float32)
     assert float(losses.discriminator_loss(confident, -confident)) < 1e-3
     assert float(losses.discriminator_loss(-confident, confident)) == pytest.approx(10.0, abs=1e-3)
+
+
+@pytest.mark.parametrize(("name", "weight"), [("pix2pix", 1.0), ("unet_gan", 0.5)])
+def test_gans_report_their_discriminator_loss_weight(name, weight):
+    # Zhang, section II.B: D's loss is "the sum" of its two cross-entropies; unet_gan's paper
+    # is silent and keeps Isola et al.'s half.
+    keras.utils.set_random_seed(0)
+    gan = models.build(name, "small")
+    gan.compile()
+    rng = np.random.default_rng(0)
+    inputs = tf.constant(rng.uniform(-1.0, 1.0, (2, *gan.input_shape[1:])), tf.float32)
+    targets = tf.constant(rng.uniform(0.0, 1.0, (2, *gan.output_shape[1:])), tf.float32)
+    reported = float(gan.test_step((inputs, targets))["d"])
+    fake = gan.generator(inputs, training=False)
+    real_logits = gan.discriminate(inputs, targets, training=False).numpy()
+    fake_logits = gan.discriminate(inputs, fake, training=False).numpy()
+    expected = weight * (_bce_with_logits(real_logits, 1.0) + _bce_with_logits(fake_logits, 0.0))
+    assert reported == pytest.approx(expected, rel=1e-4)
 
 
 def test_generator_adversarial_loss_wants_its_fakes_called_real():

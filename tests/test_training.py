@@ -487,10 +487,14 @@ def test_best_checkpoint_monitors_a_colour_error_and_the_loss_switches_on_time(t
     assert checkpoint.path == tmp_path / "best.keras"
 
     switching = losses.SwitchingLoss("mae", "ssim")
-    checkpoint, stages = _checkpoint_and_stage("unet", None, switching, tmp_path, epochs=6)
+    checkpoint, stages = _checkpoint_and_stage("unet", None, switching, tmp_path, epochs=30)
     assert checkpoint.monitor == "val_mae"  # comparable across the MAE -> SSIM switch
     (stage,) = stages
-    assert stage.loss is switching and stage.at_epoch == 3  # half way through 6 epochs
+    assert stage.loss is switching and stage.at_epoch == 24  # the paper's epoch
+    _, (stage,) = _checkpoint_and_stage(
+        "unet", None, switching, tmp_path, epochs=6, second_loss_epoch=0
+    )
+    assert stage.at_epoch == 3  # 0: half way through 6 epochs
     _, (stage,) = _checkpoint_and_stage(
         "unet", None, switching, tmp_path, epochs=6, second_loss_epoch=2
     )
@@ -542,5 +546,27 @@ def test_an_hdf5_file_validates_on_its_val_split_and_on_train_only_without_one(t
 
 def test_a_one_epoch_unet_run_stays_on_its_first_loss():
     # Half of one epoch rounds to 0, which would skip MAE and train on SSIM alone.
-    assert training._loss_switch_epoch(training.default_settings("unet", epochs=1)) == 1
-    assert training._loss_switch_epoch(training.default_settings("unet", epochs=7)) == 3
+    half_way = {"second_loss_epoch": 0}
+    assert training._loss_switch_epoch(training.default_settings("unet", epochs=1, **half_way)) == 1
+    assert training._loss_switch_epoch(training.default_settings("unet", epochs=7, **half_way)) == 3
+
+
+def test_a_run_shorter_than_the_papers_switch_says_it_never_switches(capsys):
+    training._warn_if_the_loss_never_switches(training.default_settings("unet", epochs=10))
+    assert "ssim starts after epoch 24, and this run has 10: it trains with mae only" in capsys.readouterr().out
+    training._warn_if_the_loss_never_switches(training.default_settings("unet"))
+    assert capsys.readouterr().out == ""
+
+
+def test_paper_settings_are_the_papers_numbers():
+    # Joy & Singh, section VIII: "over 6 epochs with a batch size of 128 images".
+    sketch_inverter = training.default_settings("sketch_inverter")
+    assert (sketch_inverter.epochs, sketch_inverter.batch_size) == (6, 128)
+    # Varjas & Vitanov (Hungarian abstract): SSIM "24 epoch után", then 20 epochs of it.
+    unet = training.default_settings("unet")
+    assert (unet.loss, unet.second_loss, unet.second_loss_epoch, unet.epochs) == ("mae", "ssim", 24, 44)
+    # Zhang, section II.B: "the model is trained for 65 epochs".
+    assert training.default_settings("pix2pix").epochs == 65
+    # You et al., section III.C: "A batch size of 16"; eq. 2 is the mean squared error.
+    fusion = training.default_settings("fusion")
+    assert (fusion.batch_size, fusion.loss) == (16, "mse")

@@ -1,11 +1,14 @@
 """Colorization as per-pixel classification over quantized ab bins, with a regression baseline.
 
-Sayyed et al., "Automatic Colorization of Gray-scale Images using Deep Learning", following
-Zhang, Isola and Efros, "Colorful Image Colorization" (ECCV 2016). The network is the ECCV16
-one (layer sizes of richzhang/colorization's release): input L / 100 (element format
-"l_ab"), output logits over the Q in-gamut ab bins of `keras_colorize.color.ABQuantizer` at
-a quarter of the input size. Paper preset (224x224, `base_filters` 64; every conv 3x3 with
-ReLU, each block ends in batch norm):
+Sayyed et al., "Automatic Colorization of Gray-scale Images using Deep Learning": CIELAB, the
+colours "discretized into 50 bins" (section V.C.c), ReLU (eq. 1), a regression model as the
+baseline trained with the Huber penalty of eq. 2, scored by the saturation difference of eq. 3
+(`metrics.saturation_difference`). Its network is in figures lost from the text at hand, so
+the network and the classification loss are Zhang, Isola and Efros, "Colorful Image
+Colorization" (ECCV 2016; layer sizes of richzhang/colorization's release): input L / 100
+(element format "l_ab"), output logits over the Q in-gamut ab bins of
+`keras_colorize.color.ABQuantizer` at a quarter of the input size. Paper preset (224x224,
+`base_filters` 64, Sayyed's 50 bins; every conv 3x3 with ReLU, each block ends in batch norm):
 
 | block  | layers                                      | output      |
 |--------|---------------------------------------------|-------------|
@@ -17,28 +20,44 @@ ReLU, each block ends in batch norm):
 | conv5-6| 3 convs 512, dilation 2                     | 28x28x512   |
 | conv7  | 3 convs 512                                 | 28x28x512   |
 | conv8  | 4x4 deconv stride 2 256, 2 convs 256 (no BN)| 56x56x256   |
-| head   | 1x1 conv to Q bin logits                    | 56x56x261   |
+| head   | 1x1 conv to Q bin logits                    | 56x56x50    |
+
+The bins: `grid_size` 25 (`SAYYED_GRID_SIZE`, the paper preset) keeps exactly 50 in-gamut
+cells of a square ab grid, Zhang et al.'s construction made coarser, so everything built on
+that grid (soft encoding, rebalancing, annealed mean) carries over unchanged; a k-means or
+quantile set of 50 would depend on the training set, which the paper does not give, and would
+need to ship with every model. The builder's default, and the `small` preset, keep Zhang et
+al.'s 10-unit grid (261 bins here); the shipped classifier was trained with it.
 
 `training_loss(model, batches)` gives the loss each head trains with. The classification
-head's is the class-rebalanced multinomial cross-entropy (eq. 2-4, lambda 0.5, weights from
-the training set's empirical bin distribution); `ab_model` (the registry's inference model)
-turns it into an image colorizer: softmax, annealed mean at T = 0.38
-(`AnnealedMeanDecoding`), bilinear upsampling to the input size. `head="regression"` is the
-paper's baseline: the same network with a 1x1 conv to ab / 128 (tanh), scaled to CIELAB
-units and upsampled bilinearly to the input size inside the model, so it trains directly on
-"l_ab" targets with the Huber loss (their eq. 2, delta 1 ab unit). The `small` preset is
-64x64 with channels divided by 4.
+head's is Zhang et al.'s class-rebalanced multinomial cross-entropy (eq. 2-4, lambda 0.5,
+weights from the training set's empirical bin distribution); `ab_model` (the registry's
+inference model) turns it into an image colorizer: softmax, annealed mean at T = 0.38
+(`AnnealedMeanDecoding`), bilinear upsampling to the input size. `head="regression"` is
+Sayyed et al.'s baseline: the same network with a 1x1 conv to ab / 128 (tanh), scaled to
+CIELAB units and upsampled bilinearly to the input size inside the model, so it trains
+directly on "l_ab" targets with eq. 2's Huber penalty (`losses.HuberEq2`). The `small` preset
+is 64x64 with channels divided by 4.
 
-Where the code departs from the paper:
-- Q = 261 bins, not 313: the bins are the 10-unit grid cells that sRGB colours fall in,
-  computed here because the paper's in-gamut test is unpublished (see `color.in_gamut_bins`);
-  `grid_size` selects a coarser grid.
+Where the code departs from Sayyed et al. (docs/fidelity.md has the full comparison):
+- The network (figures 9-10) is not in the text; section V.C.e's "concatenation" of hidden
+  layers' results (hypercolumns, their ref. [8]) is not built: the ECCV16 network has none.
+- Eq. 2's threshold M is not given: 1 ab unit, Keras's default Huber delta.
+- The soft encoding's and the rebalancing's Gaussians keep Zhang et al.'s sigma 5 ab units
+  on the 25-unit grid too (the paper gives neither).
+- Training settings are not given (only "approximately 500 images" from ImageNet,
+  section IV.A): Zhang et al.'s learning rate 3e-5 and batch 40.
+
+Where it departs from Zhang et al.:
+- On their 10-unit grid, Q = 261 bins, not 313: the bins are the grid cells that sRGB colours
+  fall in, computed here because their in-gamut test is unpublished (see
+  `color.in_gamut_bins`).
 - The empirical bin distribution is counted (nearest bin per pixel) over the training set it
   is given, not over ImageNet.
 - The stride-2 3x3 convolutions use Keras's "same" padding, 0 pixels top-left and 1
   bottom-right, where the release pads 1 on every side: same sizes, a half-pixel shift.
 - The regression head is upsampled inside the model, so its loss compares full-size ab
-  (the classification loss compares at a quarter of the size, as in the paper).
+  (the classification loss compares at a quarter of the size, as in Zhang et al.).
 - Training uses the learning rate 3e-5 but Keras's Adam betas (0.9, 0.999) and no weight
   decay, where Zhang et al. use betas 0.9/0.99 and weight decay 1e-3: every model in this
   package trains with one Adam (`training`), whose `beta_1` is the setting exposed.
@@ -69,7 +88,9 @@ ENCODER_BLOCKS = (
 DECODER_MULTIPLE = 4
 OUTPUT_STRIDE = 4
 HEADS = ("classification", "regression")
-REBALANCING_MIX = 0.5  # the paper's lambda
+REBALANCING_MIX = 0.5  # Zhang et al.'s lambda
+# Sayyed et al. discretize colour "into 50 bins"; the in-gamut cells of a 25-unit ab grid are 50.
+SAYYED_GRID_SIZE = 25.0
 PIXELS_PER_CHUNK = 65536  # bounds the (pixels, Q) distance matrix of the bin histogram
 
 
@@ -176,7 +197,7 @@ def ab_model(model, temperature=color.ANNEALED_MEAN_TEMPERATURE):
 @register(
     "classifier",
     presets={
-        "paper": {"image_size": 224, "base_filters": 64},
+        "paper": {"image_size": 224, "base_filters": 64, "grid_size": SAYYED_GRID_SIZE},
         "small": {"image_size": 64, "base_filters": 16},
     },
     element_format="l_ab",
@@ -227,11 +248,11 @@ def training_loss(model, batches, max_batches=None):
 
     The classification head: the class-rebalanced cross-entropy, its weights from the ab
     pixels of (the first `max_batches` of) `batches`, the training data; the regression head:
-    Huber.
+    the paper's eq. 2 Huber penalty (`losses.HuberEq2`).
     """
     head = _bin_logits(model)
     if head is None:
-        return losses.get("huber")
+        return losses.get("huber_eq2")
     quantizer = ABQuantizer(head.grid_size)
     distribution = empirical_bin_distribution(batches, quantizer, max_batches)
     return losses.RebalancedCrossEntropy(

@@ -5,8 +5,10 @@ the generator (so `predict`, `export` and `input_shape` see the colorizer alone)
 discriminator kept beside it for `fit`. On (input, target) batches `train_step` takes one
 Adam step for each network:
 
-    d: (BCE(D(real), 1) + BCE(D(fake), 0)) / 2
+    d: DISCRIMINATOR_LOSS_WEIGHT * (BCE(D(real), 1) + BCE(D(fake), 0))
     g: BCE(D(fake), 1) + l1_weight * MAE(fake, real)
+
+(the weight is 0.5, Isola et al.'s pix2pix halving, unless a subclass's paper says otherwise)
 
 and reports "g_gan", "g_l1" and "d" (`val_g_l1` is the validation colour error).
 `train_generator = False` freezes the generator so the discriminator trains alone (a
@@ -36,6 +38,8 @@ def default_optimizer():
 
 class ConditionalGAN(keras.Model):
     """A generator trained against a discriminator; `call` runs the generator (see module doc)."""
+
+    DISCRIMINATOR_LOSS_WEIGHT = 0.5
 
     def __init__(self, generator, discriminator, l1_weight=100.0, train_generator=True, **kwargs):
         inputs = keras.Input(generator.input_shape[1:], name=generator.inputs[0].name)
@@ -94,7 +98,7 @@ class ConditionalGAN(keras.Model):
         return {
             "g_gan": losses.generator_adversarial_loss(fake_logits),
             "g_l1": _mean_absolute_error(real, fake),
-            "d": losses.discriminator_loss(real_logits, fake_logits),
+            "d": losses.discriminator_loss(real_logits, fake_logits, self.DISCRIMINATOR_LOSS_WEIGHT),
         }
 
     def _report(self, batch_losses):

@@ -30,13 +30,26 @@ per down block from `base_filters` up to 8x; up blocks mirror them.
 Each of the 30x30 logits judges a 70x70 patch of the pair.
 
 `Pix2Pix` trains the two: G minimises BCE(D(x, G(x)), real) + 100 * L1(y, G(x)), D minimises
-(BCE(D(x, y), real) + BCE(D(x, G(x)), fake)) / 2, each with Adam (2e-4, beta_1 0.5).
+BCE(D(x, y), real) + BCE(D(x, G(x)), fake), each with Adam (2e-4, beta_1 0.5). Section II.B
+names those terms and "the sum" for D (Isola et al. halve it; under Adam the scale of a loss
+barely changes its steps, but the reported `d` is the paper's).
 
 Presets: `paper` as above; `small` is 64x64 with 6 down / 5 up blocks and 32 base filters
 (1x1 bottleneck, dropout still in the first 3 up blocks), whose discriminator (same layers)
 gives 6x6 patch logits, each seeing a 70x70 window: more than the whole image.
 
+Training (`training.PAPER_SETTINGS`): section II.B's 65 epochs with Adam, section II.A's
+rotation / shear / zoom / shift / Gaussian-noise augmentation; the rate, beta_1, batch (1) and
+L1 weight (100) the paper leaves out are pix2pix's.
+
 Where the code departs from the paper:
+- The data is edges2shoes (sketch on the left); the paper's Kaggle anime pairs (real image on
+  the left, Function 1: `data_prep build --pairs right`) are not at hand.
+- Table 1's per-block parameter counts (6,145 / 131,641 / 533,423 / 2,123,123) fit no 4x4
+  convolution of those shapes; ours are the TensorFlow pix2pix tutorial's (6,144 / 131,584 /
+  525,312 / 2,097,152), whose layer names the table prints. Its shapes, 31x31x512 before the
+  last convolution and 30x30x1 after, are ours. Its concatenation lists `input_image` twice;
+  this one, as the tutorial's, pairs the sketch with the image judged.
 - Dropout and batch norm run in inference mode at prediction (Keras's `training=False`);
   the paper keeps dropout on and uses batch statistics at test time, as noise and as
   instance norm with its batch size 1.
@@ -157,6 +170,9 @@ class Pix2Pix(ConditionalGAN):
     "g_l1" and "d" (training as in `gan.ConditionalGAN`). Either optimizer may be a
     `keras.optimizers.LossScaleOptimizer`.
     """
+
+    # Zhang, section II.B: the discriminator's loss is "the sum" of its two cross-entropies.
+    DISCRIMINATOR_LOSS_WEIGHT = 1.0
 
     def discriminate(self, sketch, image, training):
         # PatchGAN judges each (sketch, image) patch pair: the sketch is the condition.

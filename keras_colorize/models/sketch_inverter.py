@@ -18,7 +18,9 @@ Layer table (paper preset, 100x100 input; "Table I" is the paper's numbering):
 |         | dropout 0.2                    |             |
 | 8       | conv 5x5, 3, linear            | 100x100x3   |
 
-Trained with Adam on MSE against the photo in [0, 1] (element format "sketch_rgb").
+Trained with Adam on MSE against the photo in [0, 1] (element format "sketch_rgb"); a run
+(`training.PAPER_SETTINGS`) takes section VIII's 6 epochs of batch 128, the learning rate
+halved every half epoch.
 
 Where and why this departs from the paper:
 - Layer 3b is not in Table I. The table gives layer 4 a 256-channel input after a
@@ -31,6 +33,13 @@ Where and why this departs from the paper:
 - "Drop probability 0.8" after layer 7 is read as tflearn's `dropout(x, 0.8)`, whose
   argument is the keep probability: Keras's `Dropout(rate=0.2)`.
 - "same" padding everywhere (not stated), so sizes stay divisible.
+- Layer 8 is linear: Table I says ReLU, the conclusion "linear activation function" at the
+  last layer. A ReLU output cannot go below 0 and stalls where it does; linear is the
+  reading that trains.
+- Data: section VIII trains on 88,000 CelebA faces and validates on 12,000 (100,000 in all);
+  the CelebA at hand is 10,000 images, which `data/celeba100.h5` splits 80/10/10 so that a
+  test split exists for Table II. `python -m data_prep build ... --split 0.88 0.12 0` gives
+  the paper's proportions.
 """
 
 import keras
