@@ -26,7 +26,6 @@ WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 PHOTO_MODEL = "classifier"
 SKETCH_MODEL = "sketch_inverter"  # tuned to artists' sketches (CUFS)
 PENCIL_SKETCH_MODEL = "sketch_inverter_pencil"  # pencil sketches made from photos: gray2color --via-sketch, video
-FILE_OPTIONS = ("generator_weights", "vgg_weights", "mobilenet_weights", "backbone_weights")
 SOURCE_PREFIX = "shipped:"  # a Colorizer's `source` when it was loaded by shipped name
 
 
@@ -68,7 +67,7 @@ def save(model, model_name, config, name=None, folder=None, dtype="float16", ext
     folder = Path(folder or WEIGHTS_DIR)
     name = name or model_name
     # None, not dropped: a preset may name the file, and the .npz holds what it loaded.
-    config = {key: None if key in FILE_OPTIONS else value for key, value in config.items()}
+    config = models.without_weight_files(model_name, config)
     weights = {f"w{index:04d}": array.astype(dtype) for index, array in enumerate(_holder(model).get_weights())}
     description = {"model": model_name, "config": config, "dtype": dtype, **(extra or {})}
     with files.written_atomically(folder / f"{name}.npz") as weights_path:
@@ -85,7 +84,7 @@ def load(name, folder=None):
     if not description_path.is_file() or not weights_path.is_file():
         raise ShippedModelError(f"{name}: not a shipped model (shipped: {available(folder) or 'none'})")
     description = json.loads(description_path.read_text())
-    model = models.build(description["model"], **description["config"])
+    model = models.build(description["model"], **models.without_weight_files(description["model"], description["config"]))
     holder = _holder(model)
     with np.load(weights_path) as stored:
         weights = [stored[key].astype(np.float32) for key in sorted(stored.files)]

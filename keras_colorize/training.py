@@ -110,6 +110,8 @@ PAPER_SETTINGS = {
     "mobilenet_unet": dict(loss="rebalanced", learning_rate=3e-4, batch_size=32, epochs=10,
                            augment="pix2pix"),
 }
+# The ab-bin models' losses (`classifier.training_loss`): class-rebalanced, or plain.
+BIN_LOSSES = ("rebalanced", "crossentropy")
 # Trained by `ConditionalGAN`'s own losses (adversarial BCE + l1_weight x L1), not by `loss`.
 GAN_MODELS = ("pix2pix", "unet_gan")
 
@@ -340,10 +342,12 @@ def compile_model(model, settings, train_pairs, steps_per_epoch):
             steps_per_execution=settings.steps_per_execution,
         )
         return None
-    if settings.loss == "rebalanced":
+    if settings.loss in BIN_LOSSES:
         from keras_colorize.models import classifier
 
-        loss = classifier.training_loss(model, train_pairs, max_batches=steps_per_epoch)
+        loss = classifier.training_loss(
+            model, train_pairs, max_batches=steps_per_epoch, rebalance=settings.loss == "rebalanced"
+        )
     else:
         loss = _pixel_loss(settings)
     metrics = ["mae"] if isinstance(loss, losses.SwitchingLoss) else None

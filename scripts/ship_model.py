@@ -101,7 +101,7 @@ def stored_psnr(model, model_name, config, dtype, check_data, images):
         return mean_psnr(Colorizer.from_model(shipped.load(model_name, folder)), check_data, images)
 
 
-def ship(run, name, checkpoint, check_data, check_images, tolerance, replace=False):
+def ship(run, name, checkpoint, check_data, check_images, tolerance, replace=False, temperature=None):
     settings = runs.read(run)
     if name in shipped.available() and not replace:
         raise ValueError(f"{name}: already shipped (keras_colorize/weights/{name}.npz); "
@@ -113,6 +113,10 @@ def ship(run, name, checkpoint, check_data, check_images, tolerance, replace=Fal
         raise ValueError(f"{run}/config.json has no model_config (the run is older than it); "
                          "add the builder config the run trained with")
     model_name, config = settings["model"], settings["model_config"]
+    if temperature is not None:
+        if "temperature" not in config:
+            raise ValueError(f"{model_name} has no annealed-mean temperature to set")
+        config = {**config, "temperature": temperature}
     reference, evaluated = stored_psnr(model, model_name, config, "float32", check_data, check_images)
     half, _ = stored_psnr(model, model_name, config, "float16", check_data, check_images)
     dtype = "float16" if abs(reference - half) <= tolerance else "float32"
@@ -146,12 +150,15 @@ def main(argv=None):
     parser.add_argument("--check-images", type=int, default=128)
     parser.add_argument("--tolerance", type=float, default=0.1, help="dB")
     parser.add_argument("--replace", action="store_true", help="replace a shipped model of the same name")
+    parser.add_argument("--temperature", type=float,
+                        help="the annealed-mean temperature to ship an ab-bin model with (see "
+                             "scripts/choose_temperature.py); default: the run's")
     args = parser.parse_args(argv)
     try:
         stages = training_stages(args.run)
         ship(args.run, args.name or stages[-1]["model"], args.checkpoint,
              args.check_data or Path(stages[-1]["data"]),
-             args.check_images, args.tolerance, args.replace)
+             args.check_images, args.tolerance, args.replace, args.temperature)
     except (FileNotFoundError, ValueError, evaluation.EvaluationError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -18,6 +18,7 @@ from keras_colorize import (
     inference,
     metrics,
     models,
+    pretrained,
     samples,
     training,
 )
@@ -325,3 +326,15 @@ def test_a_run_whose_config_names_no_usable_data_asks_for_data(recorded, tmp_pat
         code, printed, error = _run(capsys, "--model", run, "--out", tmp_path / "out")
     assert code == 2 and printed == ""
     assert error.count("\n") == 1 and "pass --data" in error and "Traceback" not in error
+
+
+def test_the_frechet_distance_is_one_number_per_system_kept_out_of_the_per_image_table(photo_folder, tmp_path):
+    if pretrained.find_imagenet_tfjs() is None:
+        pytest.skip("needs ../shared/pretrained")
+    dataset = evaluation.open_data(photo_folder)
+    summary = evaluation.evaluate(_echo_colorizer(), dataset, ["psnr", "fid_mobilenet"], tmp_path,
+                                  model_input="gray", verbose=False)
+    model, gray = summary["results"]["model"]["fid_mobilenet"], summary["results"]["gray"]["fid_mobilenet"]
+    assert model == gray and set(model) == {"value"} and model["value"] > 0  # gray is far from colour
+    assert list(_per_image(tmp_path)[0]) == ["image", "system", "psnr"]
+    assert f"{gray['value']:.2f}" in (tmp_path / "table.txt").read_text()

@@ -291,3 +291,22 @@ def test_recognition_needs_two_gallery_faces():
     single = metrics.face_vectors(_faces(1))
     with pytest.raises(ValueError, match="at least 2"):
         metrics.rank1_hits(single, single)
+
+
+def test_frechet_distance_matches_the_closed_form_for_diagonal_covariances():
+    # Sample covariances diag(2/3, 8/3) and, scaled by 3, diag(6, 24); means (0, 0) and (5, 0).
+    first = np.array([[-1.0, 0.0], [1.0, 0.0], [0.0, -2.0], [0.0, 2.0]])
+    second = first * 3 + [5.0, 0.0]
+    expected = 25 + (np.sqrt(2 / 3) - np.sqrt(6)) ** 2 + (np.sqrt(8 / 3) - np.sqrt(24)) ** 2
+    assert metrics.frechet_distance(first, second) == pytest.approx(expected, rel=1e-6)
+    assert metrics.frechet_distance(second, first) == pytest.approx(expected, rel=1e-6)
+    assert metrics.frechet_distance(first, first) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_frechet_distance_stays_finite_with_fewer_images_than_features():
+    rng = np.random.default_rng(0)
+    features, reference = rng.normal(size=(5, 40)), rng.normal(size=(6, 40)) + 1.0
+    distance = metrics.frechet_distance(features, reference)
+    assert np.isfinite(distance) and distance > 40 * 0.9  # the mean gap alone is 40
+    with pytest.raises(ValueError, match="at least 2 images"):
+        metrics.frechet_distance(features[:1], reference)

@@ -46,7 +46,7 @@ def _epochs_logged(run):
 # measure colour quality, and the switching U-Net's loss changes meaning at the switch.
 MONITORED = {
     "sketch_inverter": "val_loss", "unet": "val_mae", "unet_gan": "val_g_l1",
-    "fusion": "val_loss", "pix2pix": "val_g_l1", "classifier": "val_loss",
+    "fusion": "val_loss", "pix2pix": "val_g_l1", "classifier": "val_loss", "mobilenet_unet": "val_loss",
 }
 
 
@@ -338,6 +338,40 @@ def test_an_image_folder_splits_nine_to_one_with_known_sizes(tmp_path):
     train, validation = training.training_sources(folder, 64, "l_lab_unit")
     assert (int(train.cardinality()), int(validation.cardinality())) == (22, 3)
     assert len(list(train)) == 22 and len(list(validation)) == 3
+
+
+def _solid_folder(folder, rgb, count=20, size=16):
+    folder.mkdir()
+    for index in range(count):
+        keras.utils.save_img(folder / f"{index:02d}.png", np.full((size, size, 3), rgb, np.uint8))
+    return folder
+
+
+def test_mixed_sources_train_in_the_stated_shares_and_validate_on_every_source(sample_h5, tmp_path):
+    red = _solid_folder(tmp_path / "red", (200, 30, 30))  # 18 train, 2 validation
+    blue = _solid_folder(tmp_path / "blue", (30, 30, 200), count=10)  # 9 train, 1 validation
+    train, validation = training.mixed_training_sources([red, blue], [1, 3], 16, "l_ab", seed=0)
+    reds = [bool(sample["rgb"][0, 0, 0] > 0.5) for sample in train]
+    assert int(train.cardinality()) == len(reds) == 27  # an epoch is as long as both together
+    assert sum(reds) == 7 and reds.count(False) == 20  # 1:3, the smaller source repeated
+    shown = [bool(sample["rgb"][0, 0, 0] > 0.5) for sample in validation]
+    assert shown == [True, True, False]  # the first source's first: the triplets show it
+    # A source with sketches mixes with one without: samples keep what the format reads.
+    train, _ = training.mixed_training_sources([sample_h5, red], [], 16, "l_ab")
+    assert set(train.element_spec) == {"rgb"}
+    with pytest.raises(ValueError, match=r"one share >= 0 per data source \(2\)"):
+        training.mixed_training_sources([red, blue], [1], 16, "l_ab")
+
+
+def test_train_py_passes_several_data_sources_and_their_shares(tmp_path, monkeypatch):
+    import train
+
+    trained = {}
+    monkeypatch.setattr(training, "train", lambda settings, out: trained.update(settings=settings))
+    assert train.main(["--model", "unet", "--data", "a.h5", "b", "--data-weights", "2", "1",
+                       "--out", str(tmp_path / "run")]) == 0
+    settings = trained["settings"]
+    assert (settings.data, settings.extra_data, settings.data_weights) == ("a.h5", ["b"], [2.0, 1.0])
 
 
 @pytest.mark.slow

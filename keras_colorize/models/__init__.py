@@ -24,6 +24,9 @@ _BUILDERS = {}
 _PRESETS = {}
 _FORMATS = {}
 _INFERENCE = {}
+# Builder options that name pretrained weights to load (a file, or "imagenet"): a model built
+# only to load trained weights over, or to read its interface, sets them to None.
+WEIGHT_FILE_OPTIONS = ("generator_weights", "vgg_weights", "mobilenet_weights", "backbone_weights")
 _MODULES = ("sketch_inverter", "lab_unet", "lab_unet_gan", "fusion", "pix2pix", "classifier", "mobilenet_unet")
 
 
@@ -115,9 +118,17 @@ def check_interface(name, predictor):
         )
 
 
+def without_weight_files(name, config=None):
+    """`config` (default: the small preset) with every `WEIGHT_FILE_OPTIONS` option None."""
+    config = dict(presets(name)["small"] if config is None else config)
+    parameters = inspect.signature(_BUILDERS[name]).parameters
+    return {**config, **{option: None for option in WEIGHT_FILE_OPTIONS if option in parameters}}
+
+
 @functools.cache
 def _interface(name):
-    return _interface_of(inference_model(name, build(name)))
+    # No pretrained weights: the interface does not depend on them, and they may not be here.
+    return _interface_of(inference_model(name, build(name, **without_weight_files(name))))
 
 
 def _interface_of(model):

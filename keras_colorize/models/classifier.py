@@ -243,17 +243,21 @@ def empirical_bin_distribution(batches, quantizer, max_batches=None):
     return counts / counts.sum()
 
 
-def training_loss(model, batches, max_batches=None):
+def training_loss(model, batches, max_batches=None, rebalance=True):
     """The loss `model` trains with on "l_ab" pairs.
 
-    The classification head: the class-rebalanced cross-entropy, its weights from the ab
-    pixels of (the first `max_batches` of) `batches`, the training data; the regression head:
-    the paper's eq. 2 Huber penalty (`losses.HuberEq2`).
+    The classification head: the soft-encoded cross-entropy, class-rebalanced (eq. 2-4) with
+    weights from the ab pixels of (the first `max_batches` of) `batches`, the training data,
+    or with uniform weights when not `rebalance` (a calibrated distribution, whose annealed
+    mean then sets the vividness); the regression head: the paper's eq. 2 Huber penalty
+    (`losses.HuberEq2`).
     """
     head = _bin_logits(model)
     if head is None:
         return losses.get("huber_eq2")
     quantizer = ABQuantizer(head.grid_size)
+    if not rebalance:
+        return losses.RebalancedCrossEntropy(quantizer_config=quantizer.get_config(), name="crossentropy")
     distribution = empirical_bin_distribution(batches, quantizer, max_batches)
     return losses.RebalancedCrossEntropy(
         quantizer_config=quantizer.get_config(),

@@ -50,6 +50,8 @@ Where and why this departs from the papers:
 - You et al. min-max scale each image to [0, 1] (eq. 1); here L and ab are scaled by their
   fixed ranges (L/100, ab/128), as every model in this package is, so that the lightness a
   photo is colored from is the photo's own.
+- Sec. II.D duplicates the vector "256 times", a 16x16 grid, which would mean a 128x128
+  encoder input; with the 224x224 input the grid is 28x28 (784 copies), as in Koalarization.
 - The extractor sees the neutral sRGB gray of L (`color.lightness_to_gray`, the package's one
   definition of gray) rather than the gray JPEG the papers started from.
 - `extractor_top=False` feeds the extractor at `extractor_input_size` without its classifier
