@@ -17,7 +17,7 @@ import tensorflow as tf
 from PIL import Image
 
 from data_prep.sketch import pencil_sketch_at
-from keras_colorize import data, exporting, images, inference, models, runs, shipped
+from keras_colorize import data, exporting, images, inference, models, runs, savedmodel_check, shipped
 from keras_colorize.shipped import ModelLoadError
 
 IMAGE_SHAPES = "(H, W), (H, W, 1) or (H, W, 3)"
@@ -86,9 +86,13 @@ class Colorizer:
         return cls(lambda batch: colorize_batch(batch).numpy(), name, element_format, source, size)
 
     @classmethod
-    def load(cls, source):
+    def load(cls, source, trust_savedmodel=False):
         """From a run folder, a `.keras` file, a SavedModel folder, or a shipped model's name
-        (`"unet"`, or `"shipped:unet"` as a loaded Colorizer's `source` names it)."""
+        (`"unet"`, or `"shipped:unet"` as a loaded Colorizer's `source` names it).
+
+        A SavedModel runs its own graph, so one is loaded only with `trust_savedmodel`, or when
+        it has the shape of this package's exports (`savedmodel_check`). `.keras` files load
+        in Keras's safe mode (no Lambda layers' code) whatever the setting."""
         shipped_name = shipped.name_in(str(source))
         if shipped_name is not None:
             return cls._load_shipped(shipped_name)
@@ -96,7 +100,7 @@ class Colorizer:
         if (path / "model.keras").is_file():
             return cls._load_keras(path / "model.keras")
         if (path / "saved_model.pb").is_file():
-            return cls._load_saved_model(path)
+            return cls._load_saved_model(path, trust_savedmodel)
         # Checked only now: a file or a folder without a model that shares a shipped model's
         # name (a `classifier/` of outputs, say) must not hide that model, the apps' default.
         if str(source) in shipped.available():
@@ -131,10 +135,14 @@ class Colorizer:
         return cls.from_model(model, source=path)
 
     @classmethod
-    def _load_saved_model(cls, path):
+    def _load_saved_model(cls, path, trusted):
         try:
+            if not trusted:
+                savedmodel_check.check_package_export(path)
             loaded = tf.saved_model.load(str(path))
         # A truncated variables file gives an IndexError ("Read less bytes than requested").
+        except savedmodel_check.UntrustedSavedModel as error:
+            raise ModelLoadError(str(error)) from None
         except (OSError, ValueError, IndexError, tf.errors.OpError) as error:
             raise ModelLoadError(f"{path}: not a loadable SavedModel ({models.first_line(error)})") from None
         serve = loaded.signatures.get(exporting.SERVING_ENDPOINT)
