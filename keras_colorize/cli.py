@@ -78,11 +78,15 @@ def convert_files(colorizer, paths, out_dir, prepare=None, label="colorizing", p
 
 
 def convert_file(colorizer, path, out_dir, prepare):
-    """Colorize one image file into `out_dir`, under the first free name of its stem."""
-    rgb = images.read_rgb(path)
-    colorized = colorizer.colorize(prepare(rgb) if prepare else rgb)
-    name = images.free_output_name([out_dir], path.stem, OUTPUT_SUFFIX)
-    images.write_image(out_dir / name, colorized)
+    """Colorize one image file into `out_dir`, under the first free name of its stem; a large
+    one straight into its PNG, in strips (bounded memory)."""
+    image = images.open_image(path)
+    out_path = out_dir / images.free_output_name([out_dir], path.stem, OUTPUT_SUFFIX)
+    if prepare is None and colorizer.colorizes_in_strips(*image.size):
+        colorizer.colorize_to_png(image, path, out_path)
+        return
+    rgb = images.to_rgb_array(image, path)
+    images.write_image(out_path, colorizer.colorize(prepare(rgb) if prepare else rgb))
 
 
 def os_error_reason(error):
@@ -189,6 +193,13 @@ def _add_image_arguments(parser, default_model, model_help):
                         help="folder for the colorized PNGs (created; existing files are kept)")
     parser.add_argument("--model", default=default_model, help=model_help)
     add_trust_argument(parser)
+    add_max_pixels_argument(parser)
+
+
+def add_max_pixels_argument(parser):
+    parser.add_argument("--max-pixels", type=positive_int, default=images.DEFAULT_MAX_PIXELS, metavar="N",
+                        help="refuse images declaring more pixels, before decoding them "
+                             f"(default {images.DEFAULT_MAX_PIXELS:,}: a 12000 x 12000 scan fits)")
 
 
 def add_trust_argument(parser):
@@ -249,6 +260,7 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    images.set_max_pixels(getattr(args, "max_pixels", images.DEFAULT_MAX_PIXELS))
     try:
         return args.run(args)
     except (CommandError, OSError) as error:

@@ -17,7 +17,7 @@ import tensorflow as tf
 from PIL import Image
 
 from data_prep.sketch import pencil_sketch_at
-from keras_colorize import data, exporting, images, inference, models, runs, savedmodel_check, shipped
+from keras_colorize import data, exporting, files, images, inference, models, runs, savedmodel_check, shipped, striped
 from keras_colorize.shipped import ModelLoadError
 
 IMAGE_SHAPES = "(H, W), (H, W, 1) or (H, W, 3)"
@@ -27,8 +27,9 @@ INPUT_NAMES = {"sketch": "drawn sketches", "gray": "photos"}  # by `Colorizer.in
 class Colorizer:
     """Wraps a model and its element format; `colorize` handles sizes, dtypes and batches."""
 
-    def __init__(self, colorize_batch, name, element_format, source="", input_size=None):
+    def __init__(self, colorize_batch, name, element_format, source="", input_size=None, predictor=None):
         self._colorize_batch = colorize_batch
+        self._predictor = predictor  # the Keras model, to colorize large images in strips
         self.name = name
         self.element_format = element_format
         self.source = str(source)
@@ -83,7 +84,7 @@ class Colorizer:
             return inference.colorize_batch(predictor, batch, element_format)
 
         size = predictor.input_shape[1]
-        return cls(lambda batch: colorize_batch(batch).numpy(), name, element_format, source, size)
+        return cls(lambda batch: colorize_batch(batch).numpy(), name, element_format, source, size, predictor)
 
     @classmethod
     def load(cls, source, trust_savedmodel=False):
@@ -171,7 +172,24 @@ class Colorizer:
                     f"{IMAGE_SHAPES}, not {image.shape}"
                 )
             return self._colorize_batch(_as_batch_input(image))
-        return self._colorize_batch(_as_batch_input(to_array(image)[None]))[0]
+        array = _as_batch_input(to_array(image)[None])[0]
+        if self.colorizes_in_strips(array.shape[1], array.shape[0]):
+            return striped.colorize(self._predictor, self.element_format, array)
+        return self._colorize_batch(array[None])[0]
+
+    def colorizes_in_strips(self, width, height):
+        """Whether an image this large is colorized in strips, in bounded memory (`striped`);
+        a SavedModel colorizes whole images, in its own graph."""
+        return self._predictor is not None and width * height > striped.STRIPED_ABOVE_PIXELS
+
+    def colorize_to_png(self, image, source, path):
+        """Colorize a decoded Pillow image read from `source` into a new PNG at `path`, in strips:
+        neither the whole colorized image nor a float copy of the input is ever held."""
+        width, height = image.size
+        strips = striped.colorized_strips(self._predictor, self.element_format, *striped.rows_of_pil(image, source))
+        with files.written_atomically(path) as temporary:
+            striped.write_png(temporary, height, width, (strip for _, strip in strips))
+        return path
 
 
 def to_array(image):
