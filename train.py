@@ -58,7 +58,7 @@ def main(argv=None):
     try:
         settings = training.default_settings(**args)
         training.train(settings, out)
-    except (training.RunFolderError, ValueError, OSError) as error:
+    except (training.RunFolderError, training.TrainingDiverged, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

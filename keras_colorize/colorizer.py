@@ -72,6 +72,7 @@ class Colorizer:
             raise ModelLoadError(
                 f"{source or model.name}: model name {name!r} is not one of {models.available()}"
             )
+        _check_finite_weights(model, source or model.name)
         element_format = models.element_format(name)
         predictor = models.inference_model(name, model)
         try:
@@ -204,6 +205,16 @@ def to_array(image):
     if array.ndim != 3 or not _is_image_shape(array.shape):
         raise ValueError(f"expected an image of shape {IMAGE_SHAPES}, not {array.shape}")
     return array
+
+
+def _check_finite_weights(model, source):
+    """A model with NaN or infinite weights (a diverged run's) colorizes every image black."""
+    broken = [variable.path for variable in model.weights if not np.isfinite(variable.numpy()).all()]
+    if broken:
+        raise ModelLoadError(
+            f"{source}: {len(broken)} weight array(s) hold NaN or infinity, first {broken[0]} "
+            "(its training diverged); it would colorize every image black"
+        )
 
 
 def _recorded_model(run_dir):

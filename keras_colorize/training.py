@@ -315,6 +315,10 @@ class RunFolderError(RuntimeError):
     run of another network."""
 
 
+# A run whose loss became NaN or infinite: it fails, writing no model.keras or export/.
+TrainingDiverged = kc_callbacks.TrainingDiverged
+
+
 def _loss_switch_epoch(settings):
     """The epoch the second loss starts: half way by default, never before one epoch of the first."""
     return settings.second_loss_epoch or max(1, settings.epochs // 2)
@@ -403,7 +407,7 @@ def _callbacks(settings, out_dir, model, predictor, loss, validation_source, ste
     elif isinstance(loss, losses.SwitchingLoss):
         monitor = "val_mae"  # comparable across the loss switch
     chosen = [
-        keras.callbacks.TerminateOnNaN(),
+        kc_callbacks.StopOnDivergence(out_dir),
         kc_callbacks.EpochSummary(steps_per_epoch * settings.batch_size),  # before the CSV: its epoch_seconds
         kc_callbacks.BestCheckpoint(
             out_dir / "best.keras", monitor, best=_best_so_far(out_dir / HISTORY, monitor)
