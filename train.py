@@ -8,7 +8,7 @@ import argparse
 import json
 import sys
 
-from keras_colorize import augment, models, training
+from keras_colorize import augment, models, runlock, training
 from keras_colorize.cli import non_negative_int, positive_float, positive_int
 
 
@@ -58,7 +58,7 @@ def main(argv=None):
     try:
         settings = training.default_settings(**args)
         training.train(settings, out)
-    except (training.RunFolderError, training.TrainingDiverged, ValueError, OSError) as error:
+    except (training.RunFolderError, runlock.RunFolderBusy, training.TrainingDiverged, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -31,7 +31,7 @@ import keras
 import tensorflow as tf
 
 from keras_colorize import callbacks as kc_callbacks
-from keras_colorize import console, data, exporting, files, losses, models, runs
+from keras_colorize import console, data, exporting, files, losses, models, runlock, runs
 from keras_colorize.models.gan import ConditionalGAN
 
 # In the run folder:
@@ -463,9 +463,14 @@ def pairs_for(source, settings, training, cache=True):
 
 
 def train(settings, out_dir):
-    """Train per `settings` into `out_dir`; returns the Keras History. Resumes an interrupted run."""
-    out_dir = Path(out_dir)
+    """Train per `settings` into `out_dir`; returns the Keras History. Resumes an interrupted run.
+    One process at a time trains into a folder (`runlock`: another gets RunFolderBusy)."""
     files.check_output_folder(out_dir, "pass a folder for the run")
+    with runlock.locked(out_dir):
+        return _train(settings, Path(out_dir))
+
+
+def _train(settings, out_dir):
     _check_run_folder(out_dir)
     _check_backup_readable(out_dir)
     keras.utils.set_random_seed(settings.seed)
