@@ -79,6 +79,11 @@ class Colorizer:
             models.check_interface(name, predictor)
         except ValueError as error:
             raise ModelLoadError(f"{source or model.name}: {error}") from None
+        except IndexError:  # its input or output has too few axes to be an image
+            raise ModelLoadError(
+                f"{source or model.name}: not a keras-colorize {name!r} model: its input "
+                f"{predictor.input_shape} or output {predictor.output_shape} is not a batch of images"
+            ) from None
         # One trace per input dtype and rank; sizes stay symbolic after the first retrace.
         @tf.function(reduce_retracing=True)
         def colorize_batch(batch):
@@ -150,6 +155,7 @@ class Colorizer:
         serve = loaded.signatures.get(exporting.SERVING_ENDPOINT)
         if serve is None:
             raise ModelLoadError(f"{path}: SavedModel has no {exporting.SERVING_ENDPOINT!r} signature")
+        _check_serving_signature(path, serve)
         name, input_size = _recorded_model(path.parent)
 
         def colorize_batch(batch):
@@ -205,6 +211,20 @@ def to_array(image):
     if array.ndim != 3 or not _is_image_shape(array.shape):
         raise ValueError(f"expected an image of shape {IMAGE_SHAPES}, not {array.shape}")
     return array
+
+
+def _check_serving_signature(path, serve):
+    """A SavedModel of another program has a signature of other names, which fails only when
+    called, printing the whole input tensor."""
+    inputs, outputs = serve.structured_input_signature[1], serve.structured_outputs
+    images_spec = inputs.get("images")
+    if (set(inputs) != {"images"} or images_spec.dtype != tf.uint8 or images_spec.shape.rank != 4
+            or "colorized" not in outputs):
+        expected = "images (uint8, N x H x W x C) -> colorized"
+        raise ModelLoadError(
+            f"{path}: not a keras-colorize SavedModel: its {exporting.SERVING_ENDPOINT!r} signature "
+            f"takes {sorted(inputs)} and gives {sorted(outputs)}, not {expected}"
+        )
 
 
 def _check_finite_weights(model, source):

@@ -278,8 +278,9 @@ def _inspect_hdf5(path, split):
         if encoding is None:
             raise DataSourceError(path, "no_images", f"split {split!r} has neither 'rgb' nor 'lab'")
         columns = (encoding, "sketch") if "sketch" in group else (encoding,)
-        count, image_size = len(group[encoding]), int(file.attrs.get("image_size", 0))
-        _check_declared_sizes(path, split, group, columns, image_size)
+        image_size = int(file.attrs.get("image_size", 0))
+        _check_declared_sizes(path, split, group, columns + (("source",) if "source" in group else ()), image_size)
+        count = len(group[encoding])
         for column in columns:
             expected = (count, image_size, image_size) + HDF5_CHANNELS[column]
             if group[column].shape != expected or group[column].dtype != np.uint8:

@@ -121,7 +121,8 @@ def _hdf5_data(path, split):
     count = int(stream.cardinality())
     with h5py.File(path, "r") as file:
         group = file[split]
-        names = group["source"].asstr()[...] if "source" in group else range(count)
+        # Names of files that were not UTF-8 come back with \xNN escapes instead of failing.
+        names = group["source"].asstr(errors="backslashreplace")[...] if "source" in group else range(count)
         sketches = file.attrs.get("sketch", "")
     if count == 0:
         raise EvaluationError(f"{path}: split {split!r} is empty; choose another split")

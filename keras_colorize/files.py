@@ -47,9 +47,18 @@ def check_output_folder(path, remedy):
 def check_outside(out, source):
     """Refuse an output that is `source` or lies inside it (when `source` is a folder): what a
     step writes there would be read back as input the next time, or replace it."""
-    resolved, source_path = Path(out).resolve(), Path(source).resolve()
+    resolved, source_path = resolved_path(out), resolved_path(source)
     if resolved == source_path or (source_path.is_dir() and source_path in resolved.parents):
         raise ValueError(f"{out}: must be outside the source {source}")
+
+
+def resolved_path(path):
+    """`Path(path).resolve()`, with a loop of links a ValueError naming `path` (Python before
+    3.13 raises a RuntimeError with a traceback; later ones an OSError)."""
+    try:
+        return Path(path).resolve()
+    except (RuntimeError, OSError):
+        raise ValueError(f"{path}: its links lead round in a loop") from None
 
 
 def unwritable_folder(path):

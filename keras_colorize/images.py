@@ -30,17 +30,26 @@ class ImageError(ValueError):
     """A file that cannot be used as an image; `reason` is a short machine-friendly tag."""
 
     def __init__(self, path, reason, detail=""):
-        self.path = str(path)
+        self.path = printable(path)
         self.reason = reason
         self.detail = detail
         message = f"{self.path}: {reason}" + (f" ({detail})" if detail else "")
         super().__init__(message)
 
 
+def printable(path):
+    """`path` as text that can be printed and written to UTF-8 files: bytes of a file name that
+    are not UTF-8 (kept by Python as lone surrogates, which crash `print`) become \\xNN."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
 def check_file(path, kind="an image file", error=ImageError):
-    """Raise `error` (ImageError or a subclass) naming `path` when it is a folder, names no file
-    (missing, a broken link, a loop of links) or is empty; `kind` names what it should be."""
+    """Raise `error` (ImageError or a subclass) naming `path` when its name is not UTF-8 (it
+    could be neither printed nor recorded), it is a folder, names no file (missing, a broken
+    link, a loop of links) or is empty; `kind` names what it should be."""
     path = Path(path)
+    if printable(path) != str(path):
+        raise error(path, "undecodable_name", "its name is not UTF-8; rename it")
     if path.is_dir():
         raise error(path, "not_a_file", f"a folder, not {kind}")
     if not path.is_file():
