@@ -466,12 +466,13 @@ def train(settings, out_dir):
     """Train per `settings` into `out_dir`; returns the Keras History. Resumes an interrupted run.
     One process at a time trains into a folder (`runlock`: another gets RunFolderBusy)."""
     files.check_output_folder(out_dir, "pass a folder for the run")
+    _check_run_folder(Path(out_dir))  # before the lock file: someone's own folder stays untouched
     with runlock.locked(out_dir):
         return _train(settings, Path(out_dir))
 
 
 def _train(settings, out_dir):
-    _check_run_folder(out_dir)
+    _check_run_folder(out_dir)  # again: a run holding the lock may have finished meanwhile
     _check_backup_readable(out_dir)
     keras.utils.set_random_seed(settings.seed)
     precision = choose_precision(settings.precision)
