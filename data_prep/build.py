@@ -36,7 +36,7 @@ from data_prep.pairs import SKETCH_SIDES, split_pair
 from data_prep.sketch import SKETCH_STYLES, make_sketch, to_gray
 from keras_colorize import color
 from keras_colorize.data import HDF5_FORMAT, HDF5_VERSION
-from keras_colorize.files import check_outside, unwritable_folder, written_atomically
+from keras_colorize.files import check_free_space, check_outside, unwritable_folder, written_atomically
 from keras_colorize.images import ImageError, list_images, read_rgb
 
 SPLITS = ("train", "val", "test")
@@ -304,8 +304,9 @@ def _collect_samples(sources, identities, sketch, pairs, limit):
     return samples, sketch_kind
 
 
-def _write_rows(rows, prepare, writer, tally, block_size):
-    """Prepare and append every split's rows, `block_size` images at a time."""
+def _write_rows(rows, prepare, writer, tally, block_size, path):
+    """Prepare and append every split's rows to the file for `path`, `block_size` images at a
+    time, each block only when the disk has room for it uncompressed."""
     for split, samples in rows.items():
         for start in range(0, len(samples), block_size):
             prepared = []
@@ -316,6 +317,7 @@ def _write_rows(rows, prepare, writer, tally, block_size):
                     tally.reject(error)
                     continue
                 tally.keep()
+            check_free_space(path, sum(value.nbytes for row in prepared for value in row if isinstance(value, np.ndarray)))
             writer.append(split, prepared)
 
 
@@ -390,7 +392,7 @@ def build_dataset(
     with written_atomically(out) as partial, h5py.File(partial, "w") as file:
         encodings = ENCODINGS[encoding]
         writer = _Writer(file, size, encodings, bool(sketch_kind), identity_names, block_size)
-        _write_rows(rows, prepare, writer, tally, block_size)
+        _write_rows(rows, prepare, writer, tally, block_size, out)
         if not tally.kept:  # a file of no images would fail only later, in training
             tally.finish(f"building {out}")
             raise ValueError(f"{out}: not written; none of the {len(samples)} images could be used")

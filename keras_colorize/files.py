@@ -52,6 +52,18 @@ def check_outside(out, source):
         raise ValueError(f"{out}: must be outside the source {source}")
 
 
+def check_free_space(path, needed, margin=8 << 20):
+    """OSError naming `path` when its file system has less than `needed` bytes and `margin`
+    (for metadata written on closing) free. For writers that cannot recover from a full disk:
+    HDF5 fails in its buffered writes and then crashes Python while closing."""
+    free = shutil.disk_usage(_nearest_existing(Path(path).absolute().parent)).free
+    if free < needed + margin:
+        raise OSError(
+            f"{path}: the disk is full ({free / 1e6:.1f} MB free; the next block needs "
+            f"{(needed + margin) / 1e6:.1f} MB with room to close the file)"
+        )
+
+
 def resolved_path(path):
     """`Path(path).resolve()`, with a loop of links a ValueError naming `path` (Python before
     3.13 raises a RuntimeError with a traceback; later ones an OSError)."""

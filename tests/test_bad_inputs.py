@@ -2,6 +2,7 @@
 File names that are not UTF-8, loops of links, malformed HDF5 files, foreign model files."""
 
 import os
+import shutil
 
 import h5py
 import keras
@@ -128,3 +129,17 @@ def test_a_foreign_savedmodel_is_a_model_load_error_when_loaded(tmp_path):
     with pytest.raises(ModelLoadError, match=r"doubler: not a keras-colorize SavedModel: its 'serving_default' "
                                              r"signature takes \['x'\] and gives \['y'\]"):
         Colorizer.load(tmp_path / "doubler")
+
+
+def test_build_onto_a_full_disk_is_a_one_line_error_and_leaves_no_file(folder_with_a_bad_name, tmp_path, capsys,
+                                                                       monkeypatch):
+    """HDF5 cannot recover from a full disk (Python crashed while closing the file): the free
+    space is checked before each block."""
+    really = shutil.disk_usage
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: really(path)._replace(free=300_000))
+    with pytest.raises(SystemExit) as exited:
+        data_prep_main(["build", str(folder_with_a_bad_name), str(tmp_path / "out" / "data.h5"), "--size", "32"])
+    assert exited.value.code == 2
+    error = capsys.readouterr().err.splitlines()[-1]
+    assert error.startswith(f"data_prep build: error: {tmp_path / 'out' / 'data.h5'}: the disk is full (0.3 MB free")
+    assert not any((tmp_path / "out").iterdir())
