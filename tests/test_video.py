@@ -222,7 +222,7 @@ def test_a_still_image_as_the_source_is_refused_before_loading_the_model(name, t
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(still, format="PNG")
     monkeypatch.setattr(cli, "load_model", lambda source, trust_savedmodel=False: pytest.fail("loaded the model"))
     assert cli.main(["video", str(still), str(tmp_path / "out.mp4")]) == cli.EXIT_ERROR
-    assert f"{still}: still_image (not a video; colorize images" in capsys.readouterr().err
+    assert f"{still}: still_image (a PNG image; colorize images" in capsys.readouterr().err
     with pytest.raises(video.VideoError, match="still_image"):
         video.colorize_video(_flickering_colorizer(), still, tmp_path / "out.mp4", verbose=False)
     assert sorted(tmp_path.iterdir()) == [still]
