@@ -80,14 +80,14 @@ def _folder_samples(source, folder, split):
     """Samples of one folder, and whether it has drawn sketches (photos/ + sketches/)."""
     photos, sketches = folder / "photos", folder / "sketches"
     if photos.is_dir() and sketches.is_dir():
-        drawn = {_key(path, sketches): path for path in list_images(sketches)}
+        drawn = {_key(path, sketches): path for path in list_images(sketches, with_broken_links=True)}
         samples = [
             Sample(source, path, split=split, drawn_sketch=drawn.get(_key(path, photos)))
-            for path in list_images(photos)
+            for path in list_images(photos, with_broken_links=True)
         ]
         return samples, True
     samples = []
-    for path in list_images(folder):
+    for path in list_images(folder, with_broken_links=True):
         parts = path.relative_to(folder).parts
         samples.append(Sample(source, path, parts[0] if len(parts) > 1 else None, split))
     return samples, False

@@ -138,10 +138,15 @@ def read_rgb(path):
     return to_rgb_array(open_image(path), path)
 
 
-def list_images(*sources, recursive=True):
+def list_images(*sources, recursive=True, with_broken_links=False):
     """Image files under the given files, folders or glob patterns, sorted, without duplicates
-    (`find_images` also says what was missing or unreadable)."""
-    return find_images(*sources, recursive=recursive)[0]
+    (`find_images` also says what was missing or unreadable). `with_broken_links` lists broken
+    links and loops of links too, for batch jobs that count what they skip: reading one fails
+    with its own ImageError."""
+    found, problems = find_images(*sources, recursive=recursive)
+    if with_broken_links:
+        found = sorted(found + [Path(error.path) for error in problems if error.reason in ("broken_link", "link_loop")])
+    return found
 
 
 def find_images(*sources, recursive=True):
