@@ -27,7 +27,9 @@ def parse_args(argv=None):
     parser.add_argument("--steps-per-epoch", type=positive_int, help="default: one pass over the data")
     parser.add_argument("--precision", default="auto",
                         choices=("auto", "float32", "mixed_float16", "mixed_bfloat16"))
-    parser.add_argument("--strategy", default="auto", choices=("auto", "one", "mirrored", "multiworker"))
+    parser.add_argument("--strategy", default="auto", choices=("auto", "one", "mirrored", "multiworker"),
+                        help="multiworker: run the same command in every worker, each with its TF_CONFIG; "
+                             "worker 0 writes --out (docs/reliability.md)")
     parser.add_argument("--seed", type=int)
     parser.add_argument("--initial-weights", help="fine-tune: start from this trained .keras file")
     parser.add_argument("--set", dest="model_overrides", action="append", default=[], metavar="KEY=JSON",

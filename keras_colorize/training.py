@@ -31,7 +31,7 @@ import keras
 import tensorflow as tf
 
 from keras_colorize import callbacks as kc_callbacks
-from keras_colorize import console, data, exporting, files, losses, models, runlock, runs
+from keras_colorize import console, data, exporting, files, losses, models, multiworker, runlock, runs
 from keras_colorize.models.gan import ConditionalGAN
 
 # In the run folder:
@@ -161,6 +161,8 @@ def choose_precision(requested="auto"):
 
 
 def choose_strategy(requested="auto"):
+    if requested == "multiworker":  # first: listing devices starts TensorFlow's runtime
+        return multiworker.strategy()
     gpus = tf.config.list_logical_devices("GPU")
     if requested == "auto":
         requested = "mirrored" if len(gpus) > 1 else "default"
@@ -174,9 +176,14 @@ def choose_strategy(requested="auto"):
         # abort); reducing on one device keeps them in step. GPUs keep NCCL.
         cross_device_ops = None if gpus else tf.distribute.ReductionToOneDevice()
         return tf.distribute.MirroredStrategy(cross_device_ops=cross_device_ops)
-    if requested == "multiworker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
     raise ValueError(f"unknown strategy {requested!r}; choose auto, one, mirrored or multiworker")
+
+
+def _train_as_extra_worker(settings):
+    """A worker other than the chief trains in step with it, but writes its copies of the run
+    files (checkpoints, history, export) to scratch: only the chief's run folder is kept."""
+    with tempfile.TemporaryDirectory(prefix="keras-colorize-worker-") as scratch:
+        return _train(settings, Path(scratch))
 
 
 # --- data ----------------------------------------------------------------------------------
@@ -466,6 +473,8 @@ def train(settings, out_dir):
     """Train per `settings` into `out_dir`; returns the Keras History. Resumes an interrupted run.
     One process at a time trains into a folder (`runlock`: another gets RunFolderBusy)."""
     files.check_output_folder(out_dir, "pass a folder for the run")
+    if settings.strategy == "multiworker" and not multiworker.is_chief():
+        return _train_as_extra_worker(settings)
     _check_run_folder(Path(out_dir))  # before the lock file: someone's own folder stays untouched
     with runlock.locked(out_dir):
         return _train(settings, Path(out_dir))
@@ -520,6 +529,8 @@ def _train(settings, out_dir):
         f"training {settings.model} ({settings.preset}: {model_config}) on {data_path}, "
         f"{precision}, {strategy.num_replicas_in_sync} replica(s), {model.count_params():,} parameters"
     )
+    if settings.strategy == "multiworker":
+        multiworker.prepare_fit(model, train_pairs)
     history = model.fit(
         train_pairs,
         epochs=settings.epochs,
