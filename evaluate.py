@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from keras_colorize import evaluation, images, runs
-from keras_colorize.cli import add_trust_argument, non_negative_int, positive_int
+from keras_colorize.cli import add_max_pixels_argument, add_trust_argument, non_negative_int, positive_int
 from keras_colorize.colorizer import Colorizer, ModelLoadError
 
 
@@ -39,6 +39,7 @@ def parse_args(argv=None):
     parser.add_argument("--overwrite", action="store_true", help="replace earlier outputs in --out")
     parser.add_argument("--out", required=True, help="output folder")
     add_trust_argument(parser)
+    add_max_pixels_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -55,6 +56,7 @@ def _trained_on(model):
 
 def main(argv=None):
     args = parse_args(argv)
+    images.set_max_pixels(args.max_pixels)
     try:
         colorizer = Colorizer.load(args.model, args.trust_savedmodel)
         dataset = evaluation.open_data(args.data or _trained_on(args.model), args.split)

@@ -69,6 +69,8 @@ def open_image(path):
         image.load()
         # Phones store photos as the sensor saw them and say in EXIF how to turn them upright.
         ImageOps.exif_transpose(image, in_place=True)
+    except ImageError:  # our own check above, not a decoder's complaint
+        raise
     except PermissionError as error:
         raise ImageError(path, "unreadable", error.strerror) from None
     except UnidentifiedImageError:
@@ -87,7 +89,7 @@ def check_declared_size(path, width, height, limit=None):
     if width * height > limit:
         raise ImageError(
             path, "too_large",
-            f"{width} x {height} = {width * height / 1e6:.0f} megapixels, above the limit of "
+            f"{width} x {height} = {width * height / 1e6:.3g} megapixels, above the limit of "
             f"{limit / 1e6:g} (--max-pixels)",
         )
 

@@ -34,9 +34,9 @@ def max_pixels():
 
 def test_a_png_declaring_13000_squared_pixels_is_refused_before_decoding(tmp_path):
     bomb = _png_header_only(tmp_path / "bomb.png", 13000, 13000)
-    with pytest.raises(ImageError, match=r"bomb.png: too_large \(13000 x 13000 = 169 megapixels, above the "
-                                         r"limit of 150 \(--max-pixels\)\)"):
+    with pytest.raises(ImageError) as refused:
         images.read_rgb(bomb)
+    assert str(refused.value) == f"{bomb}: too_large (13000 x 13000 = 169 megapixels, above the limit of 150 (--max-pixels))"
 
 
 def test_max_pixels_sets_the_limit_for_the_cli(tmp_path, capsys, max_pixels):
@@ -44,7 +44,7 @@ def test_max_pixels_sets_the_limit_for_the_cli(tmp_path, capsys, max_pixels):
     Image.new("L", (40, 30), 128).save(photo)
     out = tmp_path / "out"
     assert cli.main(["colorize", str(photo), "-o", str(out), "--model", "unet", "--max-pixels", "1000"]) == 2
-    assert "photo.png: too_large (40 x 30 = 0 megapixels, above the limit of 0.001" in capsys.readouterr().err
+    assert f"skipped {photo}: too_large (40 x 30 = 0.0012 megapixels, above the limit of 0.001" in capsys.readouterr().err
     assert not out.exists()
     assert cli.main(["colorize", str(photo), "-o", str(out), "--model", "unet", "--max-pixels", "1200"]) == 0
 
@@ -70,7 +70,7 @@ def _keras_colorize_h5(path, rows, image_size, store_rows=True):
 def test_an_hdf5_header_declaring_huge_images_is_refused_before_reading(tmp_path, max_pixels):
     path = _keras_colorize_h5(tmp_path / "wide.h5", 1, 64)
     max_pixels(1000)
-    with pytest.raises(data.DataSourceError, match=r"wide.h5: too_large \(image_size: 64 x 64 = 0 megapixels"):
+    with pytest.raises(data.DataSourceError, match=r"wide.h5: too_large \(image_size: 64 x 64 = 0.0041 megapixels"):
         data.from_hdf5(path, "train")
 
 
