@@ -23,7 +23,7 @@ import tensorflow as tf
 from keras_colorize import data, images, inference
 
 STRIP_PIXELS = 1 << 20  # per strip: TensorFlow's float temporaries stay at tens of MB
-STRIPED_ABOVE_PIXELS = 4_000_000  # smaller images go through the whole-image graph, batched
+STRIPED_ABOVE_PIXELS = 2_000_000  # smaller images go through the whole-image graph (4 MP: 980 MB there)
 
 
 def rows_of_array(array):
