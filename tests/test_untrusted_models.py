@@ -2,7 +2,9 @@
 trusted, before TensorFlow runs any of it; a shipped name cannot climb out of the weights."""
 
 import json
+import zipfile
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -100,3 +102,46 @@ def test_a_shipped_name_cannot_leave_the_weights_folder(tmp_path):
         shipped.load("../elsewhere/stolen", folder=weights)
     with pytest.raises(ModelLoadError, match="not a shipped model"):
         Colorizer.load("shipped:../../../" + str(outside / "stolen").lstrip("/"))
+
+
+def test_a_keras_file_with_a_lambda_layer_is_refused(tmp_path):
+    """A Lambda layer is Python bytecode in the file; Keras's safe mode refuses to load it."""
+    inputs = keras.Input((8, 8, 1))
+    keras.Model(inputs, keras.layers.Lambda(lambda x: x * 2)(inputs), name="unet").save(tmp_path / "lambda.keras")
+    with pytest.raises(ModelLoadError, match=r"lambda.keras: not a loadable .keras model \(.*Lambda"):
+        Colorizer.load(tmp_path / "lambda.keras")
+
+
+def _rewrite_archive(path, change_config=None, extra_entry=None):
+    with zipfile.ZipFile(path) as archive:
+        entries = {name: archive.read(name) for name in archive.namelist()}
+    if change_config:
+        entries["config.json"] = json.dumps(change_config(json.loads(entries["config.json"]))).encode()
+    if extra_entry:
+        entries[extra_entry] = b"escaped"
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, content in entries.items():
+            archive.writestr(name, content)
+
+
+def test_a_keras_file_whose_config_names_os_system_is_refused(tmp_path):
+    path = exporting.save_keras(models.build("unet", "small", base_filters=8), tmp_path / "system.keras")
+
+    def call_os_system(config):
+        config["config"]["layers"][1].update(module="os", class_name="system", registered_name=None)
+        return config
+
+    _rewrite_archive(path, change_config=call_os_system)
+    with pytest.raises(ModelLoadError, match=r"system.keras: not a loadable .keras model"):
+        Colorizer.load(path)
+
+
+def test_a_keras_file_with_a_path_traversal_entry_extracts_nothing(tmp_path):
+    (tmp_path / "inner" / "deeper").mkdir(parents=True)
+    path = exporting.save_keras(models.build("unet", "small", base_filters=8), tmp_path / "inner" / "deeper" / "m.keras")
+    _rewrite_archive(path, extra_entry="../../escaped.txt")
+    try:
+        Colorizer.load(path)
+    except ModelLoadError:
+        pass  # refusing it is as good as ignoring the entry
+    assert not any(found.name == "escaped.txt" for found in tmp_path.rglob("*"))
