@@ -317,7 +317,8 @@ def _write_rows(rows, prepare, writer, tally, block_size, path):
                     tally.reject(error)
                     continue
                 tally.keep()
-            check_free_space(path, sum(value.nbytes for row in prepared for value in row if isinstance(value, np.ndarray)))
+            arrays = (value for row in prepared for value in row if isinstance(value, np.ndarray))
+            check_free_space(path, sum(array.nbytes for array in arrays))
             writer.append(split, prepared)
 
 

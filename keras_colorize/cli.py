@@ -135,7 +135,8 @@ def _video(args):
         video.check_source(args.input)  # both before the model takes seconds to load
         video.check_destination(args.output)
         report = video.colorize_video(
-            load_model(args.model, args.trust_savedmodel), args.input, args.output, smooth=args.smooth, batch_size=args.batch_size
+            load_model(args.model, args.trust_savedmodel), args.input, args.output,
+            smooth=args.smooth, batch_size=args.batch_size,
         )
     except video.VideoError as error:
         raise CommandError(str(error)) from None

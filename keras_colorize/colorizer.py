@@ -147,9 +147,9 @@ class Colorizer:
             if not trusted:
                 savedmodel_check.check_package_export(path)
             loaded = tf.saved_model.load(str(path))
-        # A truncated variables file gives an IndexError ("Read less bytes than requested").
         except savedmodel_check.UntrustedSavedModel as error:
             raise ModelLoadError(str(error)) from None
+        # A truncated variables file gives an IndexError ("Read less bytes than requested").
         except (OSError, ValueError, IndexError, tf.errors.OpError) as error:
             raise ModelLoadError(f"{path}: not a loadable SavedModel ({models.first_line(error)})") from None
         serve = loaded.signatures.get(exporting.SERVING_ENDPOINT)

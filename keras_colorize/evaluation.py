@@ -369,7 +369,9 @@ def _write_outputs_naming_failures(out_dir, *outputs):
         for name in set(OUTPUT_FILES) - existed:
             (out_dir / name).unlink(missing_ok=True)
         where = f" ({error.filename})" if error.filename else ""
-        raise EvaluationError(f"{out_dir}: the results could not be written{where}: {error.strerror or error}") from None
+        raise EvaluationError(
+            f"{out_dir}: the results could not be written{where}: {error.strerror or error}"
+        ) from None
 
 
 def _write_outputs(out_dir, summary, scores, per_image):

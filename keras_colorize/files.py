@@ -52,7 +52,7 @@ def remove_stale_partials(folder):
 
 def _running(pid):
     try:
-        os.kill(pid, 0)
+        os.kill(pid, 0)  # signal 0 is not sent: it only asks whether the process exists
     except ProcessLookupError:
         return False
     except PermissionError:  # another user's process
