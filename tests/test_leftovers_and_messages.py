@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from data_prep.build import build_dataset
+from data_prep.clean import clean_folder
 from keras_colorize import Colorizer, cli, evaluation, files, images
 
 
@@ -112,3 +113,14 @@ def test_evaluate_counts_broken_links_and_loops(photos, tmp_path):
     summary = evaluation.evaluate(_echo(), evaluation.open_data(_with_broken_links(photos)), ["psnr"],
                                   tmp_path / "scores", model_input="gray", samples=0, verbose=False)
     assert summary["images"]["skipped"] == {"broken_link": 1, "link_loop": 2}
+
+
+def test_clean_that_fails_writing_its_lists_leaves_none_half_written(photos, tmp_path, monkeypatch):
+    def fail_after_opening(path, *args, **kwargs):
+        open(path, "w").close()
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", fail_after_opening)
+    with pytest.raises(OSError, match="No space left"):
+        clean_folder(photos, tmp_path / "clean", verbose=False)
+    assert list((tmp_path / "clean").iterdir()) == []  # an empty kept.txt would read as "nothing usable"
