@@ -8,8 +8,8 @@ import argparse
 import json
 import sys
 
-from keras_colorize import augment, models, runlock, training
-from keras_colorize.cli import non_negative_int, positive_float, positive_int
+from keras_colorize import augment, images, models, runlock, training
+from keras_colorize.cli import add_max_pixels_argument, non_negative_int, positive_float, positive_int
 
 
 def parse_args(argv=None):
@@ -37,6 +37,7 @@ def parse_args(argv=None):
     parser.add_argument("--setting", dest="settings", action="append", default=[], metavar="KEY=JSON",
                         help="any other training setting (see config.json), e.g. --setting beta_1=0.5")
     parser.add_argument("--out", required=True, help="run folder (created; resumed if interrupted)")
+    add_max_pixels_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -55,6 +56,7 @@ def _overrides(pairs):
 def main(argv=None):
     args = vars(parse_args(argv))
     out = args.pop("out")
+    images.set_max_pixels(args.pop("max_pixels"))
     args["model_overrides"] = _overrides(args["model_overrides"])
     args.update(_overrides(args.pop("settings")))
     try:

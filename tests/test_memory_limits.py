@@ -128,3 +128,16 @@ def test_the_streamed_png_is_the_image_pillow_reads_back(tmp_path):
     rgb = np.random.default_rng(0).integers(0, 256, (37, 23, 3), dtype=np.uint8)
     striped.write_png(tmp_path / "out.png", 37, 23, (rgb[top:top + 5] for top in range(0, 37, 5)))
     np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "out.png")), rgb)
+
+
+def test_train_takes_max_pixels_for_a_folder_of_images(tmp_path, capsys, caplog, max_pixels):
+    import train
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for index in range(3):
+        Image.new("RGB", (40, 30), (index * 80, 0, 0)).save(photos / f"{index}.png")
+    out = tmp_path / "run"
+    assert train.main(["--model", "unet", "--data", str(photos), "--max-pixels", "1000", "--out", str(out)]) == 2
+    assert "photos: no_images (none of its 3 image files can be read)" in capsys.readouterr().err
+    assert "0.png: too_large (40 x 30 = 0.0012 megapixels" in caplog.text  # each skip is logged
