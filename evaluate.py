@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from keras_colorize import evaluation, images, runs
-from keras_colorize.cli import non_negative_int, positive_int
+from keras_colorize.cli import add_max_pixels_argument, add_trust_argument, non_negative_int, positive_int
 from keras_colorize.colorizer import Colorizer, ModelLoadError
 
 
@@ -38,6 +38,8 @@ def parse_args(argv=None):
     parser.add_argument("--limit", type=positive_int, help="score only the first LIMIT images")
     parser.add_argument("--overwrite", action="store_true", help="replace earlier outputs in --out")
     parser.add_argument("--out", required=True, help="output folder")
+    add_trust_argument(parser)
+    add_max_pixels_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -54,8 +56,9 @@ def _trained_on(model):
 
 def main(argv=None):
     args = parse_args(argv)
+    images.set_max_pixels(args.max_pixels)
     try:
-        colorizer = Colorizer.load(args.model)
+        colorizer = Colorizer.load(args.model, args.trust_savedmodel)
         dataset = evaluation.open_data(args.data or _trained_on(args.model), args.split)
         summary = evaluation.evaluate(
             colorizer, dataset, args.metrics, args.out, baselines=args.baselines,

@@ -8,8 +8,14 @@ import argparse
 import json
 import sys
 
-from keras_colorize import augment, models, training
-from keras_colorize.cli import non_negative_float, non_negative_int, positive_float, positive_int
+from keras_colorize import augment, images, models, runlock, training
+from keras_colorize.cli import (
+    add_max_pixels_argument,
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
 
 
 def parse_args(argv=None):
@@ -31,7 +37,9 @@ def parse_args(argv=None):
     parser.add_argument("--steps-per-epoch", type=positive_int, help="default: one pass over the data")
     parser.add_argument("--precision", default="auto",
                         choices=("auto", "float32", "mixed_float16", "mixed_bfloat16"))
-    parser.add_argument("--strategy", default="auto", choices=("auto", "one", "mirrored", "multiworker"))
+    parser.add_argument("--strategy", default="auto", choices=("auto", "one", "mirrored", "multiworker"),
+                        help="multiworker: run the same command in every worker, each with its TF_CONFIG; "
+                             "worker 0 writes --out (docs/reliability.md)")
     parser.add_argument("--seed", type=int)
     parser.add_argument("--initial-weights", help="fine-tune: start from this trained .keras file")
     parser.add_argument("--set", dest="model_overrides", action="append", default=[], metavar="KEY=JSON",
@@ -39,6 +47,7 @@ def parse_args(argv=None):
     parser.add_argument("--setting", dest="settings", action="append", default=[], metavar="KEY=JSON",
                         help="any other training setting (see config.json), e.g. --setting beta_1=0.5")
     parser.add_argument("--out", required=True, help="run folder (created; resumed if interrupted)")
+    add_max_pixels_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -57,6 +66,7 @@ def _overrides(pairs):
 def main(argv=None):
     args = vars(parse_args(argv))
     out = args.pop("out")
+    images.set_max_pixels(args.pop("max_pixels"))
     args["model_overrides"] = _overrides(args["model_overrides"])
     if args["data"]:
         args["data"], *args["extra_data"] = args["data"]
@@ -64,7 +74,7 @@ def main(argv=None):
     try:
         settings = training.default_settings(**args)
         training.train(settings, out)
-    except (training.RunFolderError, ValueError, OSError) as error:
+    except (training.RunFolderError, runlock.RunFolderBusy, training.TrainingDiverged, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -11,7 +11,9 @@ from data_prep.faces import crop_faces_folder
 from data_prep.pairs import SKETCH_SIDES, split_pairs_folder
 from data_prep.sketch import SKETCH_STYLES, check_kernel_size, sketch_folder
 from data_prep.standard import build_standard
+from keras_colorize import images
 from keras_colorize.cli import (
+    add_max_pixels_argument,
     float_in,
     non_negative_float,
     non_negative_int,
@@ -86,6 +88,7 @@ def _parser():
         sub.set_defaults(run=run)
         if source:
             sub.add_argument("source", type=Path, help="folder of input images (left untouched)")
+            add_max_pixels_argument(sub)
         if out:
             sub.add_argument("--out", type=Path, required=True, help=out)
         return sub
@@ -113,6 +116,7 @@ def _parser():
     sub = command("build", _build, "Build an HDF5 dataset file.", source=False, out="")
     sub.add_argument("sources", type=Path, nargs="+", help="image folders or files")
     sub.add_argument("out", type=Path, help="the .h5 file to write")
+    add_max_pixels_argument(sub)
     sub.add_argument("--size", type=positive_int, required=True, help="side of the square images")
     sub.add_argument("--faces", action="store_true", help="crop around the largest face")
     sub.add_argument("--keep-faceless", action="store_true", help="with --faces: centre-crop")
@@ -141,6 +145,7 @@ def _parser():
 
 def main(argv=None):
     args = _parser().parse_args(argv)
+    images.set_max_pixels(getattr(args, "max_pixels", images.DEFAULT_MAX_PIXELS))
     if args.command == "sketch" and args.style == "line" and args.kernel_size is not None:
         _stop(args, "--kernel-size applies to --style pencil only")
     try:

@@ -36,7 +36,7 @@ from data_prep.pairs import SKETCH_SIDES, split_pair
 from data_prep.sketch import SKETCH_STYLES, make_sketch, to_gray
 from keras_colorize import color
 from keras_colorize.data import HDF5_FORMAT, HDF5_VERSION
-from keras_colorize.files import check_outside, unwritable_folder, written_atomically
+from keras_colorize.files import check_free_space, check_outside, unwritable_folder, written_atomically
 from keras_colorize.images import ImageError, list_images, read_rgb
 
 SPLITS = ("train", "val", "test")
@@ -80,14 +80,14 @@ def _folder_samples(source, folder, split):
     """Samples of one folder, and whether it has drawn sketches (photos/ + sketches/)."""
     photos, sketches = folder / "photos", folder / "sketches"
     if photos.is_dir() and sketches.is_dir():
-        drawn = {_key(path, sketches): path for path in list_images(sketches)}
+        drawn = {_key(path, sketches): path for path in list_images(sketches, with_broken_links=True)}
         samples = [
             Sample(source, path, split=split, drawn_sketch=drawn.get(_key(path, photos)))
-            for path in list_images(photos)
+            for path in list_images(photos, with_broken_links=True)
         ]
         return samples, True
     samples = []
-    for path in list_images(folder):
+    for path in list_images(folder, with_broken_links=True):
         parts = path.relative_to(folder).parts
         samples.append(Sample(source, path, parts[0] if len(parts) > 1 else None, split))
     return samples, False
@@ -304,8 +304,9 @@ def _collect_samples(sources, identities, sketch, pairs, limit):
     return samples, sketch_kind
 
 
-def _write_rows(rows, prepare, writer, tally, block_size):
-    """Prepare and append every split's rows, `block_size` images at a time."""
+def _write_rows(rows, prepare, writer, tally, block_size, path):
+    """Prepare and append every split's rows to the file for `path`, `block_size` images at a
+    time, each block only when the disk has room for it uncompressed."""
     for split, samples in rows.items():
         for start in range(0, len(samples), block_size):
             prepared = []
@@ -316,6 +317,8 @@ def _write_rows(rows, prepare, writer, tally, block_size):
                     tally.reject(error)
                     continue
                 tally.keep()
+            arrays = (value for row in prepared for value in row if isinstance(value, np.ndarray))
+            check_free_space(path, sum(array.nbytes for array in arrays))
             writer.append(split, prepared)
 
 
@@ -390,7 +393,7 @@ def build_dataset(
     with written_atomically(out) as partial, h5py.File(partial, "w") as file:
         encodings = ENCODINGS[encoding]
         writer = _Writer(file, size, encodings, bool(sketch_kind), identity_names, block_size)
-        _write_rows(rows, prepare, writer, tally, block_size)
+        _write_rows(rows, prepare, writer, tally, block_size, out)
         if not tally.kept:  # a file of no images would fail only later, in training
             tally.finish(f"building {out}")
             raise ValueError(f"{out}: not written; none of the {len(samples)} images could be used")

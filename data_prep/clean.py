@@ -28,6 +28,7 @@ import numpy as np
 from PIL import Image
 
 from data_prep.common import Tally, prepare_output_folder
+from keras_colorize.files import written_atomically
 from keras_colorize.images import SIXTEEN_BIT_MODES, ImageError, open_image, to_rgb_array
 
 ALPHA_MODES = ("RGBA", "RGBa", "LA", "La", "PA")
@@ -133,7 +134,8 @@ def write_rejects(path, rejects):
     """A TSV report of rejected files: path, reason, detail."""
     lines = ["path\treason\tdetail"]
     lines += [f"{e.path}\t{e.reason}\t{' '.join(e.detail.split())}" for e in rejects]
-    Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with written_atomically(path) as temporary:
+        temporary.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def clean_folder(source, out, checker=None, verbose=True):
@@ -154,6 +156,7 @@ def clean_folder(source, out, checker=None, verbose=True):
             continue
         kept.append(str(path))
         tally.keep()
-    (out / "kept.txt").write_text("".join(f"{path}\n" for path in kept), encoding="utf-8")
+    with written_atomically(out / "kept.txt") as temporary:  # never half a list: it failed empty
+        temporary.write_text("".join(f"{path}\n" for path in kept), encoding="utf-8")
     write_rejects(out / "rejects.tsv", tally.rejects)
     return tally.finish(f"clean {source}", output=str(out))

@@ -125,6 +125,36 @@ class DiscriminatorWarmup(keras.callbacks.Callback):
         self.model.train_generator = epoch >= self.epochs
 
 
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN or infinite: the weights are lost, and the run failed."""
+
+
+class StopOnDivergence(keras.callbacks.Callback):
+    """Raise TrainingDiverged at the first batch whose losses are not all finite.
+
+    Unlike TerminateOnNaN's graceful stop, raising skips the epoch's end, so neither the
+    history, the best checkpoint nor the backup takes in the broken epoch, and `train` writes
+    no model: a resumed run restarts from the last good epoch. GANs log g_loss and d_loss.
+    """
+
+    def __init__(self, run_dir):
+        super().__init__()
+        self.run_dir = run_dir
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        for name, value in (logs or {}).items():
+            if name.endswith("loss") and not math.isfinite(float(value)):
+                raise TrainingDiverged(
+                    f"{self.run_dir}: training failed: {name} became {float(value)} at epoch "
+                    f"{self._epoch + 1}, batch {batch + 1}; no model written. Run again with a lower "
+                    "--lr (or check the data) to resume from the last finished epoch"
+                )
+
+
 class EpochSummary(keras.callbacks.Callback):
     """One line per epoch: the losses, the epoch's wall time and its training images/s.
 

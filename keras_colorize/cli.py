@@ -14,7 +14,9 @@ earlier run, or another input of the same name) the next free name <name>-2.png,
 and counted as skipped, like a file that cannot be read or written.
 
 --model takes a run folder, a .keras file, a SavedModel folder or the name of a model shipped
-with the package.
+with the package. A SavedModel is a program that TensorFlow runs: one that is not shaped like
+this package's exports (only computation, no file or process operations) is refused unless
+--trust-savedmodel says you trust its author.
 
 Exit status: 0 every input was converted; 1 some inputs could not be read or written (each is
 named on stderr, counted in the summary, and the others were still written); 2 a usage,
@@ -38,10 +40,10 @@ class CommandError(Exception):
     """A problem that stops the whole command (exit status 2); the message says what to do."""
 
 
-def load_model(source):
+def load_model(source, trust_savedmodel=False):
     """`Colorizer.load`, with a hint on how to get a model when there is none."""
     try:
-        return Colorizer.load(source)
+        return Colorizer.load(source, trust_savedmodel)
     except ModelLoadError as error:
         raise CommandError(
             f"{error}\nPass --model with a run folder (train one with `make train MODEL=unet`, "
@@ -76,11 +78,15 @@ def convert_files(colorizer, paths, out_dir, prepare=None, label="colorizing", p
 
 
 def convert_file(colorizer, path, out_dir, prepare):
-    """Colorize one image file into `out_dir`, under the first free name of its stem."""
-    rgb = images.read_rgb(path)
-    colorized = colorizer.colorize(prepare(rgb) if prepare else rgb)
-    name = images.free_output_name([out_dir], path.stem, OUTPUT_SUFFIX)
-    images.write_image(out_dir / name, colorized)
+    """Colorize one image file into `out_dir`, under the first free name of its stem; a large
+    one straight into its PNG, in strips (bounded memory)."""
+    image = images.open_image(path)
+    out_path = out_dir / images.free_output_name([out_dir], path.stem, OUTPUT_SUFFIX)
+    if prepare is None and colorizer.colorizes_in_strips(*image.size):
+        colorizer.colorize_to_png(image, path, out_path)
+        return
+    rgb = images.to_rgb_array(image, path)
+    images.write_image(out_path, colorizer.colorize(prepare(rgb) if prepare else rgb))
 
 
 def os_error_reason(error):
@@ -94,10 +100,13 @@ def _convert_images(args):
         why = "".join(f"; {error}" for error in problems)
         raise CommandError(f"no image files found in {' '.join(args.inputs)}{why}")
     files.check_output_folder(args.out, "-o takes a folder (created when missing)")
+    blocked = files.unwritable_folder(args.out / "colorized.png")  # else found after all the work
+    if blocked:
+        raise CommandError(f"{args.out}: cannot be written; {blocked} is not a writable folder")
     via_sketch = getattr(args, "via_sketch", False)
     model = args.model or (PENCIL_SKETCH_MODEL if via_sketch else PHOTO_MODEL)
     takes_sketches = args.command == "sketch2photo" or via_sketch
-    colorizer = _model_for(model, "sketch" if takes_sketches else "gray")
+    colorizer = _model_for(model, "sketch" if takes_sketches else "gray", args.trust_savedmodel)
     prepare = colorizer.pencil_sketch if via_sketch else None
     tally = convert_files(colorizer, paths, args.out, prepare, args.command, problems)
     if not tally.kept:
@@ -112,9 +121,9 @@ OTHER_COMMANDS = {
 }
 
 
-def _model_for(source, input_kind):
+def _model_for(source, input_kind, trust_savedmodel):
     """`load_model`, refusing a model trained on the other kind of input, with the command to use."""
-    colorizer = load_model(source)
+    colorizer = load_model(source, trust_savedmodel)
     try:
         return colorizer.check_input_kind(input_kind)
     except ModelLoadError as error:
@@ -126,7 +135,8 @@ def _video(args):
         video.check_source(args.input)  # both before the model takes seconds to load
         video.check_destination(args.output)
         report = video.colorize_video(
-            load_model(args.model), args.input, args.output, smooth=args.smooth, batch_size=args.batch_size
+            load_model(args.model, args.trust_savedmodel), args.input, args.output,
+            smooth=args.smooth, batch_size=args.batch_size,
         )
     except video.VideoError as error:
         raise CommandError(str(error)) from None
@@ -186,6 +196,20 @@ def _add_image_arguments(parser, default_model, model_help):
     parser.add_argument("-o", "--out", type=Path, required=True, metavar="OUTDIR",
                         help="folder for the colorized PNGs (created; existing files are kept)")
     parser.add_argument("--model", default=default_model, help=model_help)
+    add_trust_argument(parser)
+    add_max_pixels_argument(parser)
+
+
+def add_max_pixels_argument(parser):
+    parser.add_argument("--max-pixels", type=positive_int, default=images.DEFAULT_MAX_PIXELS, metavar="N",
+                        help="refuse images declaring more pixels, before decoding them "
+                             f"(default {images.DEFAULT_MAX_PIXELS:,}: a 12000 x 12000 scan fits)")
+
+
+def add_trust_argument(parser):
+    parser.add_argument("--trust-savedmodel", action="store_true",
+                        help="load a SavedModel --model even if its graph holds operations this "
+                             "package's exports never use (file, process): it runs them")
 
 
 def build_parser():
@@ -230,6 +254,7 @@ def build_parser():
     sub.add_argument("--smooth", type=positive_int, default=1, metavar="N",
                      help="average the predicted colour over the last N frames (default 1: off)")
     sub.add_argument("--batch-size", type=positive_int, default=8, help="frames per model call")
+    add_trust_argument(sub)
 
     sub = command("gui", _gui, "Open the drawing and colorizing window.")
     sub.add_argument("--sketch-model", default=SKETCH_MODEL, help="model for Convert")
@@ -239,6 +264,7 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    images.set_max_pixels(getattr(args, "max_pixels", images.DEFAULT_MAX_PIXELS))
     try:
         return args.run(args)
     except (CommandError, OSError) as error:

@@ -17,7 +17,7 @@ import tensorflow as tf
 from PIL import Image
 
 from data_prep.sketch import pencil_sketch_at
-from keras_colorize import data, exporting, images, inference, models, runs, shipped
+from keras_colorize import data, exporting, files, images, inference, models, runs, savedmodel_check, shipped, striped
 from keras_colorize.shipped import ModelLoadError
 
 IMAGE_SHAPES = "(H, W), (H, W, 1) or (H, W, 3)"
@@ -27,8 +27,9 @@ INPUT_NAMES = {"sketch": "drawn sketches", "gray": "photos"}  # by `Colorizer.in
 class Colorizer:
     """Wraps a model and its element format; `colorize` handles sizes, dtypes and batches."""
 
-    def __init__(self, colorize_batch, name, element_format, source="", input_size=None):
+    def __init__(self, colorize_batch, name, element_format, source="", input_size=None, predictor=None):
         self._colorize_batch = colorize_batch
+        self._predictor = predictor  # the Keras model, to colorize large images in strips
         self.name = name
         self.element_format = element_format
         self.source = str(source)
@@ -71,24 +72,34 @@ class Colorizer:
             raise ModelLoadError(
                 f"{source or model.name}: model name {name!r} is not one of {models.available()}"
             )
+        _check_finite_weights(model, source or model.name)
         element_format = models.element_format(name)
         predictor = models.inference_model(name, model)
         try:
             models.check_interface(name, predictor)
         except ValueError as error:
             raise ModelLoadError(f"{source or model.name}: {error}") from None
+        except IndexError:  # its input or output has too few axes to be an image
+            raise ModelLoadError(
+                f"{source or model.name}: not a keras-colorize {name!r} model: its input "
+                f"{predictor.input_shape} or output {predictor.output_shape} is not a batch of images"
+            ) from None
         # One trace per input dtype and rank; sizes stay symbolic after the first retrace.
         @tf.function(reduce_retracing=True)
         def colorize_batch(batch):
             return inference.colorize_batch(predictor, batch, element_format)
 
         size = predictor.input_shape[1]
-        return cls(lambda batch: colorize_batch(batch).numpy(), name, element_format, source, size)
+        return cls(lambda batch: colorize_batch(batch).numpy(), name, element_format, source, size, predictor)
 
     @classmethod
-    def load(cls, source):
+    def load(cls, source, trust_savedmodel=False):
         """From a run folder, a `.keras` file, a SavedModel folder, or a shipped model's name
-        (`"unet"`, or `"shipped:unet"` as a loaded Colorizer's `source` names it)."""
+        (`"unet"`, or `"shipped:unet"` as a loaded Colorizer's `source` names it).
+
+        A SavedModel runs its own graph, so one is loaded only with `trust_savedmodel`, or when
+        it has the shape of this package's exports (`savedmodel_check`). `.keras` files load
+        in Keras's safe mode (no Lambda layers' code) whatever the setting."""
         shipped_name = shipped.name_in(str(source))
         if shipped_name is not None:
             return cls._load_shipped(shipped_name)
@@ -96,7 +107,7 @@ class Colorizer:
         if (path / "model.keras").is_file():
             return cls._load_keras(path / "model.keras")
         if (path / "saved_model.pb").is_file():
-            return cls._load_saved_model(path)
+            return cls._load_saved_model(path, trust_savedmodel)
         # Checked only now: a file or a folder without a model that shares a shipped model's
         # name (a `classifier/` of outputs, say) must not hide that model, the apps' default.
         if str(source) in shipped.available():
@@ -131,15 +142,20 @@ class Colorizer:
         return cls.from_model(model, source=path)
 
     @classmethod
-    def _load_saved_model(cls, path):
+    def _load_saved_model(cls, path, trusted):
         try:
+            if not trusted:
+                savedmodel_check.check_package_export(path)
             loaded = tf.saved_model.load(str(path))
+        except savedmodel_check.UntrustedSavedModel as error:
+            raise ModelLoadError(str(error)) from None
         # A truncated variables file gives an IndexError ("Read less bytes than requested").
         except (OSError, ValueError, IndexError, tf.errors.OpError) as error:
             raise ModelLoadError(f"{path}: not a loadable SavedModel ({models.first_line(error)})") from None
         serve = loaded.signatures.get(exporting.SERVING_ENDPOINT)
         if serve is None:
             raise ModelLoadError(f"{path}: SavedModel has no {exporting.SERVING_ENDPOINT!r} signature")
+        _check_serving_signature(path, serve)
         name, input_size = _recorded_model(path.parent)
 
         def colorize_batch(batch):
@@ -163,7 +179,24 @@ class Colorizer:
                     f"{IMAGE_SHAPES}, not {image.shape}"
                 )
             return self._colorize_batch(_as_batch_input(image))
-        return self._colorize_batch(_as_batch_input(to_array(image)[None]))[0]
+        array = _as_batch_input(to_array(image)[None])[0]
+        if self.colorizes_in_strips(array.shape[1], array.shape[0]):
+            return striped.colorize(self._predictor, self.element_format, array)
+        return self._colorize_batch(array[None])[0]
+
+    def colorizes_in_strips(self, width, height):
+        """Whether an image this large is colorized in strips, in bounded memory (`striped`);
+        a SavedModel colorizes whole images, in its own graph."""
+        return self._predictor is not None and width * height > striped.STRIPED_ABOVE_PIXELS
+
+    def colorize_to_png(self, image, source, path):
+        """Colorize a decoded Pillow image read from `source` into a new PNG at `path`, in strips:
+        neither the whole colorized image nor a float copy of the input is ever held."""
+        width, height = image.size
+        strips = striped.colorized_strips(self._predictor, self.element_format, *striped.rows_of_pil(image, source))
+        with files.written_atomically(path) as temporary:
+            striped.write_png(temporary, height, width, (strip for _, strip in strips))
+        return path
 
 
 def to_array(image):
@@ -178,6 +211,30 @@ def to_array(image):
     if array.ndim != 3 or not _is_image_shape(array.shape):
         raise ValueError(f"expected an image of shape {IMAGE_SHAPES}, not {array.shape}")
     return array
+
+
+def _check_serving_signature(path, serve):
+    """A SavedModel of another program has a signature of other names, which fails only when
+    called, printing the whole input tensor."""
+    inputs, outputs = serve.structured_input_signature[1], serve.structured_outputs
+    images_spec = inputs.get("images")
+    if (set(inputs) != {"images"} or images_spec.dtype != tf.uint8 or images_spec.shape.rank != 4
+            or "colorized" not in outputs):
+        expected = "images (uint8, N x H x W x C) -> colorized"
+        raise ModelLoadError(
+            f"{path}: not a keras-colorize SavedModel: its {exporting.SERVING_ENDPOINT!r} signature "
+            f"takes {sorted(inputs)} and gives {sorted(outputs)}, not {expected}"
+        )
+
+
+def _check_finite_weights(model, source):
+    """A model with NaN or infinite weights (a diverged run's) colorizes every image black."""
+    broken = [variable.path for variable in model.weights if not np.isfinite(variable.numpy()).all()]
+    if broken:
+        raise ModelLoadError(
+            f"{source}: {len(broken)} weight array(s) hold NaN or infinity, first {broken[0]} "
+            "(its training diverged); it would colorize every image black"
+        )
 
 
 def _recorded_model(run_dir):

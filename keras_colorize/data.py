@@ -61,6 +61,12 @@ SHUFFLE_BUFFER = 512  # samples; a training pipeline reads this many before its 
 HDF5_FORMAT = "keras-colorize"
 HDF5_VERSION = 1
 HDF5_CHANNELS = {"rgb": (3,), "lab": (3,), "sketch": ()}  # each image column's row: (S, S) + this
+# No compression stores image rows in less than this fraction of their bytes (gzip's best is
+# about 1/1000; lzf, which `data_prep build` uses, about 1/1.2 on photos). A header declaring
+# far more rows than the file stores (10**9 rows in a few KB) is refused: reading it would
+# never end. Room is left for a split resized beyond the rows written (tests do that).
+LEAST_STORED_FRACTION = 1 / 10_000
+HDF5_BLOCK_BYTES = 64 << 20  # rows read at once: at most this many bytes
 
 
 class DataSourceError(images.ImageError):
@@ -203,6 +209,9 @@ def from_hdf5(path, split="train", *, block_size=64):
         for column in columns
     }
 
+    row_bytes = image_size * image_size * sum(int(np.prod(HDF5_CHANNELS[column])) for column in columns)
+    block_size = max(1, min(block_size, HDF5_BLOCK_BYTES // row_bytes))
+
     def rows():
         with h5py.File(path, "r") as file:
             group = file[split]
@@ -269,7 +278,9 @@ def _inspect_hdf5(path, split):
         if encoding is None:
             raise DataSourceError(path, "no_images", f"split {split!r} has neither 'rgb' nor 'lab'")
         columns = (encoding, "sketch") if "sketch" in group else (encoding,)
-        count, image_size = len(group[encoding]), int(file.attrs.get("image_size", 0))
+        image_size = int(file.attrs.get("image_size", 0))
+        _check_declared_sizes(path, split, group, columns + (("source",) if "source" in group else ()), image_size)
+        count = len(group[encoding])
         for column in columns:
             expected = (count, image_size, image_size) + HDF5_CHANNELS[column]
             if group[column].shape != expected or group[column].dtype != np.uint8:
@@ -284,6 +295,29 @@ def _inspect_hdf5(path, split):
                 f"{split}/source names {len(group['source'])} files for {count} {split}/{encoding} rows",
             )
         return columns, count, image_size
+
+
+def _check_declared_sizes(path, split, group, columns, image_size):
+    """Refuse, before reading any row, images larger than --max-pixels and columns that declare
+    far more bytes than the file stores: both would decode into memory without bound."""
+    try:
+        images.check_declared_size(path, image_size, image_size)
+    except images.ImageError as error:
+        raise DataSourceError(path, "too_large", f"image_size: {error.detail}") from None
+    for column in columns:
+        try:
+            dataset = group[column]
+        except (KeyError, OSError) as error:  # an external or soft link to nothing
+            raise DataSourceError(path, "unreadable", f"{split}/{column}: {str(error).splitlines()[0]}") from None
+        if not isinstance(dataset, h5py.Dataset):
+            raise DataSourceError(path, "not_a_dataset", f"{split}/{column} is a group, not a dataset")
+        declared, stored = dataset.size * dataset.dtype.itemsize, dataset.id.get_storage_size()
+        if declared > 1 << 20 and stored < declared * LEAST_STORED_FRACTION:
+            raise DataSourceError(
+                path, "declared_beyond_stored",
+                f"{split}/{column} declares {dataset.shape[0]:,} rows ({declared / 1e9:.1f} GB) but "
+                f"the file stores {stored:,} bytes of them",
+            )
 
 
 def _image_files(folder, skipped):

@@ -124,7 +124,8 @@ def _hdf5_data(path, split):
     count = int(stream.cardinality())
     with h5py.File(path, "r") as file:
         group = file[split]
-        names = group["source"].asstr()[...] if "source" in group else range(count)
+        # Names of files that were not UTF-8 come back with \xNN escapes instead of failing.
+        names = group["source"].asstr(errors="backslashreplace")[...] if "source" in group else range(count)
         sketches = file.attrs.get("sketch", "")
     if count == 0:
         raise EvaluationError(f"{path}: split {split!r} is empty; choose another split")
@@ -370,7 +371,7 @@ def evaluate(colorizer, dataset, metric_names, out_dir, *, baselines=None, model
             for system, columns_values in per_image.items()
         },
     }
-    _write_outputs(out_dir, summary, scores, per_image)
+    _write_outputs_naming_failures(out_dir, summary, scores, per_image)
     return summary
 
 
@@ -381,6 +382,22 @@ def _check_counts(samples, batch_size, limit):
             f"batch_size and limit must be at least 1 and samples at least 0, not "
             f"batch_size={batch_size}, limit={limit}, samples={samples}"
         )
+
+
+def _write_outputs_naming_failures(out_dir, *outputs):
+    """`_write_outputs`; when the disk is full or a file is refused, an EvaluationError naming
+    the folder (and the file, when the system says), and the outputs it had written removed:
+    half of a per_image.csv would make the next run need --overwrite."""
+    existed = {name for name in OUTPUT_FILES if (out_dir / name).exists()}
+    try:
+        _write_outputs(out_dir, *outputs)
+    except OSError as error:
+        for name in set(OUTPUT_FILES) - existed:
+            (out_dir / name).unlink(missing_ok=True)
+        where = f" ({error.filename})" if error.filename else ""
+        raise EvaluationError(
+            f"{out_dir}: the results could not be written{where}: {error.strerror or error}"
+        ) from None
 
 
 def _write_outputs(out_dir, summary, scores, per_image):
@@ -411,6 +428,9 @@ def _output_folder(out_dir, overwrite, data_path):
         files.check_outside(out_dir, data_path)
     except (ValueError, NotADirectoryError) as error:
         raise EvaluationError(str(error)) from None
+    blocked = files.unwritable_folder(out_dir / OUTPUT_FILES[0])  # before the scoring, not after it
+    if blocked:
+        raise EvaluationError(f"{out_dir}: cannot be written; {blocked} is not a writable folder")
     existing = [name for name in OUTPUT_FILES if (out_dir / name).exists()]
     if existing and not overwrite:
         raise EvaluationError(

@@ -3,6 +3,7 @@ and refusing an output folder that is a file."""
 
 import contextlib
 import os
+import re
 import secrets
 import shutil
 from pathlib import Path
@@ -15,11 +16,14 @@ def written_atomically(path):
 
     The temporary keeps `path`'s suffix, since Pillow, OpenCV and Keras choose the format by it.
     Its name is short and random, not derived from `path`'s: a long file name must not make
-    it too long for the file system, nor may it land on a file someone else owns.
+    it too long for the file system, nor may it land on a file someone else owns. It starts
+    with the writer's PID, so that the temporaries of a killed process can be told from those
+    of a live one: the first write into a folder removes the dead ones' (`remove_stale_partials`).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{secrets.token_hex(8)}.partial{path.suffix}")
+    remove_stale_partials(path.parent)
+    temporary = path.with_name(f".{os.getpid()}-{secrets.token_hex(6)}.partial{path.suffix}")
     try:
         yield temporary
         if path.is_dir():  # os.replace replaces a file in one step, but not a folder
@@ -27,6 +31,33 @@ def written_atomically(path):
         os.replace(temporary, path)
     finally:
         _remove(temporary)
+
+
+PARTIAL_NAME = re.compile(r"\.(\d+)-[0-9a-f]+\.partial")
+_swept_folders = set()  # each folder is swept once a process
+
+
+def remove_stale_partials(folder):
+    """Remove the temporaries in `folder` that `written_atomically` left when its process was
+    killed (their PID is no longer running); those of running processes stay."""
+    folder = Path(folder).absolute()
+    if folder in _swept_folders:
+        return
+    _swept_folders.add(folder)
+    for candidate in folder.glob(".*.partial*"):
+        match = PARTIAL_NAME.match(candidate.name)
+        if match and not _running(int(match.group(1))):
+            _remove(candidate)
+
+
+def _running(pid):
+    try:
+        os.kill(pid, 0)  # signal 0 is not sent: it only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def _remove(path):
@@ -47,9 +78,30 @@ def check_output_folder(path, remedy):
 def check_outside(out, source):
     """Refuse an output that is `source` or lies inside it (when `source` is a folder): what a
     step writes there would be read back as input the next time, or replace it."""
-    resolved, source_path = Path(out).resolve(), Path(source).resolve()
+    resolved, source_path = resolved_path(out), resolved_path(source)
     if resolved == source_path or (source_path.is_dir() and source_path in resolved.parents):
         raise ValueError(f"{out}: must be outside the source {source}")
+
+
+def check_free_space(path, needed, margin=8 << 20):
+    """OSError naming `path` when its file system has less than `needed` bytes and `margin`
+    (for metadata written on closing) free. For writers that cannot recover from a full disk:
+    HDF5 fails in its buffered writes and then crashes Python while closing."""
+    free = shutil.disk_usage(_nearest_existing(Path(path).absolute().parent)).free
+    if free < needed + margin:
+        raise OSError(
+            f"{path}: the disk is full ({free / 1e6:.1f} MB free; the next block needs "
+            f"{(needed + margin) / 1e6:.1f} MB with room to close the file)"
+        )
+
+
+def resolved_path(path):
+    """`Path(path).resolve()`, with a loop of links a ValueError naming `path` (Python before
+    3.13 raises a RuntimeError with a traceback; later ones an OSError)."""
+    try:
+        return Path(path).resolve()
+    except (RuntimeError, OSError):
+        raise ValueError(f"{path}: its links lead round in a loop") from None
 
 
 def unwritable_folder(path):

@@ -6,6 +6,7 @@ the same clear `ImageError` everywhere instead of a traceback from deep inside a
 
 import glob
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,23 +18,38 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".g
 # Pillow modes of 16-bit gray images. "I" (32-bit integer) is among them because Pillow decodes
 # 16-bit PGM files to it; the rare true 32-bit image is read as 16-bit, clipped at white.
 SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+# Declared sizes above this are refused before decoding: a 164 KB PNG can declare 13000 x 13000
+# pixels (8.6 GB decoded). A 12000 x 12000 scan (144 megapixels) passes; --max-pixels changes it.
+DEFAULT_MAX_PIXELS = 150_000_000
+max_pixels = DEFAULT_MAX_PIXELS
+# Pillow's own guard only warns up to twice its limit, and would refuse a --max-pixels above it.
+Image.MAX_IMAGE_PIXELS = None
 
 
 class ImageError(ValueError):
     """A file that cannot be used as an image; `reason` is a short machine-friendly tag."""
 
     def __init__(self, path, reason, detail=""):
-        self.path = str(path)
+        self.path = printable(path)
         self.reason = reason
         self.detail = detail
         message = f"{self.path}: {reason}" + (f" ({detail})" if detail else "")
         super().__init__(message)
 
 
+def printable(path):
+    """`path` as text that can be printed and written to UTF-8 files: bytes of a file name that
+    are not UTF-8 (kept by Python as lone surrogates, which crash `print`) become \\xNN."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
 def check_file(path, kind="an image file", error=ImageError):
-    """Raise `error` (ImageError or a subclass) naming `path` when it is a folder, names no file
-    (missing, a broken link, a loop of links) or is empty; `kind` names what it should be."""
+    """Raise `error` (ImageError or a subclass) naming `path` when its name is not UTF-8 (it
+    could be neither printed nor recorded), it is a folder, names no file (missing, a broken
+    link, a loop of links) or is empty; `kind` names what it should be."""
     path = Path(path)
+    if printable(path) != str(path):
+        raise error(path, "undecodable_name", "its name is not UTF-8; rename it")
     if path.is_dir():
         raise error(path, "not_a_file", f"a folder, not {kind}")
     if not path.is_file():
@@ -47,10 +63,14 @@ def open_image(path):
     path = Path(path)
     check_file(path)
     try:
-        image = Image.open(path)
+        image = Image.open(path)  # reads the header only
+        check_declared_size(path, *image.size)
+        _say_when_animated(image, path)
         image.load()
         # Phones store photos as the sensor saw them and say in EXIF how to turn them upright.
         ImageOps.exif_transpose(image, in_place=True)
+    except ImageError:  # our own check above, not a decoder's complaint
+        raise
     except PermissionError as error:
         raise ImageError(path, "unreadable", error.strerror) from None
     except UnidentifiedImageError:
@@ -60,6 +80,31 @@ def open_image(path):
     except (OSError, SyntaxError, ValueError) as error:
         raise ImageError(path, "truncated_or_corrupt", str(error)) from None
     return image
+
+
+def check_declared_size(path, width, height, limit=None):
+    """ImageError "too_large" naming `path`, its size and the limit when width x height exceeds
+    `limit` (default: `max_pixels`, which --max-pixels sets)."""
+    limit = limit or max_pixels
+    if width * height > limit:
+        raise ImageError(
+            path, "too_large",
+            f"{width} x {height} = {width * height / 1e6:.3g} megapixels, above the limit of "
+            f"{limit / 1e6:g} (--max-pixels)",
+        )
+
+
+def set_max_pixels(limit):
+    """Set the largest image, in pixels, that any reader here accepts (--max-pixels)."""
+    global max_pixels
+    max_pixels = limit
+
+
+def _say_when_animated(image, path):
+    """An animated GIF or a multi-page TIFF is read as its first frame: say so. (Counting the
+    frames would read them all.)"""
+    if getattr(image, "is_animated", False):
+        print(f"{path}: animated or multi-page; using its first frame", file=sys.stderr)
 
 
 def gray_to_rgb(gray):
@@ -95,10 +140,15 @@ def read_rgb(path):
     return to_rgb_array(open_image(path), path)
 
 
-def list_images(*sources, recursive=True):
+def list_images(*sources, recursive=True, with_broken_links=False):
     """Image files under the given files, folders or glob patterns, sorted, without duplicates
-    (`find_images` also says what was missing or unreadable)."""
-    return find_images(*sources, recursive=recursive)[0]
+    (`find_images` also says what was missing or unreadable). `with_broken_links` lists broken
+    links and loops of links too, for batch jobs that count what they skip: reading one fails
+    with its own ImageError."""
+    found, problems = find_images(*sources, recursive=recursive)
+    if with_broken_links:
+        found = sorted(found + [Path(error.path) for error in problems if error.reason in ("broken_link", "link_loop")])
+    return found
 
 
 def find_images(*sources, recursive=True):

@@ -57,13 +57,16 @@ def outputs_to_rgb(element_format, full_inputs, outputs):
     `full_inputs` is `full_resolution_input(images)`: for lightness formats its L is joined
     with the predicted ab resized to it.
     """
-    element = data.get_format(element_format)
-    decoded = element.decode(tf.cast(outputs, tf.float32))
-    size = tf.shape(full_inputs)[1:3]
-    if not element.takes_lightness:
-        return tf.clip_by_value(_resize(decoded, size), 0.0, 1.0)
-    ab = _resize(decoded, size)
-    return color.lab_to_rgb(color.join_lab(color.l_from_unit(full_inputs), ab))
+    decoded = data.get_format(element_format).decode(tf.cast(outputs, tf.float32))
+    return joined_rgb(element_format, full_inputs, _resize(decoded, tf.shape(full_inputs)[1:3]))
+
+
+def joined_rgb(element_format, full_inputs, decoded):
+    """Decoded outputs already at `full_inputs`' size -> float sRGB in [0, 1]: lightness
+    formats join the predicted ab with the input's L, the others are the prediction, clipped."""
+    if not data.get_format(element_format).takes_lightness:
+        return tf.clip_by_value(decoded, 0.0, 1.0)
+    return color.lab_to_rgb(color.join_lab(color.l_from_unit(full_inputs), decoded))
 
 
 def inputs_to_rgb(element_format, inputs):

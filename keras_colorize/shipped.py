@@ -81,7 +81,8 @@ def load(name, folder=None):
     """The shipped model `name`, rebuilt in float32 (returns the full registered model)."""
     folder = Path(folder or WEIGHTS_DIR)
     description_path, weights_path = folder / f"{name}.json", folder / f"{name}.npz"
-    if not description_path.is_file() or not weights_path.is_file():
+    # Only the names listed there: "../../x" must not reach files outside the folder.
+    if name not in available(folder) or not weights_path.is_file():
         raise ShippedModelError(f"{name}: not a shipped model (shipped: {available(folder) or 'none'})")
     description = json.loads(description_path.read_text())
     model = models.build(description["model"], **models.without_weight_files(description["model"], description["config"]))

@@ -31,7 +31,7 @@ import keras
 import tensorflow as tf
 
 from keras_colorize import callbacks as kc_callbacks
-from keras_colorize import console, data, exporting, files, losses, models, runs
+from keras_colorize import console, data, exporting, files, losses, models, multiworker, runlock, runs
 from keras_colorize.models.gan import ConditionalGAN
 
 # In the run folder:
@@ -176,6 +176,8 @@ def choose_precision(requested="auto"):
 
 
 def choose_strategy(requested="auto"):
+    if requested == "multiworker":  # first: listing devices starts TensorFlow's runtime
+        return multiworker.strategy()
     gpus = tf.config.list_logical_devices("GPU")
     if requested == "auto":
         requested = "mirrored" if len(gpus) > 1 else "default"
@@ -189,9 +191,14 @@ def choose_strategy(requested="auto"):
         # abort); reducing on one device keeps them in step. GPUs keep NCCL.
         cross_device_ops = None if gpus else tf.distribute.ReductionToOneDevice()
         return tf.distribute.MirroredStrategy(cross_device_ops=cross_device_ops)
-    if requested == "multiworker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
     raise ValueError(f"unknown strategy {requested!r}; choose auto, one, mirrored or multiworker")
+
+
+def _train_as_extra_worker(settings):
+    """A worker other than the chief trains in step with it, but writes its copies of the run
+    files (checkpoints, history, export) to scratch: only the chief's run folder is kept."""
+    with tempfile.TemporaryDirectory(prefix="keras-colorize-worker-") as scratch:
+        return _train(settings, Path(scratch))
 
 
 # --- data ----------------------------------------------------------------------------------
@@ -368,6 +375,10 @@ class RunFolderError(RuntimeError):
     run of another network."""
 
 
+# A run whose loss became NaN or infinite: it fails, writing no model.keras or export/.
+TrainingDiverged = kc_callbacks.TrainingDiverged
+
+
 def _loss_switch_epoch(settings):
     """The epoch the second loss starts: half way by default, never before one epoch of the first."""
     return settings.second_loss_epoch or max(1, settings.epochs // 2)
@@ -467,7 +478,7 @@ def _callbacks(settings, out_dir, model, predictor, loss, validation_source, ste
     elif isinstance(loss, losses.SwitchingLoss):
         monitor = "val_mae"  # comparable across the loss switch
     chosen = [
-        keras.callbacks.TerminateOnNaN(),
+        kc_callbacks.StopOnDivergence(out_dir),
         kc_callbacks.EpochSummary(steps_per_epoch * settings.batch_size),  # before the CSV: its epoch_seconds
         kc_callbacks.BestCheckpoint(
             out_dir / "best.keras", monitor, best=_best_so_far(out_dir / HISTORY, monitor)
@@ -523,10 +534,18 @@ def pairs_for(source, settings, training, cache=True):
 
 
 def train(settings, out_dir):
-    """Train per `settings` into `out_dir`; returns the Keras History. Resumes an interrupted run."""
-    out_dir = Path(out_dir)
+    """Train per `settings` into `out_dir`; returns the Keras History. Resumes an interrupted run.
+    One process at a time trains into a folder (`runlock`: another gets RunFolderBusy)."""
     files.check_output_folder(out_dir, "pass a folder for the run")
-    _check_run_folder(out_dir)
+    if settings.strategy == "multiworker" and not multiworker.is_chief():
+        return _train_as_extra_worker(settings)
+    _check_run_folder(Path(out_dir))  # before the lock file: someone's own folder stays untouched
+    with runlock.locked(out_dir):
+        return _train(settings, Path(out_dir))
+
+
+def _train(settings, out_dir):
+    _check_run_folder(out_dir)  # again: a run holding the lock may have finished meanwhile
     _check_backup_readable(out_dir)
     keras.utils.set_random_seed(settings.seed)
     precision = choose_precision(settings.precision)
@@ -581,6 +600,8 @@ def train(settings, out_dir):
         f"training {settings.model} ({settings.preset}: {model_config}) on {data_path}, "
         f"{precision}, {strategy.num_replicas_in_sync} replica(s), {model.count_params():,} parameters"
     )
+    if settings.strategy == "multiworker":
+        multiworker.prepare_fit(model, train_pairs)
     history = model.fit(
         train_pairs,
         epochs=settings.epochs,

@@ -18,6 +18,7 @@ import collections
 import contextlib
 import dataclasses
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -25,6 +26,7 @@ import cv2
 import keras
 import numpy as np
 import tensorflow as tf
+from PIL import Image
 
 from keras_colorize import color, inference
 from keras_colorize.console import is_terminal
@@ -80,8 +82,20 @@ def check_source(path):
     before loading a model."""
     path = Path(path)
     check_file(path, "a video file", VideoError)
-    if path.suffix.lower() in STILL_IMAGE_SUFFIXES:
-        raise VideoError(path, "still_image", "not a video; colorize images with `keras-colorize colorize`")
+    image_format = _still_image_format(path)
+    if path.suffix.lower() in STILL_IMAGE_SUFFIXES or image_format:
+        what = f"a {image_format} image" if image_format else "not a video"
+        raise VideoError(path, "still_image", f"{what}; colorize images with `keras-colorize colorize`")
+
+
+def _still_image_format(path):
+    """The format of a still image whatever its name says (a JPEG renamed .mp4), else None.
+    Pillow reads only the header; a GIF may be animated, and so a video."""
+    try:
+        with Image.open(path) as image:
+            return None if image.format == "GIF" else image.format
+    except (OSError, ValueError, SyntaxError):  # UnidentifiedImageError is an OSError
+        return None
 
 
 def open_video(path):
@@ -283,6 +297,8 @@ def colorize_video(colorizer, source, destination, smooth=1, batch_size=8, verbo
     )
     frames, started = 0, time.perf_counter()
     width, height = written_size(info)
+    if min(width, height) < 2:
+        raise VideoError(source, "too_small", f"{info.width}x{info.height}: MPEG-4 needs at least 2x2 pixels")
     try:
         with written_atomically(destination) as temporary, _video_writer(
             temporary, destination, info.fps, (width, height)
@@ -297,6 +313,9 @@ def colorize_video(colorizer, source, destination, smooth=1, batch_size=8, verbo
                 raise VideoError(source, "no_frames", "OpenCV decoded no frame of it")
     finally:
         capture.release()
+    if frames < info.frames:
+        print(f"{source}: warning: its header states {info.frames} frames, but only {frames} could be "
+              "decoded (truncated?); the colorized video has those", file=sys.stderr)
     return VideoReport(
         frames, info.fps, width, height, time.perf_counter() - started,
         (output_flicker if smoother else raw_flicker).value, raw_flicker.value, smooth,

@@ -381,6 +381,10 @@ def test_from_hdf5_streams_instead_of_loading_the_split(tmp_path, photo_folder):
     with h5py.File(path, "a") as file:
         for column in file["train"].values():  # every column, or the file is refused
             column.resize(100_000, axis=0)
+        # A file must store 1/10,000 of the bytes it declares (`data.LEAST_STORED_FRACTION`):
+        # a few rows of noise, which does not compress.
+        noise = np.random.default_rng(0).integers(0, 256, (8, *file["train/rgb"].shape[1:]), dtype=np.uint8)
+        file["train/rgb"][1000:1008] = noise
     assert path.stat().st_size < 1_000_000
     tracemalloc.start()  # before from_hdf5: reading the split there would count too
     dataset = data.from_hdf5(path, "train")

@@ -322,7 +322,7 @@ def test_a_run_whose_config_names_no_usable_data_asks_for_data(recorded, tmp_pat
     run.mkdir()
     (run / "config.json").write_text(recorded)
     with pytest.MonkeyPatch.context() as patch:  # the model itself is not what is tested
-        patch.setattr(evaluate_cli.Colorizer, "load", staticmethod(lambda source: _echo_colorizer()))
+        patch.setattr(evaluate_cli.Colorizer, "load", staticmethod(lambda source, trust_savedmodel=False: _echo_colorizer()))
         code, printed, error = _run(capsys, "--model", run, "--out", tmp_path / "out")
     assert code == 2 and printed == ""
     assert error.count("\n") == 1 and "pass --data" in error and "Traceback" not in error

@@ -208,7 +208,7 @@ def test_other_suffixes_are_refused_before_anything_is_written(odd_clip, suffix,
 
 def test_the_video_command_refuses_a_still_image_before_loading_the_model(odd_clip, tmp_path,
                                                                           capsys, monkeypatch):
-    monkeypatch.setattr(cli, "load_model", lambda source: pytest.fail("loaded the model"))
+    monkeypatch.setattr(cli, "load_model", lambda source, trust_savedmodel=False: pytest.fail("loaded the model"))
     assert cli.main(["video", str(odd_clip), str(tmp_path / "out.png")]) == cli.EXIT_ERROR
     assert "out.png: unsupported_suffix (videos are written as .mp4," in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
@@ -220,9 +220,9 @@ def test_a_still_image_as_the_source_is_refused_before_loading_the_model(name, t
     # OpenCV opens a still image as a one-frame video, and would write a one-frame film.
     still = tmp_path / name
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(still, format="PNG")
-    monkeypatch.setattr(cli, "load_model", lambda source: pytest.fail("loaded the model"))
+    monkeypatch.setattr(cli, "load_model", lambda source, trust_savedmodel=False: pytest.fail("loaded the model"))
     assert cli.main(["video", str(still), str(tmp_path / "out.mp4")]) == cli.EXIT_ERROR
-    assert f"{still}: still_image (not a video; colorize images" in capsys.readouterr().err
+    assert f"{still}: still_image (a PNG image; colorize images" in capsys.readouterr().err
     with pytest.raises(video.VideoError, match="still_image"):
         video.colorize_video(_flickering_colorizer(), still, tmp_path / "out.mp4", verbose=False)
     assert sorted(tmp_path.iterdir()) == [still]
