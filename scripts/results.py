@@ -170,8 +170,12 @@ def _stage_line(index, stage):
     overrides = "".join(f", {key}={value}" for key, value in stage["overrides"].items())
     steps = stage["steps_per_epoch"]
     epochs = f"{stage['epochs_run']} epochs" + ("" if steps == "one pass" else f" of {steps} steps")
+    sources = [stage["data"], *stage.get("extra_data", [])]  # shipped before mixing: one source
+    data = " + ".join(f"`{_shown(source)}`" for source in sources) + (" (train splits" if len(sources) > 1 else " (train split")
+    if stage.get("data_weights"):
+        data += ", shares " + " / ".join(f"{weight:g}" for weight in stage["data_weights"])
     return (
-        f"{index}. `{_shown(stage['data'])}` (train split), preset `{stage['preset']}`{overrides}: {epochs} "
+        f"{index}. {data}), preset `{stage['preset']}`{overrides}: {epochs} "
         f"({settings}{schedule}), {stage['wall_seconds'] / 60:.0f} min wall clock (`{_shown(stage['run'])}`)"
     )
 

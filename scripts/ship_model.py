@@ -68,6 +68,7 @@ def training_stages(run):
         data = settings["data"] or str(STANDARD_DATA_DIR / training.SHARED_DATA_FILES[settings["model"]])
         stages.append({
             "run": str(run), "model": settings["model"], "data": data, "preset": settings["preset"],
+            "extra_data": settings.get("extra_data", []), "data_weights": settings.get("data_weights", []),
             # The full builder config, as a preset's values may change after the run; runs older
             # than `model_config` recorded only what they changed in the preset.
             "overrides": settings.get("model_config", settings["model_overrides"]), "epochs_run": len(history),
@@ -113,10 +114,8 @@ def ship(run, name, checkpoint, check_data, check_images, tolerance, replace=Fal
         raise ValueError(f"{run}/config.json has no model_config (the run is older than it); "
                          "add the builder config the run trained with")
     model_name, config = settings["model"], settings["model_config"]
-    if temperature is not None:
-        if "temperature" not in config:
-            raise ValueError(f"{model_name} has no annealed-mean temperature to set")
-        config = {**config, "temperature": temperature}
+    if temperature is not None:  # refused (ValueError) for a model without the option
+        config = models.config(model_name, settings["preset"], **{**config, "temperature": temperature})
     reference, evaluated = stored_psnr(model, model_name, config, "float32", check_data, check_images)
     half, _ = stored_psnr(model, model_name, config, "float16", check_data, check_images)
     dtype = "float16" if abs(reference - half) <= tolerance else "float32"
