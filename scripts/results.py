@@ -34,8 +34,8 @@ TEST_SETS = {  # name -> (HDF5 file under --data, what it is, the model inputs i
     "lfw": ("lfw128.h5", "LFW test faces (1,318, identity-disjoint from training; pencil sketches)",
             ("gray", "sketch")),
     "cufs": ("cufs.h5", "CUFS test portraits (100 photos with artists' sketches)", ("gray", "sketch")),
-    "general": ("general256_test.h5", "general photos, 256x256 centre crops (ImageNet sample 200 + "
-                "flowers val 297, none seen in training)", ("gray",)),
+    "general": ("general256_test.h5", "general photos, 256x256 centre crops (493 colour photos of ImageNet "
+                "sample and flowers val, none seen in training)", ("gray",)),
 }
 METRICS = {"lfw": ["psnr", "ssim", "colorfulness", "recognition"],
            "cufs": ["psnr", "ssim", "colorfulness", "recognition"],
