@@ -30,9 +30,11 @@ def sample_h5(tmp_path_factory):
 
 
 def _settings(model, data_path, **overrides):
+    # No pretrained weights (the runs test the run folder, not the colours): none to read or fetch.
+    bare = {option: None for option in models.WEIGHT_FILE_OPTIONS if option in models.presets(model)["small"]}
     defaults = dict(
         data=str(data_path), epochs=2, batch_size=2, steps_per_epoch=2, validation_steps=1,
-        triplet_samples=2, precision="float32",
+        triplet_samples=2, precision="float32", model_overrides=bare,
     )
     return training.default_settings(model, **{**defaults, **overrides})
 
