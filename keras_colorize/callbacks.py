@@ -21,7 +21,8 @@ TRIPLET_COLUMNS = ("input", "ground truth", "prediction")
 
 
 def image_grid(rows, path, title="", titles=None, metadata=None):
-    """Save a grid of image rows (each a sequence of uint8 RGB images) as a PNG.
+    """Save a grid of image rows (each a sequence of uint8 RGB images) as a PNG (or a JPEG,
+    when `path` ends in .jpg).
 
     `titles` label the columns; by default three columns are input / ground truth / prediction.
     `metadata` adds PNG text fields, e.g. {"Software": ...} to tell the file's writer later.

@@ -65,16 +65,15 @@ def mobilenet(weights="imagenet", include_top=False, input_shape=(224, 224, 3), 
         alpha=ALPHA, include_top=include_top, input_shape=tuple(input_shape), pooling=pooling,
         name=name or "mobilenet_v1",
     )
-    if weights == "imagenet":
-        folder = find_imagenet_tfjs()
-        network = _downloaded(options) if folder is None else _random(options)
-        if folder is not None:
-            load_tfjs_weights(network, folder)
-    elif weights is None:
-        network = _random(options)
+    folder = find_imagenet_tfjs() if weights == "imagenet" else None
+    if weights == "imagenet" and folder is None:
+        network = _downloaded(options)
     else:
         network = _random(options)
-        load_weights_file(network, Path(weights))
+        if folder is not None:
+            load_tfjs_weights(network, folder)
+        elif weights is not None:
+            load_weights_file(network, Path(weights))
     network.trainable = trainable
     return network
 

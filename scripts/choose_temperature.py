@@ -18,22 +18,15 @@ from pathlib import Path
 import keras
 
 from keras_colorize import Colorizer, evaluation, runs
-from keras_colorize.models.mobilenet_unet import AnnealedBinLogits
+from keras_colorize.models.mobilenet_unet import annealed_head
 
 METRICS = ["psnr", "ssim", "colorfulness", "fid_mobilenet"]
 TEMPERATURES = [0.2, 0.3, 0.38, 0.5, 0.7, 1.0]
 
 
-def _head(model):
-    head = next((layer for layer in model.layers if isinstance(layer, AnnealedBinLogits)), None)
-    if head is None:
-        raise ValueError(f"{model.name}: has no annealed-mean head to choose a temperature for")
-    return head
-
-
 def score(model, name, data_paths, temperature, out, limit):
     """{data file name: summary} of `model` decoded at `temperature` on each val split."""
-    _head(model).temperature = temperature
+    annealed_head(model).temperature = temperature
     colorizer = Colorizer.from_model(model, name)
     summaries = {}
     for path in data_paths:

@@ -12,7 +12,8 @@ weights (their sha256 in `weights.sha256`: a re-shipped or retrained model is sc
 - keras_colorize/weights/<name>.md, the model card (training stages from <name>.json, metrics);
 - the README's results tables, between the `results:begin` / `results:end` markers;
 - docs/results/bw_historical.png (old photographs through every gray model),
-  docs/results/general_photos.png (ImageNet test photos through every gray model) and
+  docs/results/general_photos.jpg (ImageNet test photos through every gray model; a JPEG, as
+  a PNG of 56 photos takes 2.7 MB) and
   docs/results/cufs_sketches.png (CUFS test sketches through every sketch model).
 """
 
@@ -145,7 +146,7 @@ def readme_section(summaries):
         "(`docs/evaluation.md`)."
     )
     parts.append("![Old photographs](docs/results/bw_historical.png)\n\n"
-                 "![General photos](docs/results/general_photos.png)\n\n"
+                 "![General photos](docs/results/general_photos.jpg)\n\n"
                  "![CUFS sketches](docs/results/cufs_sketches.png)")
     return "\n\n".join(parts)
 
@@ -345,7 +346,7 @@ def main(argv=None):
         for kind in ("gray", "sketch")
     }
     historical_grid(by_input["gray"], args.shared / "bw_historical", args.out / "bw_historical.png")
-    general_grid(by_input["gray"], args.shared / "imagenet_sample", args.out / "general_photos.png")
+    general_grid(by_input["gray"], args.shared / "imagenet_sample", args.out / "general_photos.jpg")
     sketch_grid(by_input["sketch"], args.data, args.out / "cufs_sketches.png")
     print(f"cards in {shipped.WEIGHTS_DIR}, tables in {args.readme}, grids in {args.out}")
     return 0

@@ -66,10 +66,17 @@ class AnnealedBinLogits(BinLogits):
         return {**super().get_config(), "temperature": self.temperature}
 
 
+def annealed_head(model):
+    """The `AnnealedBinLogits` layer of `model`; ValueError when it has none."""
+    head = next((layer for layer in model.layers if isinstance(layer, AnnealedBinLogits)), None)
+    if head is None:
+        raise ValueError(f"{model.name}: has no annealed-mean head")
+    return head
+
+
 def decoded_ab_model(model):
     """L/100 -> ab in CIELAB units at the input size, decoded at the model's own temperature."""
-    head = next(layer for layer in model.layers if isinstance(layer, AnnealedBinLogits))
-    return ab_model(model, temperature=head.temperature)
+    return ab_model(model, temperature=annealed_head(model).temperature)
 
 
 def feature_extractor(image_size, weights, trainable):
