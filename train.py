@@ -41,7 +41,8 @@ def parse_args(argv=None):
                         help="multiworker: run the same command in every worker, each with its TF_CONFIG; "
                              "worker 0 writes --out (docs/reliability.md)")
     parser.add_argument("--seed", type=int)
-    parser.add_argument("--initial-weights", help="fine-tune: start from this trained .keras file")
+    parser.add_argument("--initial-weights", help="fine-tune: start from this trained .keras file, or shipped:NAME (a shipped "
+                             "model with the same layers, at any image size)")
     parser.add_argument("--set", dest="model_overrides", action="append", default=[], metavar="KEY=JSON",
                         help="model builder override, e.g. --set base_filters=8 (repeatable)")
     parser.add_argument("--setting", dest="settings", action="append", default=[], metavar="KEY=JSON",

@@ -79,18 +79,34 @@ def save(model, model_name, config, name=None, folder=None, dtype="float16", ext
 
 def load(name, folder=None):
     """The shipped model `name`, rebuilt in float32 (returns the full registered model)."""
-    folder = Path(folder or WEIGHTS_DIR)
-    description_path, weights_path = folder / f"{name}.json", folder / f"{name}.npz"
-    # Only the names listed there: "../../x" must not reach files outside the folder.
-    if name not in available(folder) or not weights_path.is_file():
-        raise ShippedModelError(f"{name}: not a shipped model (shipped: {available(folder) or 'none'})")
-    description = json.loads(description_path.read_text())
-    model = models.build(description["model"], **models.without_weight_files(description["model"], description["config"]))
+    recorded = description(name, folder)
+    model = models.build(recorded["model"], **models.without_weight_files(recorded["model"], recorded["config"]))
+    load_into(model, name, folder)
+    return model
+
+
+def load_into(model, name, folder=None):
+    """Set shipped model `name`'s weights into `model`, built by the same builder with the same
+    layers; its image size may differ (the shipped models are fully convolutional), which is how
+    a run fine-tunes a shipped model at another size (`--initial-weights shipped:NAME`)."""
+    recorded = description(name, folder)
+    weights_path = Path(folder or WEIGHTS_DIR) / f"{name}.npz"
     holder = _holder(model)
     with np.load(weights_path) as stored:
         weights = [stored[key].astype(np.float32) for key in sorted(stored.files)]
     expected = [tuple(variable.shape) for variable in holder.weights]
     if [array.shape for array in weights] != expected:
-        raise ShippedModelError(f"{weights_path}: its arrays do not fit {description['model']} {description['config']}")
+        raise ShippedModelError(
+            f"{weights_path}: its arrays do not fit {model.name} (shipped as {recorded['model']} "
+            f"{recorded['config']})"
+        )
     holder.set_weights(weights)
-    return model
+
+
+def description(name, folder=None):
+    """What shipped model `name`'s JSON says: its model, builder config and training stages."""
+    folder = Path(folder or WEIGHTS_DIR)
+    # Only the names listed there: "../../x" must not reach files outside the folder.
+    if name not in available(folder) or not (folder / f"{name}.npz").is_file():
+        raise ShippedModelError(f"{name}: not a shipped model (shipped: {available(folder) or 'none'})")
+    return json.loads((folder / f"{name}.json").read_text())

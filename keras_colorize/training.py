@@ -31,7 +31,7 @@ import keras
 import tensorflow as tf
 
 from keras_colorize import callbacks as kc_callbacks
-from keras_colorize import console, data, exporting, files, losses, models, multiworker, runlock, runs
+from keras_colorize import console, data, exporting, files, losses, models, multiworker, runlock, runs, shipped
 from keras_colorize.models.gan import ConditionalGAN
 
 # In the run folder:
@@ -74,7 +74,7 @@ class TrainingSettings:
     precision: str = "auto"
     strategy: str = "auto"
     seed: int = 0
-    initial_weights: str = ""  # a trained model (.keras / .weights.h5) of the same config to start from
+    initial_weights: str = ""  # a trained model (.keras / .weights.h5) of the same config, or shipped:NAME
     model_overrides: dict = dataclasses.field(default_factory=dict)
 
     def to_json(self, **extra):
@@ -395,6 +395,16 @@ def _warn_if_the_loss_never_switches(settings):
         )
 
 
+def _load_initial_weights(model, source):
+    """Start `model` from a trained model file, or from a shipped model (`shipped:NAME`) with the
+    same layers, whatever image size it was shipped at (a GAN: its generator's layers)."""
+    shipped_name = shipped.name_in(source)
+    if shipped_name is None:
+        models.load_weights(model, source)
+    else:
+        shipped.load_into(model, shipped_name)
+
+
 def _check_resumes_the_same_model(out_dir, model_name, model_config):
     """An interrupted run in `out_dir` resumes only with the network it was training."""
     if not (out_dir / BACKUP).exists():
@@ -568,7 +578,7 @@ def _train(settings, out_dir):
     with strategy.scope():
         model = models.build(settings.model, **model_config)
         if settings.initial_weights:
-            models.load_weights(model, settings.initial_weights)
+            _load_initial_weights(model, settings.initial_weights)
     image_size = model.input_shape[1]
     element_format = models.element_format(settings.model)
     train_source, validation_source = mixed_training_sources(

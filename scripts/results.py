@@ -338,7 +338,7 @@ def main(argv=None):
         print(f"error: {error}", file=sys.stderr)
         return 2
     for name in names:
-        description = json.loads((shipped.WEIGHTS_DIR / f"{name}.json").read_text())
+        description = shipped.description(name)
         (shipped.WEIGHTS_DIR / f"{name}.md").write_text(model_card(name, description, summaries))
     update_readme(args.readme, readme_section(summaries))
     by_input = {

@@ -33,10 +33,14 @@ def run_model_path(run, checkpoint):
 
 
 def _started_from(settings):
-    """The folder of the model file a fine-tuned run started from (its initial or generator
-    weights); None when it started from scratch."""
+    """(the run folder of the model file a fine-tuned run started from, or None; the name of
+    the shipped model it started from, or None). Both None: it started from scratch."""
     source = settings.get("initial_weights") or settings["model_overrides"].get("generator_weights")
-    return Path(source).parent if source else None
+    if not source:
+        return None, None
+    if shipped.name_in(source) is not None:
+        return None, shipped.name_in(source)
+    return Path(source).parent, None
 
 
 def _loss(settings):
@@ -59,7 +63,8 @@ def _wall_seconds(run, history):
 def training_stages(run):
     """[{run, model, data, preset, overrides, epochs, ...}, ...], the first stage first: back
     from `run` through the runs each one started from, up to one that started from scratch or
-    from a model file outside a run folder."""
+    from a model file outside a run folder; a run that started from a shipped model is
+    preceded by the stages recorded for it."""
     stages = []
     settings = runs.read(run)
     while settings is not None:
@@ -79,9 +84,11 @@ def training_stages(run):
             "augment": settings["augment"], "precision": settings["precision"],
             "wall_seconds": round(_wall_seconds(run, history)),
         })
-        run = _started_from(settings)
+        run, shipped_name = _started_from(settings)
         settings = runs.read_if_run(run) if run else None
-    return stages[::-1]
+    # A shipped model's JSON keeps the stages that made it; read before this run replaces it.
+    earlier = shipped.description(shipped_name)["training"] if shipped_name else []
+    return earlier + stages[::-1]
 
 
 def mean_psnr(colorizer, check_data, images):
