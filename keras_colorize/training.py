@@ -62,6 +62,7 @@ class TrainingSettings:
     learning_rate: float = 1e-3
     beta_1: float = 0.9
     loss: str = "mse"
+    rebalancing_mix: float = 0.5  # the "rebalanced" loss's lambda (Zhang et al. eq. 4); 1: none
     second_loss: str = ""  # switched to after `second_loss_epoch` epochs (LAB U-Net: MAE -> SSIM)
     second_loss_epoch: int = 0  # 0: half way through the run
     halve_lr_every_half_epoch: bool = False
@@ -353,7 +354,8 @@ def compile_model(model, settings, train_pairs, steps_per_epoch):
         from keras_colorize.models import classifier
 
         loss = classifier.training_loss(
-            model, train_pairs, max_batches=steps_per_epoch, rebalance=settings.loss == "rebalanced"
+            model, train_pairs, max_batches=steps_per_epoch, rebalance=settings.loss == "rebalanced",
+            rebalancing_mix=settings.rebalancing_mix,
         )
     else:
         loss = _pixel_loss(settings)

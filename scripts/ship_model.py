@@ -49,7 +49,10 @@ def _loss(settings):
                            **settings.get("model_config", settings["model_overrides"]))
     if "l1_weight" in config:
         return f"adversarial BCE + {config['l1_weight']:g} x L1"
-    return " then ".join(filter(None, (settings["loss"], settings["second_loss"])))
+    loss = settings["loss"]
+    if loss == "rebalanced" and settings.get("rebalancing_mix", 0.5) != 0.5:
+        loss += f" (lambda {settings['rebalancing_mix']:g})"
+    return " then ".join(filter(None, (loss, settings["second_loss"])))
 
 
 def _wall_seconds(run, history):

@@ -298,6 +298,13 @@ def test_rebalancing_weights_favour_rare_bins_with_unit_expectation(face_lightne
     # The loss's (smoothed) weights still give the commonest bin less than an unseen one.
     loss_weights = classifier.training_loss(models.build("classifier", "small"), [ab]).class_weights
     assert loss_weights[distribution.argmax()] < 1.0 < loss_weights[distribution == 0].min()
+    # A larger lambda rebalances less: the weights' spread shrinks, and lambda 1 is plain CE.
+    milder = classifier.training_loss(models.build("classifier", "small"), [ab], rebalancing_mix=0.75).class_weights
+    assert np.ptp(milder) < 0.5 * np.ptp(loss_weights)
+    uniform = classifier.training_loss(models.build("classifier", "small"), [ab], rebalancing_mix=1.0).class_weights
+    np.testing.assert_allclose(uniform, 1.0, rtol=1e-5)
+    with pytest.raises(ValueError, match="rebalancing_mix"):
+        classifier.training_loss(models.build("classifier", "small"), [ab], rebalancing_mix=0.0)
 
 
 def test_rebalanced_cross_entropy_equals_the_dense_soft_target_definition():

@@ -88,6 +88,18 @@ def test_training_stages_follow_each_run_back_to_the_one_it_started_from(tmp_pat
     assert [stage["run"] for stage in ship_model.training_stages(from_file)] == [str(from_file)]
 
 
+def test_a_run_from_a_shipped_model_keeps_the_stages_that_made_it(tmp_path, monkeypatch):
+    config = models.config("unet", "small", base_filters=4)
+    earlier = [{"run": "runs/ship/unet", "epochs_run": 6}]
+    shipped.save(models.build("unet", **config), "unet", config, folder=tmp_path, extra={"training": earlier})
+    monkeypatch.setattr(shipped, "WEIGHTS_DIR", tmp_path)
+    run = _fake_run(tmp_path / "finer", 2, initial_weights="shipped:unet", loss="rebalanced", rebalancing_mix=0.75)
+
+    stages = ship_model.training_stages(run)
+    assert [stage["run"] for stage in stages] == ["runs/ship/unet", str(run)]
+    assert stages[-1]["loss"] == "rebalanced (lambda 0.75)"
+
+
 def _summary(name, psnr, colorfulness, shipped_source=True):
     result = {"psnr": {"mean": psnr}, "ssim": {"mean": 0.9}, "recognition": {"mean": 1.0},
               "colorfulness": {"mean": colorfulness}, "colorfulness_diff": {"mean": colorfulness - 40.0}}

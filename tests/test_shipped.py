@@ -9,7 +9,7 @@ import pytest
 import skimage.color
 import skimage.data
 
-from keras_colorize import Colorizer, models, shipped
+from keras_colorize import Colorizer, models, shipped, training
 from keras_colorize.colorizer import ModelLoadError
 
 
@@ -130,3 +130,17 @@ def test_the_shipped_photo_model_colours_real_faces_better_than_gray(lfw_faces):
     gain = np.mean(metrics.psnr(lfw_faces, colour) - metrics.psnr(lfw_faces, gray))
     assert gain > 1.0
     assert np.mean(metrics.colorfulness(colour)) > 0.5 * np.mean(metrics.colorfulness(lfw_faces))
+
+
+def test_a_shipped_model_starts_a_run_at_another_image_size(tmp_path, monkeypatch):
+    config = models.config("unet", "small", base_filters=8)
+    small = models.build("unet", **config)
+    shipped.save(small, "unet", config, folder=tmp_path)
+    monkeypatch.setattr("keras_colorize.shipped.WEIGHTS_DIR", tmp_path)
+
+    larger = models.build("unet", "small", base_filters=8, image_size=2 * config["image_size"])
+    training._load_initial_weights(larger, "shipped:unet")
+    for started, shipped_array in zip(larger.get_weights(), small.get_weights()):
+        np.testing.assert_allclose(started, shipped_array, atol=1e-2)  # float16 storage
+    with pytest.raises(shipped.ShippedModelError, match="unet.npz: its arrays do not fit"):
+        training._load_initial_weights(models.build("unet", "small", base_filters=4), "shipped:unet")

@@ -243,15 +243,18 @@ def empirical_bin_distribution(batches, quantizer, max_batches=None):
     return counts / counts.sum()
 
 
-def training_loss(model, batches, max_batches=None, rebalance=True):
+def training_loss(model, batches, max_batches=None, rebalance=True, rebalancing_mix=REBALANCING_MIX):
     """The loss `model` trains with on "l_ab" pairs.
 
-    The classification head: the soft-encoded cross-entropy, class-rebalanced (eq. 2-4) with
-    weights from the ab pixels of (the first `max_batches` of) `batches`, the training data,
-    or with uniform weights when not `rebalance` (a calibrated distribution, whose annealed
-    mean then sets the vividness); the regression head: the paper's eq. 2 Huber penalty
+    The classification head: the soft-encoded cross-entropy, class-rebalanced (eq. 2-4, with
+    `rebalancing_mix` as lambda: 1 is no rebalancing, smaller is stronger) with weights from
+    the ab pixels of (the first `max_batches` of) `batches`, the training data, or with
+    uniform weights when not `rebalance` (a calibrated distribution, whose annealed mean then
+    sets the vividness); the regression head: the paper's eq. 2 Huber penalty
     (`losses.HuberEq2`).
     """
+    if not 0.0 < rebalancing_mix <= 1.0:
+        raise ValueError(f"rebalancing_mix (eq. 4's lambda) must be in (0, 1], not {rebalancing_mix}")
     head = _bin_logits(model)
     if head is None:
         return losses.get("huber_eq2")
@@ -261,5 +264,5 @@ def training_loss(model, batches, max_batches=None, rebalance=True):
     distribution = empirical_bin_distribution(batches, quantizer, max_batches)
     return losses.RebalancedCrossEntropy(
         quantizer_config=quantizer.get_config(),
-        class_weights=quantizer.rebalancing_weights(distribution, mix=REBALANCING_MIX),
+        class_weights=quantizer.rebalancing_weights(distribution, mix=rebalancing_mix),
     )
