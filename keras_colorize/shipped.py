@@ -4,8 +4,8 @@ Each shipped model is three files in `keras_colorize/weights/`:
 
     <name>.json   the registered model and the builder config that rebuild it
     <name>.npz    its weights in float16 (half the bytes of float32; `scripts/ship_model.py`
-                  checks that the outputs stay within 0.1 dB PSNR of float32's), in
-                  `get_weights()` order
+                  checks that the outputs stay within 0.1 dB PSNR of float32's; an array
+                  float16 cannot hold stays float32), in `get_weights()` order
     <name>.md     its model card: data, preset, epochs, training time, metrics
 
 A GAN ships its generator only: the discriminator matters for training, not for colorizing.
@@ -68,13 +68,21 @@ def save(model, model_name, config, name=None, folder=None, dtype="float16", ext
     name = name or model_name
     # None, not dropped: a preset may name the file, and the .npz holds what it loaded.
     config = models.without_weight_files(model_name, config)
-    weights = {f"w{index:04d}": array.astype(dtype) for index, array in enumerate(_holder(model).get_weights())}
+    weights = {f"w{index:04d}": _stored(array, dtype) for index, array in enumerate(_holder(model).get_weights())}
     description = {"model": model_name, "config": config, "dtype": dtype, **(extra or {})}
     with files.written_atomically(folder / f"{name}.npz") as weights_path:
         np.savez_compressed(weights_path, **weights)
     with files.written_atomically(folder / f"{name}.json") as description_path:
         description_path.write_text(json.dumps(description, indent=2, sort_keys=True) + "\n")
     return folder / f"{name}.npz"
+
+
+def _stored(array, dtype):
+    """`array` in `dtype`, or in float32 where `dtype` cannot hold its values (a batch norm's
+    moving variance can pass float16's 65504)."""
+    with np.errstate(over="ignore"):
+        narrowed = array.astype(dtype)
+    return narrowed if np.isfinite(narrowed).all() else array.astype(np.float32)
 
 
 def load(name, folder=None):

@@ -144,3 +144,16 @@ def test_a_shipped_model_starts_a_run_at_another_image_size(tmp_path, monkeypatc
         np.testing.assert_allclose(started, shipped_array, atol=1e-2)  # float16 storage
     with pytest.raises(shipped.ShippedModelError, match="unet.npz: its arrays do not fit"):
         training._load_initial_weights(models.build("unet", "small", base_filters=4), "shipped:unet")
+
+
+def test_an_array_beyond_float16_ships_in_float32(tmp_path):
+    config = models.config("unet", "small", base_filters=4)
+    model = models.build("unet", **config)
+    variance = next(variable for variable in model.weights if "moving_variance" in variable.path)
+    variance.assign(np.full(variance.shape, 1e6, np.float32))
+    shipped.save(model, "unet", config, folder=tmp_path)
+
+    loaded = shipped.load("unet", folder=tmp_path)
+    np.testing.assert_allclose(next(v for v in loaded.weights if v.path == variance.path).numpy(), 1e6)
+    with np.load(tmp_path / "unet.npz") as stored:
+        assert {stored[key].dtype for key in stored.files} == {np.dtype("float16"), np.dtype("float32")}
