@@ -135,6 +135,7 @@ def _video(args):
     try:
         video.check_source(args.input)  # both before the model takes seconds to load
         video.check_destination(args.output)
+        video.check_audio(args.input, args.output)
         report = video.colorize_video(
             load_model(args.model, args.trust_savedmodel, args.render_size), args.input, args.output,
             smooth=args.smooth, batch_size=args.batch_size,
