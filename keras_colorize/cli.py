@@ -5,6 +5,7 @@
     keras-colorize gray2color --via-sketch faces/ -o colorized/
     keras-colorize video film.mp4 film_colour.mp4 --smooth 5
     keras-colorize export mobilenet_unet --format tflite mobilenet_unet.tflite
+    keras-colorize serve --port 8000
     keras-colorize gui
 
 INPUT may be files, folders (searched recursively) or quoted glob patterns. Each image is
@@ -168,6 +169,23 @@ def _gui(args):
     return EXIT_OK
 
 
+def _serve(args):
+    try:
+        # Imported here: the web framework is an optional extra, which only this command needs.
+        from keras_colorize import web
+    except ImportError as error:
+        raise CommandError(
+            f"`keras-colorize serve` needs the web extra ({error.name} is missing): "
+            "pip install 'keras-colorize[web]'"
+        ) from None
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"warning: serving on {args.host}: anyone who can reach this address can use the app",
+              file=sys.stderr)
+    print(f"keras-colorize: http://{args.host}:{args.port}/ (API docs at /docs); Ctrl-C stops it")
+    web.serve(args.host, args.port)
+    return EXIT_OK
+
+
 def int_at_least(minimum):
     """An argparse type: an int of at least `minimum`."""
     def parse(text):
@@ -286,6 +304,13 @@ def build_parser():
     sub.add_argument("--format", choices=Colorizer.EXPORT_FORMATS, required=True)
     sub.add_argument("output", type=Path, metavar="OUT", help="new folder (savedmodel) or .tflite file (never overwritten)")
     sub.add_argument("--float16", action="store_true", help="tflite: float16 weights (half the bytes)")
+
+    sub = command("serve", _serve,
+                  "Run the web app: a page to colorize photos, sketches and videos, and its HTTP "
+                  "API (POST /api/colorize); needs the web extra.")
+    sub.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this computer only)")
+    sub.add_argument("--port", type=positive_int, default=8000)
+    add_max_pixels_argument(sub)
 
     sub = command("gui", _gui, "Open the drawing and colorizing window.")
     sub.add_argument("--sketch-model", default=SKETCH_MODEL, help="model for Convert")

@@ -49,9 +49,7 @@ class Colorizer:
         element_format = self.element_format
         if element_format == "saved_model" and self.name in models.available():
             element_format = models.element_format(self.name)
-        if element_format not in data.element_formats():
-            return None
-        return "sketch" if "sketch" in data.get_format(element_format).reads else "gray"
+        return input_kind_of(element_format)
 
     def check_input_kind(self, kind):
         """ModelLoadError when the model was trained on the other kind of input than `kind`
@@ -259,6 +257,13 @@ class Colorizer:
         with files.written_atomically(path) as temporary:
             striped.write_png(temporary, height, width, (strip for _, strip in strips))
         return path
+
+
+def input_kind_of(element_format):
+    """"sketch" or "gray": what models of this element format colorize; None for another format."""
+    if element_format not in data.element_formats():
+        return None
+    return "sketch" if "sketch" in data.get_format(element_format).reads else "gray"
 
 
 def to_array(image):
