@@ -6,11 +6,14 @@ convolutional model runs at, on the image's short side.
 Scores the model at each size, and at its own square training size ("own"), on the first
 `--limit` test photos of `data/general256_test.h5` (256 px) and `data/lfw128.h5` (128 px
 faces): PSNR, SSIM, colourfulness (with the ground truth's) and the Frechet distance in
-MobileNet features, each from `evaluation.evaluate` as `evaluate.py` reports it. Writes
-benchmarks/results/render_size.json and the table in docs/render_size.md.
+MobileNet features, each from `evaluation.evaluate` as `evaluate.py` reports it. Those photos
+are square; `--wide` scores the general ones cut to 256 x 160 (the middle rows), where the own
+square size squeezes the photo and a render size keeps its shape. Rows of an earlier run for
+other data stay in benchmarks/results/render_size.json; the table goes to docs/render_size.md.
 """
 
 import argparse
+import dataclasses
 import json
 import sys
 import tempfile
@@ -27,11 +30,27 @@ RESULTS = REPO / "benchmarks" / "results" / "render_size.json"
 TABLE = REPO / "docs" / "render_size.md"
 
 
-def score(model, size, data_path, limit, folder):
-    """{metric: value} of `model` rendered at `size` (None: its own size) on `data_path`'s test split."""
+WIDE_ROWS = slice(48, 208)  # 160 of a 256 px photo's rows: 256 x 160
+
+
+def test_split(data_path, wide):
+    """`data_path`'s test split, its photos cut to `WIDE_ROWS` when `wide`."""
+    dataset = evaluation.open_data(data_path, "test")
+    if not wide:
+        return dataset
+
+    def read(with_sketches=False):
+        for sample in dataset.read(False):
+            yield evaluation.Sample(sample.name, sample.truth[WIDE_ROWS], None)
+
+    return dataclasses.replace(dataset, read=read)
+
+
+def score(model, size, dataset, limit, folder):
+    """{metric: value} of `model` rendered at `size` (None: its own square size) on `dataset`."""
     colorizer = Colorizer.load(model, size=size)
     summary = evaluation.evaluate(
-        colorizer, evaluation.open_data(data_path, "test"), METRICS, Path(folder) / f"{data_path.stem}_{size}",
+        colorizer, dataset, METRICS, Path(folder) / f"{len(list(Path(folder).iterdir()))}",
         samples=0, limit=limit, verbose=False,
     )
     results = summary["results"]["model"]
@@ -65,14 +84,22 @@ def main(argv=None):
     parser.add_argument("--sizes", type=int, nargs="+", default=[64, 96, 128, 160, 192, 224, 256, 320])
     parser.add_argument("--limit", type=int, default=100)
     parser.add_argument("--data", type=Path, default=REPO / "data")
+    parser.add_argument("--wide", action="store_true", help="only the general photos cut to 256 x 160")
     args = parser.parse_args(argv)
+    parts = [(f"{DATA_FILES[0]} cut to 256x160", DATA_FILES[0], True)] if args.wide else [
+        (name, name, False) for name in DATA_FILES
+    ]
     rows = []
     with tempfile.TemporaryDirectory() as folder:
-        for name in DATA_FILES:
+        for label, name, wide in parts:
             for size in [None, *args.sizes]:
-                row = {"data": name, "size": size, **score(args.model, size, args.data / name, args.limit, folder)}
+                row = {"data": label, "size": size,
+                       **score(args.model, size, test_split(args.data / name, wide), args.limit, folder)}
                 print(json.dumps(row), flush=True)
                 rows.append(row)
+    labels = {row["data"] for row in rows}
+    earlier = json.loads(RESULTS.read_text())["rows"] if RESULTS.is_file() else []
+    rows = [row for row in earlier if row["data"] not in labels] + rows
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({"model": args.model, "limit": args.limit, "rows": rows}, indent=2) + "\n")
     TABLE.write_text(table(rows, args.model, args.limit))
