@@ -7,9 +7,10 @@ Exports the model as float32 and float16 .tflite files (`Colorizer.export`), loa
 post-processing) and compares `colorize` with the Keras model's on the first `--photos` test
 photos of `data/general256_test.h5` (256 px) and of `data/lfw128.h5` (128 px faces): the
 largest difference of any channel of any pixel, the mean, and the share of values more than 1
-level apart. Speed: `colorize` of one 256 x 256 photo, and of a batch of 16, the median of
-`--repeats` calls after two warm-up calls, every path in this one process. Prints a table and
-writes benchmarks/results/tflite.json.
+level apart. Speed: `colorize` of one 256 x 256 photo, and of a batch of 16, and the network
+alone on one input at its own size (Keras: the model in a traced function, as `colorize` runs
+it; TFLite: the interpreter), each the median of `--repeats` calls after two warm-up calls,
+every path in this one process. Writes benchmarks/results/tflite.json.
 """
 
 import argparse
@@ -22,11 +23,12 @@ import time
 from pathlib import Path
 
 import numpy as np
+import tensorflow as tf
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from keras_colorize import Colorizer, evaluation, shipped  # noqa: E402
+from keras_colorize import Colorizer, evaluation, shipped, tflite  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results" / "tflite.json"
 
@@ -82,17 +84,19 @@ def main(argv=None):
     square = photos[0]  # a 256 x 256 general test photo
     batch = np.stack(photos[:16])
     rows = []
+    network_input = np.random.default_rng(0).uniform(0, 1, (1, *keras_path._predictor.input_shape[1:])).astype(np.float32)
     with tempfile.TemporaryDirectory() as folder:
-        paths = {"keras": keras_path}
+        paths = {"keras": (keras_path, tf.function(lambda inputs: keras_path._predictor(inputs, training=False)))}
         for quantization in ("float32", "float16"):
             file = Path(folder) / f"{args.model}_{quantization}.tflite"
             keras_path.export(file, "tflite", quantization)
-            paths[f"tflite {quantization}"] = Colorizer.load(file)
-        for label, colorizer in paths.items():
+            paths[f"tflite {quantization}"] = (Colorizer.load(file), tflite.load(file)[0])
+        for label, (colorizer, network) in paths.items():
             row = {
                 "path": label,
                 "one_256px_ms": median_ms(lambda: colorizer.colorize(square), args.repeats),
                 "batch16_256px_ms": median_ms(lambda: colorizer.colorize(batch), args.repeats),
+                "network_alone_ms": median_ms(lambda: np.asarray(network(network_input)), args.repeats),
             }
             if label != "keras":
                 row.update(agreement(keras_path, colorizer, photos))

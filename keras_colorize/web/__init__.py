@@ -109,10 +109,16 @@ def _colorized_png(colorizer, name, path):
         rgb = images.read_rgb(path)
     except images.ImageError as error:
         status = 413 if error.reason == "too_large" else 415
-        raise UploadError(status, f"{name}: {error.reason.replace('_', ' ')}" + (f" ({error.detail})" if error.detail else "")) from None
+        raise UploadError(status, _problem(name, error)) from None
     buffer = io.BytesIO()
     Image.fromarray(colorizer.colorize(rgb)).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def _problem(name, error):
+    """"name: reason (detail)" of an ImageError or VideoError about an upload, which names the
+    file as the user did, not its temporary copy."""
+    return f"{name}: {error.reason.replace('_', ' ')}" + (f" ({error.detail})" if error.detail else "")
 
 
 def _zip(results):
@@ -156,7 +162,7 @@ class VideoJobs:
                 video.check_source(source)
                 video.check_audio(source, folder / "colorized.mp4")
             except video.VideoError as error:
-                raise UploadError(415, f"{name}: {error.reason.replace('_', ' ')} ({error.detail})") from None
+                raise UploadError(415, _problem(name, error)) from None
             colorizer = self._colorizers.get(model)
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
@@ -178,14 +184,19 @@ class VideoJobs:
         try:
             report = video.colorize_video(colorizer, source, job["folder"] / "colorized.mp4", verbose=False,
                                           on_progress=progress)
-        except (video.VideoError, OSError) as error:
-            job.update(state="failed", error=f"{job['name']}: {getattr(error, 'reason', 'error')} "
-                                             f"({getattr(error, 'detail', None) or error})")
-            shutil.rmtree(job["folder"], ignore_errors=True)
-            return
+        except video.VideoError as error:
+            self._fail(job, _problem(job["name"], error))
+        except Exception as error:  # noqa: BLE001 - a worker thread's error would vanish, the job left "running"
+            self._fail(job, f"{job['name']}: {models.first_line(error)}")
+        else:
+            job.update(state="done", progress=1.0, summary=report.summary())
         finally:
             source.unlink(missing_ok=True)  # the upload is no longer needed
-        job.update(state="done", progress=1.0, summary=report.summary())
+
+    @staticmethod
+    def _fail(job, message):
+        job.update(state="failed", error=message)
+        shutil.rmtree(job["folder"], ignore_errors=True)
 
     def status(self, job_id):
         job = self._job(job_id)
