@@ -16,10 +16,8 @@ every path in this one process. Writes benchmarks/results/tflite.json.
 import argparse
 import json
 import platform
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +25,8 @@ import tensorflow as tf
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from inference_speed import median_seconds  # noqa: E402
 
 from keras_colorize import Colorizer, evaluation, shipped, tflite  # noqa: E402
 
@@ -55,14 +55,7 @@ def agreement(reference, colorizer, photos):
 
 
 def median_ms(function, repeats):
-    function()
-    function()
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - started)
-    return 1000 * statistics.median(times)
+    return 1000 * median_seconds(function, repeats)
 
 
 def cpu_name():

@@ -1,5 +1,6 @@
 """keras-colorize: bad files named, skipped and counted; inputs never overwritten; exit codes."""
 
+import os
 import shutil
 import subprocess
 import sys
@@ -217,7 +218,7 @@ def test_an_output_folder_under_a_file_is_named_before_any_work(photo_folder, tm
     )
 
 
-@pytest.mark.parametrize("command", ["colorize", "sketch2photo", "gray2color", "video", "gui"])
+@pytest.mark.parametrize("command", ["colorize", "sketch2photo", "gray2color", "video", "export", "serve", "gui"])
 def test_every_command_has_help(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli.main([command, "--help"])
@@ -289,3 +290,14 @@ def test_only_tensorflows_start_up_lines_are_left_out_of_stderr(tmp_path):
                             timeout=60, check=True)
     assert result.stdout == "True\n"
     assert result.stderr.splitlines() == own
+
+
+def test_native_log_lines_are_left_out_and_the_rest_kept(capfd):
+    from keras_colorize import console
+
+    with console.native_logs_hidden():
+        os.write(2, b"I0000 00:00:1796618949.817368   24242 reader.cc:83] Reading SavedModel from: /tmp/x\n")
+        os.write(2, b"W0000 00:00:1796618962.251614   24242 tf_tfl_flatbuffer_helpers.cc:364] Ignored output_format.\n")
+        os.write(2, b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\n")
+        os.write(2, b"error: a problem of the user's\n")
+    assert capfd.readouterr().err == "error: a problem of the user's\n"
