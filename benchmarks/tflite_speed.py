@@ -77,7 +77,8 @@ def main(argv=None):
     square = photos[0]  # a 256 x 256 general test photo
     batch = np.stack(photos[:16])
     rows = []
-    network_input = np.random.default_rng(0).uniform(0, 1, (1, *keras_path._predictor.input_shape[1:])).astype(np.float32)
+    input_shape = (1, *keras_path._predictor.input_shape[1:])
+    network_input = np.random.default_rng(0).uniform(0, 1, input_shape).astype(np.float32)
     with tempfile.TemporaryDirectory() as folder:
         paths = {"keras": (keras_path, tf.function(lambda inputs: keras_path._predictor(inputs, training=False)))}
         for quantization in ("float32", "float16"):

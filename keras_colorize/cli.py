@@ -16,9 +16,9 @@ earlier run, or another input of the same name) the next free name <name>-2.png,
 and counted as skipped, like a file that cannot be read or written.
 
 --model takes a run folder, a .keras file, a SavedModel folder, a .tflite file from `export`
-or the name of a model shipped with the package. A SavedModel is a program that TensorFlow runs: one that is not shaped like
-this package's exports (only computation, no file or process operations) is refused unless
---trust-savedmodel says you trust its author.
+or the name of a model shipped with the package. A SavedModel is a program that TensorFlow
+runs: one that is not shaped like this package's exports (only computation, no file or
+process operations) is refused unless --trust-savedmodel says you trust its author.
 
 Exit status: 0 every input was converted; 1 some inputs could not be read or written (each is
 named on stderr, counted in the summary, and the others were still written); 2 a usage,
@@ -302,7 +302,8 @@ def build_parser():
                   "`--model` then takes.")
     sub.add_argument("model", metavar="MODEL", help="shipped model name, run folder or .keras file")
     sub.add_argument("--format", choices=Colorizer.EXPORT_FORMATS, required=True)
-    sub.add_argument("output", type=Path, metavar="OUT", help="new folder (savedmodel) or .tflite file (never overwritten)")
+    sub.add_argument("output", type=Path, metavar="OUT",
+                     help="new folder (savedmodel) or .tflite file (never overwritten)")
     sub.add_argument("--float16", action="store_true", help="tflite: float16 weights (half the bytes)")
 
     sub = command("serve", _serve,

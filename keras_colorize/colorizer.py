@@ -74,7 +74,8 @@ class Colorizer:
     def from_model(cls, model, name=None, source="", size=None):
         """A Colorizer around a Keras model built by `keras_colorize.models`; with `size`, a
         fully convolutional model runs at `size` pixels on the image's short side (a multiple of
-        its stride), the long side in proportion, instead of at its own square size."""
+        its stride), the long side in proportion, instead of at its own square size (`model` is
+        then let take any size: `models.accept_any_size`)."""
         name = name or model.name
         if name not in models.available():
             raise ModelLoadError(
@@ -97,7 +98,8 @@ class Colorizer:
         # One trace per input dtype and rank; sizes stay symbolic after the first retrace.
         @tf.function(reduce_retracing=True)
         def colorize_batch(batch):
-            shape = None if size is None else inference.render_shape(tf.shape(batch)[1], tf.shape(batch)[2], size, stride)
+            height, width = tf.shape(batch)[1], tf.shape(batch)[2]
+            shape = None if size is None else inference.render_shape(height, width, size, stride)
             return inference.colorize_batch(predictor, batch, element_format, shape)
 
         return cls(lambda batch: colorize_batch(batch).numpy(), name, element_format, source,
@@ -297,7 +299,9 @@ def _check_render_size(predictor, size, source):
     except (ValueError, tf.errors.OpError):
         shape = None
     if shape != probe.shape[1:3]:
-        raise ModelLoadError(f"{source}: not fully convolutional; it runs only at its own size, without a render size")
+        raise ModelLoadError(
+            f"{source}: not fully convolutional; it runs only at its own size, without a render size"
+        )
     return stride
 
 

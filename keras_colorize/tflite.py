@@ -48,7 +48,8 @@ def export(predictor, name, element_format, path, quantization="float32"):
             input_signature=[tf.TensorSpec([None, *predictor.input_shape[1:]], tf.float32)],
         )
         archive.write_out(folder, verbose=False)
-        content = _converted(tf.lite.TFLiteConverter.from_saved_model(folder, signature_keys=["network"]), quantization)
+        converter = tf.lite.TFLiteConverter.from_saved_model(folder, signature_keys=["network"])
+        content = _converted(converter, quantization)
     description = {
         "model": name, "element_format": element_format,
         "image_size": predictor.input_shape[1], "quantization": quantization,

@@ -53,7 +53,8 @@ def main(argv=None):
             photos = []
             for name, photo in (("coffee", skimage.data.coffee()), ("astronaut", skimage.data.astronaut())):
                 photos.append(Path(folder) / f"{name}.png")
-                Image.fromarray(gray_version(photo[None])[0]).resize((384, 288 if name == "coffee" else 384)).save(photos[-1])
+                gray = Image.fromarray(gray_version(photo[None])[0])
+                gray.resize((384, 384 * gray.height // gray.width)).save(photos[-1])
             browser.get(f"http://127.0.0.1:{port}/")
             WebDriverWait(browser, 30).until(lambda driver: driver.find_elements(By.CSS_SELECTOR, "#model option"))
             browser.find_element(By.ID, "files").send_keys("\n".join(map(str, photos)))

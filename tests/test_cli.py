@@ -38,7 +38,7 @@ def photo_folder(tmp_path):
 def stand_in_model(monkeypatch):
     """Every command gets a model that returns its input: fast, and the outputs are checkable."""
     colorizer = Colorizer(lambda batch: batch, "stand_in", "l_lab_unit", "test")
-    monkeypatch.setattr(cli, "load_model", lambda source, trust_savedmodel=False: colorizer)
+    monkeypatch.setattr(cli, "load_model", lambda source, trust_savedmodel=False, render_size=None: colorizer)
     return colorizer
 
 
@@ -125,7 +125,7 @@ def test_via_sketch_draws_the_sketch_at_the_models_size_whatever_the_photos(tmp_
 def test_a_model_for_the_other_kind_of_input_is_refused(command, element_format, hint, photo_folder,
                                                          tmp_path, capsys, monkeypatch):
     colorizer = Colorizer(lambda batch: pytest.fail("colorized"), "m", element_format, "mine.keras")
-    monkeypatch.setattr(cli, "load_model", lambda source, trust_savedmodel=False: colorizer)
+    monkeypatch.setattr(cli, "load_model", lambda source, trust_savedmodel=False, render_size=None: colorizer)
     out = tmp_path / "out"
     assert cli.main([*command, str(photo_folder), "-o", str(out)]) == cli.EXIT_ERROR
     error = capsys.readouterr().err
@@ -135,7 +135,7 @@ def test_a_model_for_the_other_kind_of_input_is_refused(command, element_format,
 
 def test_a_model_of_unknown_input_is_trusted(photo_folder, tmp_path, capsys, monkeypatch):
     colorizer = Colorizer(lambda batch: batch, "bare", "saved_model", "serving/")
-    monkeypatch.setattr(cli, "load_model", lambda source, trust_savedmodel=False: colorizer)
+    monkeypatch.setattr(cli, "load_model", lambda source, trust_savedmodel=False, render_size=None: colorizer)
     assert cli.main(["sketch2photo", str(photo_folder / "gray.png"), "-o", str(tmp_path / "out")]) == 0
     capsys.readouterr()
     assert (tmp_path / "out" / "gray.png").is_file()

@@ -58,7 +58,8 @@ def test_stride_is_that_of_the_coarsest_features():
 
 @pytest.mark.parametrize("size, hint", [(100, "take 96 or 112"), (8, "take 16")])
 def test_a_size_off_the_stride_names_the_sizes_to_take(size, hint):
-    with pytest.raises(ModelLoadError, match=f"render size {size} is not a multiple of the model's stride 16 \\({hint}\\)"):
+    expected = f"render size {size} is not a multiple of the model's stride 16 \\({hint}\\)"
+    with pytest.raises(ModelLoadError, match=expected):
         Colorizer.load("unet", size=size)
 
 

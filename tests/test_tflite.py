@@ -1,4 +1,4 @@
-"""TensorFlow Lite: `keras-colorize export --format tflite`, and `Colorizer.load` of a .tflite file."""
+"""`keras-colorize export`: TensorFlow Lite files (and `Colorizer.load` of them) and SavedModels."""
 
 import numpy as np
 import pytest
@@ -73,10 +73,12 @@ def test_files_that_are_not_this_packages_tflite_models_are_named_and_refused(ex
     with pytest.raises(ModelLoadError, match="text.tflite: not a TensorFlow Lite model"):
         Colorizer.load(tmp_path / "text.tflite")
     foreign = _rewritten(exported["float32"], tmp_path / "foreign.tflite", _without_metadata)
-    with pytest.raises(ModelLoadError, match="foreign.tflite: a TensorFlow Lite model, but not one `keras-colorize export` wrote"):
+    with pytest.raises(ModelLoadError,
+                       match="foreign.tflite: a TensorFlow Lite model, but not one `keras-colorize export` wrote"):
         Colorizer.load(foreign)
     flex = _rewritten(exported["float32"], tmp_path / "flex.tflite", _with_a_flex_operator)
-    with pytest.raises(ModelLoadError, match=r"flex.tflite: uses operators outside TFLite's built-in set \(FlexWriteFile\)"):
+    with pytest.raises(ModelLoadError,
+                       match=r"flex.tflite: uses operators outside TFLite's built-in set \(FlexWriteFile\)"):
         Colorizer.load(flex)
     content = exported["float32"].read_bytes()
     (tmp_path / "truncated.tflite").write_bytes(content[: len(content) // 3])
@@ -105,3 +107,13 @@ def test_the_colorize_command_takes_a_tflite_model(exported, photos, tmp_path, c
     assert cli.main(["colorize", str(tmp_path / "coffee.png"), "-o", str(tmp_path / "out"),
                      "--model", str(exported["float16"])]) == cli.EXIT_OK
     assert images.read_rgb(tmp_path / "out" / "coffee.png").shape == photos[0].shape
+
+
+def test_export_writes_a_savedmodel_that_colorizes_as_the_keras_model(keras_unet, photos, tmp_path, capsys):
+    assert cli.main(["export", "unet", "--format", "savedmodel", str(tmp_path / "unet_export")]) == cli.EXIT_OK
+    assert "unet (shipped:unet) as savedmodel" in capsys.readouterr().out
+    exported = Colorizer.load(tmp_path / "unet_export")
+    square = photos[2][:300, :300]  # an export runs at the model's square size, as the Keras default
+    assert np.abs(exported.colorize(square).astype(int) - keras_unet.colorize(square)).max() <= 1
+    assert cli.main(["export", "unet", "--format", "savedmodel", str(tmp_path / "unet_export")]) == cli.EXIT_ERROR
+    assert "unet_export: exists; refusing to overwrite it" in capsys.readouterr().err
