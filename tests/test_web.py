@@ -182,6 +182,7 @@ def test_serve_without_the_web_extra_names_the_extra(monkeypatch, capsys):
     monkeypatch.setattr(builtins, "__import__", without_fastapi)
     assert cli.main(["serve"]) == cli.EXIT_ERROR
     assert "needs the web extra (fastapi is missing): pip install 'keras-colorize[web]'" in capsys.readouterr().err
+    assert cli.build_parser().parse_args(["serve"]).host == "127.0.0.1"  # this computer only, unless told
 
 
 # --- the page in a real browser ----------------------------------------------------------------
@@ -280,6 +281,15 @@ def test_the_page_colorizes_dropped_photos_compares_and_downloads(server, browse
     with zipfile.ZipFile(_downloaded(browser.downloads, "colorized.zip")) as archive:
         assert sorted(archive.namelist()) == ["cat.png", "coffee.png"]
         np.testing.assert_array_equal(_image(archive.read("coffee.png")), saved)
+
+    # A drop: the browser's own drop event, carrying the second picked file.
+    browser.execute_script("""
+        const dropped = new DataTransfer();
+        dropped.items.add(document.getElementById("files").files[1]);
+        document.getElementById("drop").dispatchEvent(new DragEvent("drop", {dataTransfer: dropped}));""")
+    wait.until(lambda driver: driver.find_element(By.ID, "status").text == "Done: 1 colorized.")
+    assert [item.text for item in browser.find_elements(By.CSS_SELECTOR, ".result .name")] == ["cat.png"]
+    assert not browser.find_element(By.ID, "download-all").is_displayed()  # one result: no zip
 
 
 @needs_browser
