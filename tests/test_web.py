@@ -4,6 +4,7 @@ browser (Debian's chromium driven by Selenium): upload, result, before/after, do
 import base64
 import io
 import json
+import re
 import shutil
 import socket
 import sys
@@ -83,10 +84,13 @@ def test_one_photo_gives_a_png_of_its_size_and_several_a_zip(client, photos, upl
     assert np.abs(colour[..., 0].astype(int) - colour[..., 2]).mean() > 1  # coloured, not gray
 
     response = _colorize(client, [(name, content, "image/png") for name, content in photos.items()]
-                         + [("coffee.png", photos["coffee.png"], "image/png")])
+                         + [("coffee.png", photos["coffee.png"], "image/png"),
+                            ('../my "best"\r\ncup.png', photos["coffee.png"], "image/png")])
     assert response.headers["content-type"] == "application/zip"
     with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
-        assert archive.namelist() == ["coffee.png", "cat.png", "coffee-2.png"]
+        names = archive.namelist()
+        assert names[:3] == ["coffee.png", "cat.png", "coffee-2.png"]
+        assert re.fullmatch(r"my_[\w-]*cup\.png", names[3])  # no folder, quote or line break from the upload
         assert _image(archive.read("cat.png")).shape == _image(photos["cat.png"]).shape
     assert _uploads_left(upload_folder) == []  # every upload deleted with its request
 

@@ -86,10 +86,10 @@ class Models:
             return self._loaded[name, render_size]
 
 
-def _safe_name(upload, fallback):
-    """The upload's file name without folders or odd characters, for the temporary copy and the result."""
-    name = Path(upload.filename or fallback).name
-    return re.sub(r"[^\w.-]", "_", name)[-100:] or fallback
+def _safe_name(name, fallback):
+    """A file name as a browser sent it, without folders or characters that could break a path,
+    a zip entry or a header (quotes, line breaks), and at most 100 characters."""
+    return re.sub(r"[^\w.-]", "_", Path(name or fallback).name)[-100:] or fallback
 
 
 def _saved(upload, folder, limit, index):
@@ -97,7 +97,7 @@ def _saved(upload, folder, limit, index):
     name = upload.filename or f"file {index + 1}"
     if upload.size is not None and upload.size > limit:
         raise UploadError(413, f"{name}: too large ({upload.size / 1e6:.1f} MB; the limit is {limit / 1e6:g} MB)")
-    path = Path(folder) / f"{index:03d}-{_safe_name(upload, 'upload')}"
+    path = Path(folder) / f"{index:03d}-{_safe_name(upload.filename, 'upload')}"
     with path.open("wb") as copy:
         shutil.copyfileobj(upload.file, copy)
     return name, path
@@ -133,7 +133,7 @@ def _result_names(names):
     """`<stem>.png` for each input name, numbered where two would clash (`images.free_output_name`'s rule)."""
     taken, result = set(), []
     for name in names:
-        stem, number = Path(name).stem or "image", 1
+        stem, number = Path(_safe_name(name, "image")).stem or "image", 1
         candidate = f"{stem}.png"
         while candidate in taken:
             number += 1
@@ -210,7 +210,7 @@ class VideoJobs:
         with self._lock:
             self._jobs.pop(job_id, None)
         cleanup = BackgroundTask(shutil.rmtree, job["folder"], ignore_errors=True)
-        return job["folder"] / "colorized.mp4", f"{Path(job['name']).stem}-colorized.mp4", cleanup
+        return job["folder"] / "colorized.mp4", f"{Path(_safe_name(job['name'], 'video')).stem}-colorized.mp4", cleanup
 
     def _job(self, job_id):
         with self._lock:
@@ -226,7 +226,8 @@ class VideoJobs:
                 shutil.rmtree(self._jobs.pop(key)["folder"], ignore_errors=True)
 
     def close(self):
-        self._worker.shutdown(wait=True, cancel_futures=True)
+        # Not waiting for a running job: its folder goes, and it ends failing to write there.
+        self._worker.shutdown(wait=False, cancel_futures=True)
         with self._lock:
             for job in self._jobs.values():
                 shutil.rmtree(job["folder"], ignore_errors=True)
@@ -237,6 +238,7 @@ def create_app():
     """The FastAPI application (`uvicorn.run(create_app())`, or Starlette's TestClient)."""
     colorizers = Models()
     jobs = VideoJobs(colorizers)
+
     @contextlib.asynccontextmanager
     async def lifespan(app):
         yield
