@@ -136,6 +136,15 @@ def test_too_large_uploads_are_refused_with_413(client, photos, monkeypatch):
     assert response.status_code == 413 and "coffee.png: too large" in response.json()["error"]
 
 
+def test_only_the_last_models_used_stay_loaded(monkeypatch):
+    monkeypatch.setattr(web.Colorizer, "load", lambda name, size=None: (name, size))
+    monkeypatch.setattr(web, "MODELS_KEPT", 2)
+    loaded = web.Models()
+    for size in (None, 64, None, 128):
+        assert loaded.get("unet", size) == ("unet", size)
+    assert list(loaded._loaded) == [("unet", None), ("unet", 128)]  # 64 was the least recently used
+
+
 def _finished(client, job, seconds=120):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:

@@ -46,6 +46,9 @@ MAX_FILES = 32
 MAX_IMAGE_BYTES = 25 << 20
 MAX_VIDEO_BYTES = 300 << 20
 JOB_SECONDS = 3600  # a finished video not fetched within this is deleted
+MODELS_KEPT = 4
+# One request colorizes at a time: the CPU is shared anyway, and memory stays that of one.
+colorizing = threading.Lock()
 NAMES = {"gray": "photo", "sketch": "sketch"}  # what each input kind is called on the page
 
 
@@ -68,7 +71,8 @@ def shipped_models():
 
 
 class Models:
-    """The shipped models, each loaded on first use (per render size) and kept."""
+    """The shipped models, each loaded on first use (per render size); the last `MODELS_KEPT`
+    used stay loaded, so that requests for many render sizes cannot fill the memory."""
 
     def __init__(self):
         self._loaded = {}
@@ -77,13 +81,18 @@ class Models:
     def get(self, name, render_size=None):
         if name not in shipped.available():
             raise UploadError(422, f"model {name!r}: not a shipped model (shipped: {', '.join(shipped.available())})")
+        key = name, render_size
         with self._lock:
-            if (name, render_size) not in self._loaded:
+            if key not in self._loaded:
                 try:
-                    self._loaded[name, render_size] = Colorizer.load(name, size=render_size)
+                    colorizer = Colorizer.load(name, size=render_size)
                 except ModelLoadError as error:
                     raise UploadError(422, str(error)) from None
-            return self._loaded[name, render_size]
+                if len(self._loaded) == MODELS_KEPT:
+                    self._loaded.pop(next(iter(self._loaded)))
+                self._loaded[key] = colorizer
+            self._loaded[key] = self._loaded.pop(key)  # the last used goes last
+            return self._loaded[key]
 
 
 def _safe_name(name, fallback):
@@ -210,7 +219,8 @@ class VideoJobs:
         with self._lock:
             self._jobs.pop(job_id, None)
         cleanup = BackgroundTask(shutil.rmtree, job["folder"], ignore_errors=True)
-        return job["folder"] / "colorized.mp4", f"{Path(_safe_name(job['name'], 'video')).stem}-colorized.mp4", cleanup
+        download_name = f"{Path(_safe_name(job['name'], 'video')).stem}-colorized.mp4"
+        return job["folder"] / "colorized.mp4", download_name, cleanup
 
     def _job(self, job_id):
         with self._lock:
@@ -283,7 +293,8 @@ def create_app():
     def colorize(
         files: list[UploadFile] = File(description=f"1 to {MAX_FILES} images"),
         model: str = Form(shipped.PHOTO_MODEL, description="a shipped model name (GET /api/models)"),
-        render_size: int | None = Form(None, description="the model's short side in pixels (default: its own size)"),
+        render_size: int | None = Form(None, ge=1, le=2048,
+                                       description="the model's short side in pixels (default: its own size)"),
         response: str = Form("file", pattern="^(file|json)$",
                              description='"file": one PNG, or a zip of several; "json": base64 PNGs (and zip)'),
     ):
@@ -292,7 +303,7 @@ def create_app():
             raise UploadError(422, f"{len(files)} files: at most {MAX_FILES} a request")
         colorizer = colorizers.get(model, render_size)
         results, skipped = [], []
-        with tempfile.TemporaryDirectory(prefix="keras-colorize-upload-") as folder:
+        with colorizing, tempfile.TemporaryDirectory(prefix="keras-colorize-upload-") as folder:
             for index, upload in enumerate(files):
                 try:
                     name, path = _saved(upload, folder, MAX_IMAGE_BYTES, index)
