@@ -10,15 +10,12 @@ web extra, Selenium and Debian's chromium and chromium-driver (as the browser te
 
 import argparse
 import shutil
-import socket
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import skimage.data
-import uvicorn
 from PIL import Image
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
@@ -36,26 +33,19 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "web.png")
     args = parser.parse_args(argv)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(web.create_app(), host="127.0.0.1", port=port, log_level="warning"))
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.05)
     options = webdriver.ChromeOptions()
     options.binary_location = shutil.which("chromium")
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1000,900"):
         options.add_argument(argument)
     browser = webdriver.Chrome(options=options, service=Service(shutil.which("chromedriver")))
     try:
-        with tempfile.TemporaryDirectory() as folder:
+        with web.served_in_background() as url, tempfile.TemporaryDirectory() as folder:
             photos = []
             for name, photo in (("coffee", skimage.data.coffee()), ("astronaut", skimage.data.astronaut())):
                 photos.append(Path(folder) / f"{name}.png")
                 gray = Image.fromarray(gray_version(photo[None])[0])
                 gray.resize((384, 384 * gray.height // gray.width)).save(photos[-1])
-            browser.get(f"http://127.0.0.1:{port}/")
+            browser.get(url)
             WebDriverWait(browser, 30).until(lambda driver: driver.find_elements(By.CSS_SELECTOR, "#model option"))
             browser.find_element(By.ID, "files").send_keys("\n".join(map(str, photos)))
             WebDriverWait(browser, 300).until(lambda driver: len(driver.find_elements(By.CSS_SELECTOR, ".result")) == 2)
@@ -63,7 +53,6 @@ def main(argv=None):
             browser.save_screenshot(str(args.out))
     finally:
         browser.quit()
-        server.should_exit = True
     print(args.out)
     return 0
 

@@ -6,10 +6,8 @@ import io
 import json
 import re
 import shutil
-import socket
 import sys
 import tempfile
-import threading
 import time
 import zipfile
 
@@ -210,22 +208,9 @@ needs_browser = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def server(upload_folder):
-    """The app served by uvicorn on a free local port, in a thread; its base URL."""
-    import uvicorn
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    app_server = uvicorn.Server(uvicorn.Config(web.create_app(), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=app_server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not app_server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    app_server.should_exit = True
-    thread.join(timeout=30)
+    """The app served by uvicorn on a free local port; its base URL."""
+    with web.served_in_background() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -25,6 +25,7 @@ import io
 import re
 import secrets
 import shutil
+import socket
 import tempfile
 import threading
 import time
@@ -354,3 +355,25 @@ def _error(status, message):
 def serve(host="127.0.0.1", port=8000):
     """Run the app with uvicorn until interrupted."""
     uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+
+
+@contextlib.contextmanager
+def served_in_background(seconds=30):
+    """Run the app on a free local port in a thread while the block runs; yields its base URL
+    (for browser tests and `scripts/web_screenshot.py`)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + seconds
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError(f"uvicorn did not start on port {port} within {seconds} s")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=seconds)
