@@ -153,7 +153,7 @@ def _finished(client, job, seconds=120):
     raise AssertionError(f"video job {job} still {state} after {seconds} s")
 
 
-def test_a_video_job_reports_progress_and_its_result_keeps_the_sound(client, tmp_path, upload_folder):
+def test_a_video_job_reports_progress_and_its_result_keeps_the_sound(client, tmp_path, upload_folder, monkeypatch):
     clip = make_clip(tmp_path / "tone.mp4", "aac", 16000)
     response = client.post("/api/video", files={"file": ("tone.mp4", clip.read_bytes(), "video/mp4")},
                            data={"model": MODEL})
@@ -170,6 +170,12 @@ def test_a_video_job_reports_progress_and_its_result_keeps_the_sound(client, tmp
         assert len(container.streams.audio) == 1
     assert client.get(f"/api/video/{job}").status_code == 404  # fetched once, then gone
     assert _uploads_left(upload_folder) == []
+
+    job = client.post("/api/video", files={"file": ("tone.mp4", clip.read_bytes(), "video/mp4")},
+                      data={"model": MODEL}).json()["job"]
+    assert _finished(client, job)["state"] == "done" and _uploads_left(upload_folder)
+    monkeypatch.setattr(web, "JOB_SECONDS", -1)  # a result nobody fetched, now an hour old
+    assert client.get(f"/api/video/{job}").status_code == 404 and _uploads_left(upload_folder) == []
 
     still = _png(np.zeros((8, 8, 3), np.uint8))
     response = client.post("/api/video", files={"file": ("photo.png", still, "image/png")})

@@ -46,7 +46,7 @@ PAGE = Path(__file__).with_name("page.html")
 MAX_FILES = 32
 MAX_IMAGE_BYTES = 25 << 20
 MAX_VIDEO_BYTES = 300 << 20
-JOB_SECONDS = 3600  # a finished video not fetched within this is deleted
+JOB_SECONDS = 3600  # a video job this old is deleted, fetched or not, by the next request about videos
 MODELS_KEPT = 4
 # One request colorizes at a time: the CPU is shared anyway, and memory stays that of one.
 colorizing = threading.Lock()
@@ -209,6 +209,7 @@ class VideoJobs:
         shutil.rmtree(job["folder"], ignore_errors=True)
 
     def status(self, job_id):
+        self._expire()
         job = self._job(job_id)
         return {key: job[key] for key in ("state", "progress", "name", "frames", "summary", "error") if key in job}
 
