@@ -44,9 +44,7 @@ def test_photos(data_dir, count):
 
 
 def agreement(reference, colorizer, photos):
-    differences = np.concatenate(
-        [np.abs(reference.colorize(photo).astype(int) - colorizer.colorize(photo)).ravel() for photo in photos]
-    )
+    differences = tflite.level_differences(reference, colorizer, photos)
     return {
         "max_levels": int(differences.max()),
         "mean_levels": float(differences.mean()),

@@ -127,6 +127,14 @@ def _check_description(path, description):
         raise ModelLoadError(f"{path}: its metadata gives model {description['model']!r} another element format")
 
 
+def level_differences(reference, other, photos):
+    """|reference - other| of the two Colorizers' uint8 outputs on `photos`, every channel of
+    every pixel in one flat array: how far an export strays from its Keras model."""
+    return np.concatenate([
+        np.abs(reference.colorize(photo).astype(np.int16) - other.colorize(photo)).ravel() for photo in photos
+    ])
+
+
 class TFLiteModel:
     """A .tflite network run by the TFLite interpreter: float32 (N, H, W, C) -> its output."""
 

@@ -1,5 +1,9 @@
 """`keras-colorize export`: TensorFlow Lite files (and `Colorizer.load` of them) and SavedModels."""
 
+import contextlib
+import io
+import re
+
 import numpy as np
 import pytest
 import skimage.data
@@ -25,7 +29,10 @@ def exported(tmp_path_factory):
     for quantization in tflite.QUANTIZATIONS:
         files[quantization] = folder / f"unet_{quantization}.tflite"
         float16 = ["--float16"] if quantization == "float16" else []
-        assert cli.main(["export", "unet", "--format", "tflite", str(files[quantization]), *float16]) == cli.EXIT_OK
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            assert cli.main(["export", "unet", "--format", "tflite", str(files[quantization]), *float16]) == 0
+        files[f"{quantization} said"] = printed.getvalue()
     return files
 
 
@@ -47,8 +54,12 @@ def test_a_tflite_file_colorizes_within_one_level_of_the_keras_model(exported, k
     np.testing.assert_array_equal(colorizer.colorize(batch)[2], colorizer.colorize(photos[0]))
 
 
-def test_float16_halves_the_file(exported):
+def test_float16_halves_the_file_and_export_says_how_close_each_file_is(exported):
     assert exported["float16"].stat().st_size < 0.6 * exported["float32"].stat().st_size
+    assert re.fullmatch(r".*unet_float16.tflite: unet \(shipped:unet\) as tflite with float16 weights; on the 6 "
+                        r"sample photos 100.00% of the values are within 1 uint8 level of the Keras model's, "
+                        r"[01] at most\n", exported["float16 said"])
+    assert "unet_float32.tflite: unet (shipped:unet) as tflite; on the 6 sample photos" in exported["float32 said"]
 
 
 def _rewritten(source, destination, change):
