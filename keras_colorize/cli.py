@@ -4,6 +4,8 @@
     keras-colorize sketch2photo 'sketches/*.png' -o photos/
     keras-colorize gray2color --via-sketch faces/ -o colorized/
     keras-colorize video film.mp4 film_colour.mp4 --smooth 5
+    keras-colorize export mobilenet_unet --format tflite mobilenet_unet.tflite
+    keras-colorize serve --port 8000
     keras-colorize gui
 
 INPUT may be files, folders (searched recursively) or quoted glob patterns. Each image is
@@ -13,10 +15,10 @@ earlier run, or another input of the same name) the next free name <name>-2.png,
 (no such file, a pattern matching none), a broken link and an unreadable folder are reported
 and counted as skipped, like a file that cannot be read or written.
 
---model takes a run folder, a .keras file, a SavedModel folder or the name of a model shipped
-with the package. A SavedModel is a program that TensorFlow runs: one that is not shaped like
-this package's exports (only computation, no file or process operations) is refused unless
---trust-savedmodel says you trust its author.
+--model takes a run folder, a .keras file, a SavedModel folder, a .tflite file from `export`
+or the name of a model shipped with the package. A SavedModel is a program that TensorFlow
+runs: one that is not shaped like this package's exports (only computation, no file or
+process operations) is refused unless --trust-savedmodel says you trust its author.
 
 Exit status: 0 every input was converted; 1 some inputs could not be read or written (each is
 named on stderr, counted in the summary, and the others were still written); 2 a usage,
@@ -29,7 +31,7 @@ import sys
 from pathlib import Path
 
 from data_prep.common import OUTPUT_SUFFIX, Tally
-from keras_colorize import files, images, video
+from keras_colorize import files, images, samples, tflite, video
 from keras_colorize.colorizer import Colorizer, ModelLoadError
 from keras_colorize.shipped import PENCIL_SKETCH_MODEL, PHOTO_MODEL, SKETCH_MODEL
 
@@ -40,10 +42,10 @@ class CommandError(Exception):
     """A problem that stops the whole command (exit status 2); the message says what to do."""
 
 
-def load_model(source, trust_savedmodel=False):
+def load_model(source, trust_savedmodel=False, render_size=None):
     """`Colorizer.load`, with a hint on how to get a model when there is none."""
     try:
-        return Colorizer.load(source, trust_savedmodel)
+        return Colorizer.load(source, trust_savedmodel, render_size)
     except ModelLoadError as error:
         raise CommandError(
             f"{error}\nPass --model with a run folder (train one with `make train MODEL=unet`, "
@@ -106,7 +108,7 @@ def _convert_images(args):
     via_sketch = getattr(args, "via_sketch", False)
     model = args.model or (PENCIL_SKETCH_MODEL if via_sketch else PHOTO_MODEL)
     takes_sketches = args.command == "sketch2photo" or via_sketch
-    colorizer = _model_for(model, "sketch" if takes_sketches else "gray", args.trust_savedmodel)
+    colorizer = _model_for(model, "sketch" if takes_sketches else "gray", args.trust_savedmodel, args.render_size)
     prepare = colorizer.pencil_sketch if via_sketch else None
     tally = convert_files(colorizer, paths, args.out, prepare, args.command, problems)
     if not tally.kept:
@@ -121,9 +123,9 @@ OTHER_COMMANDS = {
 }
 
 
-def _model_for(source, input_kind, trust_savedmodel):
+def _model_for(source, input_kind, trust_savedmodel, render_size):
     """`load_model`, refusing a model trained on the other kind of input, with the command to use."""
-    colorizer = load_model(source, trust_savedmodel)
+    colorizer = load_model(source, trust_savedmodel, render_size)
     try:
         return colorizer.check_input_kind(input_kind)
     except ModelLoadError as error:
@@ -134,13 +136,31 @@ def _video(args):
     try:
         video.check_source(args.input)  # both before the model takes seconds to load
         video.check_destination(args.output)
+        video.check_audio(args.input, args.output)
         report = video.colorize_video(
-            load_model(args.model, args.trust_savedmodel), args.input, args.output,
+            load_model(args.model, args.trust_savedmodel, args.render_size), args.input, args.output,
             smooth=args.smooth, batch_size=args.batch_size,
         )
     except video.VideoError as error:
         raise CommandError(str(error)) from None
     print(f"{args.output}: {report.summary()}")
+    return EXIT_OK
+
+
+def _export(args):
+    colorizer = load_model(args.model)
+    try:
+        written = colorizer.export(args.output, args.format, "float16" if args.float16 else "float32")
+    except (ModelLoadError, ValueError) as error:
+        raise CommandError(str(error)) from None
+    line = f"{written}: {colorizer.name} ({colorizer.source}) as {args.format}"
+    if args.format == "tflite":
+        photos = samples.sample_photos()
+        differences = tflite.level_differences(colorizer, load_model(written), photos.values())
+        line += (f"{' with float16 weights' if args.float16 else ''}; on the {len(photos)} sample photos "
+                 f"{(differences <= 1).mean():.2%} of the values are within 1 uint8 level of the Keras "
+                 f"model's, {differences.max()} at most")
+    print(line)
     return EXIT_OK
 
 
@@ -152,6 +172,23 @@ def _gui(args):
         gui.run(sketch_model=args.sketch_model, photo_model=args.photo_model)
     except gui.NoDisplayError as error:
         raise CommandError(str(error)) from None
+    return EXIT_OK
+
+
+def _serve(args):
+    try:
+        # Imported here: the web framework is an optional extra, which only this command needs.
+        from keras_colorize import web
+    except ImportError as error:
+        raise CommandError(
+            f"`keras-colorize serve` needs the web extra ({error.name} is missing): "
+            "pip install 'keras-colorize[web]'"
+        ) from None
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"warning: serving on {args.host}: anyone who can reach this address can use the app",
+              file=sys.stderr)
+    print(f"keras-colorize: http://{args.host}:{args.port}/ (API docs at /docs); Ctrl-C stops it")
+    web.serve(args.host, args.port)
     return EXIT_OK
 
 
@@ -197,7 +234,15 @@ def _add_image_arguments(parser, default_model, model_help):
                         help="folder for the colorized PNGs (created; existing files are kept)")
     parser.add_argument("--model", default=default_model, help=model_help)
     add_trust_argument(parser)
+    add_render_size_argument(parser)
     add_max_pixels_argument(parser)
+
+
+def add_render_size_argument(parser):
+    parser.add_argument("--render-size", type=positive_int, default=None, metavar="N",
+                        help="run the model at N pixels on the image's short side, the long side in "
+                             "proportion (a multiple of the model's stride; Keras models only); "
+                             "default: the model's own square input size")
 
 
 def add_max_pixels_argument(parser):
@@ -255,6 +300,24 @@ def build_parser():
                      help="average the predicted colour over the last N frames (default 1: off)")
     sub.add_argument("--batch-size", type=positive_int, default=8, help="frames per model call")
     add_trust_argument(sub)
+    add_render_size_argument(sub)
+
+    sub = command("export", _export,
+                  "Write a Keras model (a shipped name, run folder or .keras file) as a SavedModel "
+                  "folder (uint8 images in, uint8 RGB out) or a TensorFlow Lite file, which "
+                  "`--model` then takes.")
+    sub.add_argument("model", metavar="MODEL", help="shipped model name, run folder or .keras file")
+    sub.add_argument("--format", choices=Colorizer.EXPORT_FORMATS, required=True)
+    sub.add_argument("output", type=Path, metavar="OUT",
+                     help="new folder (savedmodel) or .tflite file (never overwritten)")
+    sub.add_argument("--float16", action="store_true", help="tflite: float16 weights (half the bytes)")
+
+    sub = command("serve", _serve,
+                  "Run the web app: a page to colorize photos, sketches and videos, and its HTTP "
+                  "API (POST /api/colorize); needs the web extra.")
+    sub.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this computer only)")
+    sub.add_argument("--port", type=positive_int, default=8000)
+    add_max_pixels_argument(sub)
 
     sub = command("gui", _gui, "Open the drawing and colorizing window.")
     sub.add_argument("--sketch-model", default=SKETCH_MODEL, help="model for Convert")

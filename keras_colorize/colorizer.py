@@ -8,6 +8,8 @@ LAB models predict ab at their own size and join it, resized, with the input's f
 lightness; sketch models return their photo resized back (see `keras_colorize.inference`).
 """
 
+import functools
+import os
 import zipfile
 from pathlib import Path
 
@@ -17,7 +19,9 @@ import tensorflow as tf
 from PIL import Image
 
 from data_prep.sketch import pencil_sketch_at
-from keras_colorize import data, exporting, files, images, inference, models, runs, savedmodel_check, shipped, striped
+from keras_colorize import (
+    data, exporting, files, images, inference, models, runs, savedmodel_check, shipped, striped, tflite,
+)
 from keras_colorize.shipped import ModelLoadError
 
 IMAGE_SHAPES = "(H, W), (H, W, 1) or (H, W, 3)"
@@ -27,13 +31,17 @@ INPUT_NAMES = {"sketch": "drawn sketches", "gray": "photos"}  # by `Colorizer.in
 class Colorizer:
     """Wraps a model and its element format; `colorize` handles sizes, dtypes and batches."""
 
-    def __init__(self, colorize_batch, name, element_format, source="", input_size=None, predictor=None):
+    def __init__(self, colorize_batch, name, element_format, source="", input_size=None, predictor=None,
+                 render_size=None, stride=None):
         self._colorize_batch = colorize_batch
         self._predictor = predictor  # the Keras model, to colorize large images in strips
         self.name = name
         self.element_format = element_format
         self.source = str(source)
         self.input_size = input_size  # the model's square input side; None when unknown
+        # The short side the model runs at, the long side in proportion; None: its own square size.
+        self.render_size = render_size
+        self._stride = stride  # of the model's coarsest features; render sizes are multiples of it
 
     @property
     def input_kind(self):
@@ -41,9 +49,7 @@ class Colorizer:
         element_format = self.element_format
         if element_format == "saved_model" and self.name in models.available():
             element_format = models.element_format(self.name)
-        if element_format not in data.element_formats():
-            return None
-        return "sketch" if "sketch" in data.get_format(element_format).reads else "gray"
+        return input_kind_of(element_format)
 
     def check_input_kind(self, kind):
         """ModelLoadError when the model was trained on the other kind of input than `kind`
@@ -65,8 +71,11 @@ class Colorizer:
         return f"Colorizer({self.name!r}, format={self.element_format!r}, source={self.source!r})"
 
     @classmethod
-    def from_model(cls, model, name=None, source=""):
-        """A Colorizer around a Keras model built by `keras_colorize.models`."""
+    def from_model(cls, model, name=None, source="", size=None):
+        """A Colorizer around a Keras model built by `keras_colorize.models`; with `size`, a
+        fully convolutional model runs at `size` pixels on the image's short side (a multiple of
+        its stride), the long side in proportion, instead of at its own square size (`model` is
+        then let take any size: `models.accept_any_size`)."""
         name = name or model.name
         if name not in models.available():
             raise ModelLoadError(
@@ -84,36 +93,44 @@ class Colorizer:
                 f"{source or model.name}: not a keras-colorize {name!r} model: its input "
                 f"{predictor.input_shape} or output {predictor.output_shape} is not a batch of images"
             ) from None
+        stride = _check_render_size(predictor, size, source or model.name) if size else None
+
         # One trace per input dtype and rank; sizes stay symbolic after the first retrace.
         @tf.function(reduce_retracing=True)
         def colorize_batch(batch):
-            return inference.colorize_batch(predictor, batch, element_format)
+            height, width = tf.shape(batch)[1], tf.shape(batch)[2]
+            shape = None if size is None else inference.render_shape(height, width, size, stride)
+            return inference.colorize_batch(predictor, batch, element_format, shape)
 
-        size = predictor.input_shape[1]
-        return cls(lambda batch: colorize_batch(batch).numpy(), name, element_format, source, size, predictor)
+        return cls(lambda batch: colorize_batch(batch).numpy(), name, element_format, source,
+                   predictor.input_shape[1], predictor, size, stride)
 
     @classmethod
-    def load(cls, source, trust_savedmodel=False):
-        """From a run folder, a `.keras` file, a SavedModel folder, or a shipped model's name
-        (`"unet"`, or `"shipped:unet"` as a loaded Colorizer's `source` names it).
+    def load(cls, source, trust_savedmodel=False, size=None):
+        """From a run folder, a `.keras` file, a SavedModel folder, a `.tflite` file from
+        `keras-colorize export`, or a shipped model's name (`"unet"`, or `"shipped:unet"` as a
+        loaded Colorizer's `source` names it); `size` as in `from_model` (Keras models only: an
+        exported graph runs at its own size).
 
         A SavedModel runs its own graph, so one is loaded only with `trust_savedmodel`, or when
         it has the shape of this package's exports (`savedmodel_check`). `.keras` files load
         in Keras's safe mode (no Lambda layers' code) whatever the setting."""
         shipped_name = shipped.name_in(str(source))
         if shipped_name is not None:
-            return cls._load_shipped(shipped_name)
+            return cls._load_shipped(shipped_name, size)
         path = Path(source)
         if (path / "model.keras").is_file():
-            return cls._load_keras(path / "model.keras")
+            return cls._load_keras(path / "model.keras", size)
         if (path / "saved_model.pb").is_file():
-            return cls._load_saved_model(path, trust_savedmodel)
+            return _fixed_size_only(cls._load_saved_model(path, trust_savedmodel), size)
         # Checked only now: a file or a folder without a model that shares a shipped model's
         # name (a `classifier/` of outputs, say) must not hide that model, the apps' default.
         if str(source) in shipped.available():
-            return cls._load_shipped(str(source))
+            return cls._load_shipped(str(source), size)
+        if path.is_file() and path.suffix.lower() == tflite.SUFFIX:
+            return _fixed_size_only(cls._load_tflite(path), size)
         if path.is_file():
-            return cls._load_keras(path)
+            return cls._load_keras(path, size)
         if not path.exists():
             raise ModelLoadError(
                 f"{source}: no such file or folder, and not a shipped model "
@@ -125,11 +142,11 @@ class Colorizer:
         )
 
     @classmethod
-    def _load_shipped(cls, name):
-        return cls.from_model(shipped.load(name), source=shipped.source_of(name))
+    def _load_shipped(cls, name, size=None):
+        return cls.from_model(shipped.load(name), source=shipped.source_of(name), size=size)
 
     @classmethod
-    def _load_keras(cls, path):
+    def _load_keras(cls, path, size=None):
         # Keras calls any .keras file that is not a zip archive (a truncated one) "not found".
         if path.suffix == ".keras" and not zipfile.is_zipfile(path):
             raise ModelLoadError(
@@ -139,7 +156,7 @@ class Colorizer:
             model = keras.saving.load_model(path, compile=False)
         except (ValueError, *models.UNREADABLE_MODEL_FILE) as error:
             raise ModelLoadError(f"{path}: not a loadable .keras model ({models.first_line(error)})") from None
-        return cls.from_model(model, source=path)
+        return cls.from_model(model, source=path, size=size)
 
     @classmethod
     def _load_saved_model(cls, path, trusted):
@@ -164,6 +181,44 @@ class Colorizer:
 
         return cls(colorize_batch, name, "saved_model", path, input_size)
 
+    @classmethod
+    def _load_tflite(cls, path):
+        """A .tflite file from `keras-colorize export`, run by the TFLite interpreter between the
+        Keras path's own pre- and post-processing (each one traced graph)."""
+        network, description = tflite.load(path)
+        name, element_format = description["model"], description["element_format"]
+        size = network.input_shape[1:3]
+        prepare = tf.function(lambda batch: inference.prepared(batch, element_format, size), reduce_retracing=True)
+        finish = tf.function(functools.partial(inference.finished, element_format), reduce_retracing=True)
+
+        def colorize_batch(batch):
+            full_inputs, model_inputs = prepare(batch)
+            return finish(full_inputs, network(model_inputs.numpy())).numpy()
+
+        return cls(colorize_batch, name, element_format, path, size[0])
+
+    EXPORT_FORMATS = ("savedmodel", "tflite")
+
+    def export(self, path, export_format, quantization="float32"):
+        """Write the Keras model as a new SavedModel folder (`exporting.export_serving`: pre- and
+        post-processing inside) or `.tflite` file (`tflite.export`: the network, `quantization`
+        float32 or float16) at `path`, never replacing anything there."""
+        path = Path(path)
+        if self._predictor is None:
+            raise ModelLoadError(
+                f"{self.source}: an exported model already; export takes a Keras model (a shipped "
+                "name, a run folder or a .keras file)"
+            )
+        if export_format not in self.EXPORT_FORMATS:
+            raise ValueError(f"export format must be one of {self.EXPORT_FORMATS}, not {export_format!r}")
+        if os.path.lexists(path):
+            raise FileExistsError(f"{path}: exists; refusing to overwrite it")
+        if export_format == "tflite":
+            if path.suffix.lower() != tflite.SUFFIX:
+                raise ValueError(f"{path}: a TensorFlow Lite model is written as a {tflite.SUFFIX} file")
+            return tflite.export(self._predictor, self.name, self.element_format, path, quantization)
+        return exporting.export_serving(self._predictor, self.element_format, path)
+
     def colorize(self, image):
         """One image (array, PIL image or path) -> uint8 RGB (H, W, 3); or a list of them -> list.
 
@@ -181,8 +236,14 @@ class Colorizer:
             return self._colorize_batch(_as_batch_input(image))
         array = _as_batch_input(to_array(image)[None])[0]
         if self.colorizes_in_strips(array.shape[1], array.shape[0]):
-            return striped.colorize(self._predictor, self.element_format, array)
+            return striped.colorize(self._predictor, self.element_format, array, self._model_size(*array.shape[:2]))
         return self._colorize_batch(array[None])[0]
+
+    def _model_size(self, height, width):
+        """(height, width) the model runs at for an image of this size; None: its own size."""
+        if self.render_size is None:
+            return None
+        return tuple(inference.render_shape(height, width, self.render_size, self._stride).numpy().tolist())
 
     def colorizes_in_strips(self, width, height):
         """Whether an image this large is colorized in strips, in bounded memory (`striped`);
@@ -193,10 +254,18 @@ class Colorizer:
         """Colorize a decoded Pillow image read from `source` into a new PNG at `path`, in strips:
         neither the whole colorized image nor a float copy of the input is ever held."""
         width, height = image.size
-        strips = striped.colorized_strips(self._predictor, self.element_format, *striped.rows_of_pil(image, source))
+        strips = striped.colorized_strips(self._predictor, self.element_format, *striped.rows_of_pil(image, source),
+                                          model_size=self._model_size(height, width))
         with files.written_atomically(path) as temporary:
             striped.write_png(temporary, height, width, (strip for _, strip in strips))
         return path
+
+
+def input_kind_of(element_format):
+    """"sketch" or "gray": what models of this element format colorize; None for another format."""
+    if element_format not in data.element_formats():
+        return None
+    return "sketch" if "sketch" in data.get_format(element_format).reads else "gray"
 
 
 def to_array(image):
@@ -211,6 +280,39 @@ def to_array(image):
     if array.ndim != 3 or not _is_image_shape(array.shape):
         raise ValueError(f"expected an image of shape {IMAGE_SHAPES}, not {array.shape}")
     return array
+
+
+def _check_render_size(predictor, size, source):
+    """The stride of `predictor` after letting it take any size; ModelLoadError when `size` is
+    not a multiple of it, or the model is not fully convolutional (it cannot run at another size)."""
+    stride = models.stride(predictor)
+    if size % stride:
+        nearest = [side for side in (size // stride * stride, (size // stride + 1) * stride) if side]
+        raise ModelLoadError(
+            f"{source}: render size {size} is not a multiple of the model's stride {stride} "
+            f"(take {' or '.join(map(str, nearest))})"
+        )
+    models.accept_any_size(predictor)
+    probe = np.zeros((1, stride, 2 * stride, predictor.input_shape[-1]), np.float32)
+    try:
+        shape = tuple(predictor(probe, training=False).shape[1:3])
+    except (ValueError, tf.errors.OpError):
+        shape = None
+    if shape != probe.shape[1:3]:
+        raise ModelLoadError(
+            f"{source}: not fully convolutional; it runs only at its own size, without a render size"
+        )
+    return stride
+
+
+def _fixed_size_only(colorizer, size):
+    """`colorizer`, or ModelLoadError when a render size was asked of an exported graph."""
+    if size is not None:
+        raise ModelLoadError(
+            f"{colorizer.source}: an exported model runs at its own size; a render size needs the "
+            "Keras model (a run folder, .keras file or shipped name)"
+        )
+    return colorizer
 
 
 def _check_serving_signature(path, serve):

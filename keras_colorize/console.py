@@ -8,6 +8,7 @@ would open with them. `import_tensorflow_quietly` runs the import with the proce
 captured, then writes back every line but those.
 """
 
+import contextlib
 import os
 import re
 import sys
@@ -30,16 +31,40 @@ def import_tensorflow_quietly():
     """Import TensorFlow (once per process) leaving out its start-up INFO lines."""
     if "tensorflow" in sys.modules:
         return
+    with _stderr_without(_START_UP_LINES):
+        import tensorflow  # noqa: F401
+
+
+# TensorFlow's native log lines: severity, date, time, thread, source file (`I0000 00:00:... reader.cc:83] ...`),
+# and the TFLite runtime's note on its CPU delegate.
+_NATIVE_LOG_LINES = re.compile(
+    rb"[IWE]\d{4} [\d:.]+ +\d+ [\w.]+:\d+\] .*|INFO: Created TensorFlow Lite XNNPACK delegate for CPU\."
+)
+
+
+@contextlib.contextmanager
+def native_logs_hidden():
+    """Leave out the lines TensorFlow's and TFLite's C++ code log while the block runs (the
+    TFLite converter logs dozens per model, whatever `TF_CPP_MIN_LOG_LEVEL` says); their errors
+    reach Python as exceptions, which carry their own message."""
+    with _stderr_without(_NATIVE_LOG_LINES):
+        yield
+
+
+@contextlib.contextmanager
+def _stderr_without(lines):
+    """Run the block with the process's stderr (file descriptor 2, which C++ writes to)
+    captured, then write back every line that does not match `lines`."""
     sys.stderr.flush()
     stderr = os.dup(2)
     with tempfile.TemporaryFile() as captured:
         os.dup2(captured.fileno(), 2)
         try:
-            import tensorflow  # noqa: F401
+            yield
         finally:
             os.dup2(stderr, 2)
             os.close(stderr)
             captured.seek(0)
-            lines = captured.read().splitlines(keepends=True)
-            kept = [line for line in lines if not _START_UP_LINES.fullmatch(line.rstrip(b"\r\n"))]
+            kept = [line for line in captured.read().splitlines(keepends=True)
+                    if not lines.fullmatch(line.rstrip(b"\r\n"))]
             os.write(2, b"".join(kept))

@@ -87,9 +87,35 @@ def gray_version(images):
     return to_uint8(color.rgb_to_gray(to_float_rgb(images))).numpy()
 
 
-def colorize_batch(model, images, element_format):
-    """uint8/float images (N, H, W, C) -> uint8 RGB (N, H, W, 3), the model run at its own size."""
-    size = model.input_shape[1:3]
+def colorize_batch(model, images, element_format, size=None):
+    """uint8/float images (N, H, W, C) -> uint8 RGB (N, H, W, 3), the model run at `size`
+    (height, width), by default its own input size."""
+    size = model.input_shape[1:3] if size is None else size
+    full_inputs, model_inputs = prepared(images, element_format, size)
+    return finished(element_format, full_inputs, model(model_inputs, training=False))
+
+
+def prepared(images, element_format, size):
+    """(full-resolution inputs, the model's inputs at `size`) of uint8/float images (N, H, W, C):
+    the two halves of `colorize_batch` around the model, for a model run outside TensorFlow."""
     full_inputs = full_resolution_input(images, element_format)
-    outputs = model(_resize(full_inputs, size), training=False)
+    return full_inputs, _resize(full_inputs, size)
+
+
+def finished(element_format, full_inputs, outputs):
+    """uint8 RGB at `full_inputs`' size from the model's `outputs` (see `prepared`)."""
     return to_uint8(outputs_to_rgb(element_format, full_inputs, outputs))
+
+
+def render_shape(height, width, short_side, stride):
+    """(height, width) at which a fully convolutional model renders an image of this size:
+    `short_side` (a multiple of `stride`) on its shorter side, the longer one in proportion,
+    rounded to a multiple of `stride`. TF ops, so that a traced graph takes any image size."""
+    height, width = tf.cast(height, tf.float32), tf.cast(width, tf.float32)
+    scale = short_side / tf.minimum(height, width)
+
+    def side(length):
+        steps = tf.maximum(1, tf.cast(tf.round(length * scale / stride), tf.int32))
+        return steps * stride
+
+    return tf.stack([side(height), side(width)])

@@ -37,12 +37,13 @@ def rows_of_pil(image, path):
     return height, width, lambda top, bottom: images.to_rgb_array(image.crop((0, top, width, bottom)), path)
 
 
-def colorized_strips(predictor, element_format, height, width, read, strip_pixels=STRIP_PIXELS):
+def colorized_strips(predictor, element_format, height, width, read, strip_pixels=STRIP_PIXELS, model_size=None):
     """Yield (top row, uint8 RGB strip) covering the image that `read(top, bottom)` gives in
-    strips, colorized by `predictor` at its own size as `inference.colorize_batch` would."""
+    strips, colorized by `predictor` at `model_size` (default: its own input size) as
+    `inference.colorize_batch` would."""
     strip_rows = max(1, strip_pixels // width)
     bounds = [(top, min(top + strip_rows, height)) for top in range(0, height, strip_rows)]
-    model_height, model_width = predictor.input_shape[1:3]
+    model_height, model_width = model_size or predictor.input_shape[1:3]
 
     def full_input(top, bottom):
         return inference.full_resolution_input(read(top, bottom)[None], element_format)
@@ -70,11 +71,11 @@ def _resize_part(images_in, size, scale=None, top=0):
     )
 
 
-def colorize(predictor, element_format, array):
+def colorize(predictor, element_format, array, model_size=None):
     """An image array (H, W, C) -> uint8 RGB (H, W, 3), filled strip by strip."""
     height, width, read = rows_of_array(array)
     out = np.empty((height, width, 3), np.uint8)
-    for top, strip in colorized_strips(predictor, element_format, height, width, read):
+    for top, strip in colorized_strips(predictor, element_format, height, width, read, model_size=model_size):
         out[top : top + len(strip)] = strip
     return out
 

@@ -7,7 +7,8 @@ batches of frames with a `Colorizer`, and, with
 `smooth=N`, replaces each frame's ab by the mean ab of the last N predictions (causal: no frame
 waits for later ones) joined with the frame's own lightness. The output keeps the input's frame
 count, size and frame rate, except that an odd width or height loses its last column or row
-(see `written_size`).
+(see `written_size`), and its sound: OpenCV writes images only, so PyAV (FFmpeg's libraries)
+then copies the input's audio streams, unchanged, beside the colorized frames.
 
 `FlickerMeter` gives the flicker figure reported for smoothing off and on: the mean change of
 the output's ab between consecutive frames (CIELAB ab units), weighted towards pixels whose
@@ -17,11 +18,14 @@ input lightness barely changed, where a change of colour can only be flicker, no
 import collections
 import contextlib
 import dataclasses
+import heapq
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
+import av
 import cv2
 import keras
 import numpy as np
@@ -31,7 +35,7 @@ from PIL import Image
 from keras_colorize import color, inference
 from keras_colorize.console import is_terminal
 from keras_colorize.files import unwritable_folder, written_atomically
-from keras_colorize.images import IMAGE_SUFFIXES, ImageError, check_file, gray_to_rgb
+from keras_colorize.images import IMAGE_SUFFIXES, ImageError, check_file, gray_to_rgb, printable
 
 # FFmpeg's own errors ("moov atom not found") would precede the one-line error that names
 # the file; read by OpenCV when FFmpeg first opens a file. 8: fatal errors only.
@@ -60,6 +64,7 @@ class VideoReport:
     flicker: float
     raw_flicker: float
     smooth: int
+    audio_streams: int = 0
 
     @property
     def frames_per_second(self):
@@ -73,6 +78,8 @@ class VideoReport:
         )
         if self.smooth > 1:
             line += f" (smoothed over {self.smooth} frames; {self.raw_flicker:.3f} without)"
+        if self.audio_streams:
+            line += f"; {self.audio_streams} audio stream{'s' if self.audio_streams > 1 else ''} copied"
         return line
 
 
@@ -284,10 +291,13 @@ def _colorized(batches, colorizer, smoother, raw_flicker, output_flicker):
         yield colorized
 
 
-def colorize_video(colorizer, source, destination, smooth=1, batch_size=8, verbose=True):
-    """Colorize video `source` into a new file `destination` (never replaced); returns a VideoReport."""
+def colorize_video(colorizer, source, destination, smooth=1, batch_size=8, verbose=True, on_progress=None):
+    """Colorize video `source` into a new file `destination` (never replaced), with its audio;
+    returns a VideoReport. `on_progress(frames done, frames stated or 0)` follows each batch."""
     destination = Path(destination)
     check_destination(destination)
+    check_source(source)
+    audio_streams = check_audio(source, destination)
     capture = open_video(source)
     info = stated_info(capture)
     smoother = ColorSmoother(smooth) if smooth > 1 else None
@@ -300,17 +310,20 @@ def colorize_video(colorizer, source, destination, smooth=1, batch_size=8, verbo
     if min(width, height) < 2:
         raise VideoError(source, "too_small", f"{info.width}x{info.height}: MPEG-4 needs at least 2x2 pixels")
     try:
-        with written_atomically(destination) as temporary, _video_writer(
-            temporary, destination, info.fps, (width, height)
-        ) as writer:
-            batches = read_batches(capture, batch_size)
-            for colorized in _colorized(batches, colorizer, smoother, raw_flicker, output_flicker):
-                for rgb in colorized:
-                    writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-                frames += len(colorized)
-                progress.add(len(colorized))
+        with written_atomically(destination) as temporary, _frames_file(temporary, audio_streams) as frames_path:
+            with _video_writer(frames_path, destination, info.fps, (width, height)) as writer:
+                batches = read_batches(capture, batch_size)
+                for colorized in _colorized(batches, colorizer, smoother, raw_flicker, output_flicker):
+                    for rgb in colorized:
+                        writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+                    frames += len(colorized)
+                    progress.add(len(colorized))
+                    if on_progress:
+                        on_progress(frames, info.frames)
             if not frames:
                 raise VideoError(source, "no_frames", "OpenCV decoded no frame of it")
+            if audio_streams:
+                _join_audio(frames_path, source, temporary)
     finally:
         capture.release()
     if frames < info.frames:
@@ -318,5 +331,75 @@ def colorize_video(colorizer, source, destination, smooth=1, batch_size=8, verbo
               "decoded (truncated?); the colorized video has those", file=sys.stderr)
     return VideoReport(
         frames, info.fps, width, height, time.perf_counter() - started,
-        (output_flicker if smoother else raw_flicker).value, raw_flicker.value, smooth,
+        (output_flicker if smoother else raw_flicker).value, raw_flicker.value, smooth, audio_streams,
     )
+
+
+def check_audio(source, destination):
+    """How many audio streams `source` has, after checking that `destination`'s container can
+    hold each of them unchanged (a header written to a scratch file of its suffix); VideoError
+    naming both files otherwise. Checked before any frame is colorized."""
+    codecs = _audio_codecs(source)
+    if not codecs:
+        return 0
+    with tempfile.TemporaryDirectory() as folder, av.open(str(source)) as sound:
+        try:
+            with av.open(str(Path(folder) / f"probe{destination.suffix.lower()}"), "w") as probe:
+                for stream in sound.streams.audio:
+                    probe.add_stream_from_template(stream)
+                probe.start_encoding()
+        except (av.error.FFmpegError, ValueError):
+            raise VideoError(
+                destination, "audio_unsupported",
+                f"the audio of {printable(source)} ({', '.join(codecs)}) cannot be stored unchanged in a "
+                f"{destination.suffix} file; write a .mkv, which holds almost any audio",
+            ) from None
+    return len(codecs)
+
+
+def _audio_codecs(source):
+    """The codec names of `source`'s audio streams, as FFmpeg (PyAV) reads them; none for a
+    file FFmpeg cannot open (OpenCV, which reads the frames, then reports it)."""
+    try:
+        with av.open(str(source)) as container:
+            return [stream.codec_context.name for stream in container.streams.audio]
+    except av.error.FFmpegError:
+        return []
+
+
+@contextlib.contextmanager
+def _frames_file(temporary, audio_streams):
+    """Where OpenCV writes the frames: `temporary` itself for a silent video, else a second
+    temporary beside it (named so that a killed run's is swept, `files.remove_stale_partials`),
+    which `_join_audio` copies into `temporary` with the audio."""
+    if not audio_streams:
+        yield temporary
+        return
+    frames_path = temporary.with_name(temporary.name.replace(".partial", ".partial-frames", 1))
+    try:
+        yield frames_path
+    finally:
+        frames_path.unlink(missing_ok=True)
+
+
+def _join_audio(frames_path, source, path):
+    """Write `path`: the video stream of `frames_path` and every audio stream of `source`, their
+    packets copied unchanged (no re-encoding), interleaved by time as players expect."""
+    with av.open(str(frames_path)) as frames, av.open(str(source)) as sound, av.open(str(path), "w") as out:
+        inputs = [(frames, frames.streams.video[0]), *((sound, stream) for stream in sound.streams.audio)]
+        outputs = {id(stream): out.add_stream_from_template(stream) for _, stream in inputs}
+        timed = heapq.merge(
+            _timed_packets(frames, [frames.streams.video[0]]), _timed_packets(sound, list(sound.streams.audio)),
+            key=lambda pair: pair[0],
+        )
+        for _, packet in timed:
+            packet.stream = outputs[id(packet.stream)]
+            out.mux(packet)
+
+
+def _timed_packets(container, streams):
+    """(seconds, packet) of `streams` in file order; the demuxer's empty end-of-stream packets
+    (no timestamp) are left out."""
+    for packet in container.demux(*streams):
+        if packet.dts is not None:
+            yield float(packet.dts * packet.time_base), packet

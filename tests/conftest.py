@@ -1,4 +1,5 @@
-"""Shared fixtures: the real data in ../shared/data, and small real-image batches from it."""
+"""Shared fixtures: the real data in ../shared/data, small real-image batches from it, and a
+made-up video with sound."""
 
 from pathlib import Path
 
@@ -80,3 +81,32 @@ def trained_run(tmp_path_factory):
         return runs[model_name]
 
     return run
+
+
+# A made-up video with sound (`make_clip`).
+CLIP_FRAMES, CLIP_FPS, CLIP_SIZE = 12, 10, (64, 48)
+TONE_HZ = 440
+
+
+def make_clip(path, audio_codec, sample_rate):
+    """A made-up clip: CLIP_FRAMES gray-ramp frames of CLIP_SIZE at CLIP_FPS (MPEG-4) and a
+    TONE_HZ sine tone of the clip's length in `audio_codec`, written by PyAV."""
+    import av
+
+    with av.open(str(path), "w") as out:
+        frames = out.add_stream("mpeg4", rate=CLIP_FPS)
+        frames.width, frames.height, frames.pix_fmt = *CLIP_SIZE, "yuv420p"
+        sound = out.add_stream(audio_codec, rate=sample_rate)
+        sound.layout = "mono"
+        for index in range(CLIP_FRAMES):
+            ramp = np.full((CLIP_SIZE[1], CLIP_SIZE[0], 3), 20 * index, np.uint8)
+            out.mux(frames.encode(av.VideoFrame.from_ndarray(ramp, format="rgb24")))
+        seconds = np.arange(CLIP_FRAMES * sample_rate // CLIP_FPS) / sample_rate
+        tone = (0.3 * np.sin(2 * np.pi * TONE_HZ * seconds)).astype(np.float32)[None]
+        for start in range(0, tone.shape[1], 1024):
+            chunk = av.AudioFrame.from_ndarray(tone[:, start : start + 1024], format="fltp", layout="mono")
+            chunk.sample_rate = sample_rate
+            out.mux(sound.encode(chunk))
+        out.mux(frames.encode())
+        out.mux(sound.encode())
+    return path

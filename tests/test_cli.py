@@ -1,5 +1,6 @@
 """keras-colorize: bad files named, skipped and counted; inputs never overwritten; exit codes."""
 
+import os
 import shutil
 import subprocess
 import sys
@@ -37,7 +38,7 @@ def photo_folder(tmp_path):
 def stand_in_model(monkeypatch):
     """Every command gets a model that returns its input: fast, and the outputs are checkable."""
     colorizer = Colorizer(lambda batch: batch, "stand_in", "l_lab_unit", "test")
-    monkeypatch.setattr(cli, "load_model", lambda source, trust_savedmodel=False: colorizer)
+    monkeypatch.setattr(cli, "load_model", lambda source, trust_savedmodel=False, render_size=None: colorizer)
     return colorizer
 
 
@@ -124,7 +125,7 @@ def test_via_sketch_draws_the_sketch_at_the_models_size_whatever_the_photos(tmp_
 def test_a_model_for_the_other_kind_of_input_is_refused(command, element_format, hint, photo_folder,
                                                          tmp_path, capsys, monkeypatch):
     colorizer = Colorizer(lambda batch: pytest.fail("colorized"), "m", element_format, "mine.keras")
-    monkeypatch.setattr(cli, "load_model", lambda source, trust_savedmodel=False: colorizer)
+    monkeypatch.setattr(cli, "load_model", lambda source, trust_savedmodel=False, render_size=None: colorizer)
     out = tmp_path / "out"
     assert cli.main([*command, str(photo_folder), "-o", str(out)]) == cli.EXIT_ERROR
     error = capsys.readouterr().err
@@ -134,7 +135,7 @@ def test_a_model_for_the_other_kind_of_input_is_refused(command, element_format,
 
 def test_a_model_of_unknown_input_is_trusted(photo_folder, tmp_path, capsys, monkeypatch):
     colorizer = Colorizer(lambda batch: batch, "bare", "saved_model", "serving/")
-    monkeypatch.setattr(cli, "load_model", lambda source, trust_savedmodel=False: colorizer)
+    monkeypatch.setattr(cli, "load_model", lambda source, trust_savedmodel=False, render_size=None: colorizer)
     assert cli.main(["sketch2photo", str(photo_folder / "gray.png"), "-o", str(tmp_path / "out")]) == 0
     capsys.readouterr()
     assert (tmp_path / "out" / "gray.png").is_file()
@@ -217,7 +218,7 @@ def test_an_output_folder_under_a_file_is_named_before_any_work(photo_folder, tm
     )
 
 
-@pytest.mark.parametrize("command", ["colorize", "sketch2photo", "gray2color", "video", "gui"])
+@pytest.mark.parametrize("command", ["colorize", "sketch2photo", "gray2color", "video", "export", "serve", "gui"])
 def test_every_command_has_help(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli.main([command, "--help"])
@@ -289,3 +290,14 @@ def test_only_tensorflows_start_up_lines_are_left_out_of_stderr(tmp_path):
                             timeout=60, check=True)
     assert result.stdout == "True\n"
     assert result.stderr.splitlines() == own
+
+
+def test_native_log_lines_are_left_out_and_the_rest_kept(capfd):
+    from keras_colorize import console
+
+    with console.native_logs_hidden():
+        os.write(2, b"I0000 00:00:1796618949.817368   24242 reader.cc:83] Reading SavedModel from: /tmp/x\n")
+        os.write(2, b"W0000 00:00:1796618962.251614   24242 tf_tfl_flatbuffer_helpers.cc:364] Ignored output_format.\n")
+        os.write(2, b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\n")
+        os.write(2, b"error: a problem of the user's\n")
+    assert capfd.readouterr().err == "error: a problem of the user's\n"

@@ -20,6 +20,8 @@ import warnings
 import zipfile
 from pathlib import Path
 
+import keras
+
 _BUILDERS = {}
 _PRESETS = {}
 _FORMATS = {}
@@ -116,6 +118,38 @@ def check_interface(name, predictor):
             f"not a keras-colorize {name!r} model: it takes {_describe(interface)}, "
             f"where a {name!r} model takes {_describe(expected)}"
         )
+
+
+def accept_any_size(model):
+    """Let `model` and the models nested in it take images of any height and width (their
+    channels still checked): a fully convolutional network computes the same at any size, but
+    Keras holds a functional model to the size it was built at."""
+    model.input_spec = [
+        keras.layers.InputSpec(ndim=len(tensor.shape), axes={-1: tensor.shape[-1]}) for tensor in model.inputs
+    ]
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            accept_any_size(layer)
+    return model
+
+
+def stride(model):
+    """Input pixels per step of `model`'s coarsest feature map (a U-Net's bottleneck): the
+    sizes a fully convolutional model takes are multiples of it."""
+    return model.input_shape[1] // min(_feature_sides(model))
+
+
+def _feature_sides(model):
+    """Heights of the 4-D outputs of every layer in `model` and the models nested in it."""
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            yield from _feature_sides(layer)
+            continue
+        try:
+            outputs = keras.tree.flatten(layer.output)
+        except (AttributeError, ValueError):  # a layer called more than once has no one output
+            continue
+        yield from (tensor.shape[1] for tensor in outputs if len(tensor.shape) == 4 and tensor.shape[1])
 
 
 def without_weight_files(name, config=None):
