@@ -45,8 +45,8 @@ import numpy as np
 from data_prep.build import find_samples
 from data_prep.clean import is_grayscale
 from data_prep.common import Tally
-from data_prep.sketch import to_gray
 from keras_colorize import callbacks, data, files, images, inference, metrics
+from keras_colorize.sketches import to_gray
 
 # Metric names as `evaluate.py --metrics` takes them -> the columns each one reports.
 METRICS = {

@@ -334,7 +334,14 @@ def _adam(settings, steps_per_epoch):
 
 
 def _pixel_loss(settings):
-    target_range = data.get_format(models.element_format(settings.model)).target_range
+    element = data.get_format(models.element_format(settings.model))
+    rgb_only = sorted({settings.loss, settings.second_loss} & set(losses.RGB_ONLY))
+    if rgb_only and element.takes_lightness:
+        raise ValueError(
+            f"{settings.model} predicts {element.name} targets, not sRGB images, and {rgb_only} "
+            "compares sRGB images through an ImageNet network; choose another --loss"
+        )
+    target_range = element.target_range
     if settings.second_loss:
         return losses.SwitchingLoss(settings.loss, settings.second_loss, value_range=target_range)
     return losses.get(settings.loss, target_range)
