@@ -12,7 +12,10 @@ channel axis, draws one random transform and applies it to the stack.
   distortion), then `"gan"`, then a random darkness of the sketch (`random_sketch_tone`).
 - `"sketch_styles"`, for sketch models trained on photos: every sample, every epoch, gets a
   fresh sketch of its photo in a random style (`sketches.random_sketch`: pencil, line, contour,
-  paper), half of them on a plain background (`paper_background`), then `"gan"`.
+  paper), then `"gan"`. Backgrounds stay: for sketches of whole photos (gray photos and video
+  colorized through their pencil sketch, the paper's Table II).
+- `"sketch_styles_paper"`: the same, with half of the samples on a plain background
+  (`paper_background`), for hand-drawn face sketches, whose paper has no backdrop to restore.
 - `"paper_background"`, for drawn sketch/photo pairs (CUFS): every sample on a plain
   background, then `"elastic"`.
 
@@ -155,7 +158,7 @@ class SketchStyles:
     one dataset's backdrop teaches the model to paint it behind every face (CUFS's blue).
     """
 
-    def __init__(self, redraw=True, background_probability=0.5, then=None):
+    def __init__(self, redraw=True, background_probability=0.0, then=None):
         self.redraw = redraw
         self.background_probability = background_probability
         self.then = RandomAffine() if then is None else then
@@ -180,6 +183,10 @@ class SketchStyles:
         return self.then(images, seed)
 
 
+def _sketch_styles_half_on_paper():
+    return SketchStyles(background_probability=0.5)
+
+
 def _paper_background_of_drawn_sketches():
     return SketchStyles(redraw=False, background_probability=1.0, then=RandomElastic())
 
@@ -189,6 +196,7 @@ AUGMENTATIONS = {
     "pix2pix": RandomJitter,
     "elastic": RandomElastic,
     "sketch_styles": SketchStyles,
+    "sketch_styles_paper": _sketch_styles_half_on_paper,
     "paper_background": _paper_background_of_drawn_sketches,
 }
 

@@ -1,5 +1,6 @@
 """Sketch styles of many artists (keras_colorize.sketches) and the training pipeline that draws
-a fresh random-style sketch of every photo (augment "sketch_styles", "paper_background")."""
+a fresh random-style sketch of every photo (augment "sketch_styles", "sketch_styles_paper",
+"paper_background")."""
 
 import numpy as np
 import pytest
@@ -133,3 +134,14 @@ def test_a_drawn_sketch_keeps_its_strokes_and_the_photo_gets_its_paper_as_backdr
     np.testing.assert_allclose(targets[:, [0, 0, -1, -1], [0, -1, 0, -1]], 240 / 255, atol=1e-6)
     np.testing.assert_allclose(targets[:, 16, 16], photos[:, 16, 16] / 255, atol=1e-6)
     assert isinstance(augment.get("paper_background"), augment.SketchStyles)
+
+
+def test_sketch_styles_keep_backgrounds_and_the_paper_variant_replaces_some():
+    photos = np.zeros((8, 32, 32, 3), np.uint8)
+    photos[..., 2] = 255  # all blue: a backdrop to keep or replace
+    photos[:, 12:20, 12:20] = 40  # and something to sketch
+    kept, papered = (_first_epochs(name, seed=0, photos=photos, epochs=1)[0] for name in ("sketch_styles", "sketch_styles_paper"))
+    # Blue has no red; the sketch's paper, white or toned, is gray with plenty of it.
+    blue_corners = [(targets[:, :2, :2, 0] < 0.05).all(axis=(1, 2)) for _, targets in (kept, papered)]
+    assert blue_corners[0].all()
+    assert 0 < blue_corners[1].sum() < len(photos)
