@@ -554,10 +554,10 @@ def format_joy2017(report):
     paper_rank1 = [f"{JOY2017_PAPER['recognition'][system]:.1%}" for system in ("sketch", "model")]
     rows = []
     for style, results in report["results"].items():
-        model = results["model"]
+        generated = results["model"]
         rows.append([
-            JOY2017_STYLES[style], _mean_and_std(model["ssim"], "ssim"), _mean_and_std(model["psnr"], "psnr"),
-            f"{results['sketch']['recognition']['mean']:.1%}", f"{model['recognition']['mean']:.1%}",
+            JOY2017_STYLES[style], _mean_and_std(generated["ssim"], "ssim"), _mean_and_std(generated["psnr"], "psnr"),
+            f"{results['sketch']['recognition']['mean']:.1%}", f"{generated['recognition']['mean']:.1%}",
         ])
         paper = {column: dict(zip(("mean", "std"), values)) for column, values in JOY2017_PAPER[style].items()}
         rows.append([
@@ -565,8 +565,9 @@ def format_joy2017(report):
         ])
     data_info = report["data"]
     sizes = ", ".join(report["image_size"]["sizes"])
+    model = report["model"]
     title = (
-        f"{report['model']['name']}, Joy & Singh 2017 Tables II-III, on {data_info['path']} "
+        f"{model['name']} ({model['source']}), Joy & Singh 2017 Tables II-III, on {data_info['path']} "
         f"({data_info['split']} split): {report['images']} faces at {sizes}, sketches drawn from each photo"
     )
     return _text_table(title, header, rows)
