@@ -386,6 +386,18 @@ def _decoded(dataset):
     return _with_options(dataset.map(decode, num_parallel_calls=PARALLEL_CALLS))
 
 
+def with_random_sketches(samples, seed=0):
+    """Samples whose sketch is a random-style sketch of their photo (`augment.redraw_sketch`),
+    seeded by `seed` and the sample's place in the stream, so every pass gives the same ones:
+    validation on the styles that `--augment sketch_styles` trains on."""
+
+    def redraw(index, sample):
+        sketch_seed = tf.stack([tf.cast(seed, tf.int64), index])
+        return {**sample, "sketch": augment_lib.redraw_sketch(sample["rgb"], sketch_seed)}
+
+    return _with_options(samples.enumerate().map(redraw, num_parallel_calls=PARALLEL_CALLS))
+
+
 # --- training pipelines ----------------------------------------------------------------------
 
 

@@ -145,3 +145,20 @@ def test_sketch_styles_keep_backgrounds_and_the_paper_variant_replaces_some():
     blue_corners = [(targets[:, :2, :2, 0] < 0.05).all(axis=(1, 2)) for _, targets in (kept, papered)]
     assert blue_corners[0].all()
     assert 0 < blue_corners[1].sum() < len(photos)
+
+
+def test_validation_of_a_run_that_redraws_sketches_sees_random_styles_the_same_every_epoch():
+    from keras_colorize import training
+
+    photos = _photos()
+    stored = np.full(photos.shape[:3], 255, np.uint8)
+    source = data.from_arrays(photos, stored)
+    settings = training.default_settings("sketch_inverter", batch_size=len(photos), augment="sketch_styles")
+    validation = training.pairs_for(source, settings, training=False, cache=False)
+    (inputs, targets), (again, _) = (tuple(tensor.numpy() for tensor in next(iter(validation))) for _ in range(2))
+    assert (inputs < 0.9).any(axis=(1, 2, 3)).all()  # drawn anew: the stored sketches were blank
+    np.testing.assert_array_equal(again, inputs)
+    np.testing.assert_allclose(targets, photos / 255, atol=1e-6)  # no transform in validation
+    plain = training.default_settings("sketch_inverter", batch_size=len(photos), augment="paper_background")
+    kept, _ = next(iter(training.pairs_for(source, plain, training=False, cache=False)))
+    assert (kept.numpy() == 1.0).all()  # drawn sketches are what a drawn-pair run validates on
