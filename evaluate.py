@@ -3,6 +3,12 @@
     python evaluate.py --model runs/unet --data data/lfw128.h5 --metrics psnr ssim --out runs/unet/evaluation
     python evaluate.py --model runs/sketch_inverter --data ../shared/data/cufs_cuhk/test \\
         --metrics psnr ssim recognition --baseline gray sketch --out runs/sketch_inverter/cufs
+    python evaluate.py --model sketch_inverter --protocol joy2017 --out runs/eval/joy2017
+
+--protocol joy2017: the sketch-inversion paper's Tables II and III on CelebA test faces at
+100x100 (default --data data/celeba100.h5): line and gray-scale (pencil) sketches drawn from
+each photo, SSIM, PSNR and rank-1 recognition of the generated photos and of the sketches,
+beside the paper's figures (--metrics, --baseline and --input do not apply).
 
 --model: a run folder from train.py, a .keras file, a SavedModel folder or a shipped model's name.
 --data: an HDF5 file from data_prep build (scored on --split), a folder of colour photos, or a
@@ -27,6 +33,7 @@ def parse_args(argv=None):
     parser.add_argument("--model", required=True,
                         help="run folder, .keras file, SavedModel folder or shipped name")
     parser.add_argument("--data", help="HDF5 file, photo folder, or folder with photos/ + sketches/")
+    parser.add_argument("--protocol", choices=evaluation.PROTOCOLS, help="a paper's own evaluation (above)")
     parser.add_argument("--split", default="test", help="HDF5 split or split subfolder (default: test)")
     parser.add_argument("--metrics", nargs="+", default=["psnr", "ssim"], choices=list(evaluation.METRICS))
     parser.add_argument("--baseline", dest="baselines", nargs="*", choices=evaluation.BASELINES,
@@ -59,16 +66,22 @@ def main(argv=None):
     images.set_max_pixels(args.max_pixels)
     try:
         colorizer = Colorizer.load(args.model, args.trust_savedmodel)
-        dataset = evaluation.open_data(args.data or _trained_on(args.model), args.split)
-        summary = evaluation.evaluate(
-            colorizer, dataset, args.metrics, args.out, baselines=args.baselines,
-            model_input=args.model_input, samples=args.samples, batch_size=args.batch_size,
-            limit=args.limit, overwrite=args.overwrite,
-        )
+        if args.protocol:
+            dataset = evaluation.open_data(args.data or evaluation.JOY2017_DATA, args.split)
+            report = evaluation.joy2017(
+                colorizer, dataset, args.out, batch_size=args.batch_size, limit=args.limit, overwrite=args.overwrite
+            )
+        else:
+            dataset = evaluation.open_data(args.data or _trained_on(args.model), args.split)
+            summary = evaluation.evaluate(
+                colorizer, dataset, args.metrics, args.out, baselines=args.baselines,
+                model_input=args.model_input, samples=args.samples, batch_size=args.batch_size,
+                limit=args.limit, overwrite=args.overwrite,
+            )
     except (ModelLoadError, images.ImageError, evaluation.EvaluationError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(evaluation.format_table(summary))
+    print(evaluation.format_joy2017(report) if args.protocol else evaluation.format_table(summary))
     print(f"results: {Path(args.out).resolve()}")
     return 0
 

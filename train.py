@@ -30,7 +30,7 @@ def parse_args(argv=None):
     parser.add_argument("--epochs", type=positive_int)
     parser.add_argument("--batch", dest="batch_size", type=positive_int)
     parser.add_argument("--lr", dest="learning_rate", type=positive_float)
-    parser.add_argument("--loss", help="mse, mae, huber, huber_eq2, ssim, mse+ssim; rebalanced or crossentropy (ab-bin models)")
+    parser.add_argument("--loss", help="mse, mae, huber, huber_eq2, ssim, mse+ssim, perceptual, mse+perceptual (RGB models); rebalanced or crossentropy (ab-bin models)")
     parser.add_argument("--second-loss", help="loss to switch to after --second-loss-epoch epochs")
     parser.add_argument("--second-loss-epoch", type=non_negative_int)
     parser.add_argument("--augment", choices=("", *augment.AUGMENTATIONS))

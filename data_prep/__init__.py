@@ -1,7 +1,8 @@
 """Dataset preparation for keras-colorize: each step is a function here and a subcommand of
 `python -m data_prep` (see docs/data.md):
 
-- `sketch`: pencil (colour dodge) and line (XDoG) sketches of photos;
+- `sketch`: pencil (colour dodge), line (XDoG), contour and random-style sketches of photos
+  (the styles live in `keras_colorize.sketches`);
 - `faces`: square crops around the largest face (OpenCV Haar cascade);
 - `clean`: find unreadable, odd-mode, tiny, flat, gray and duplicate images;
 - `pairs`: split side-by-side (sketch | photo) images;
@@ -25,7 +26,7 @@ from data_prep.faces import (
     face_or_centre_box,
 )
 from data_prep.pairs import split_pair, split_pairs_folder
-from data_prep.sketch import line_sketch, make_sketch, pencil_sketch, sketch_folder
+from data_prep.sketch import line_sketch, make_sketch, pencil_sketch, random_sketch, sketch_folder
 from data_prep.standard import build_standard
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "make_sketch",
     "min_max_scale",
     "pencil_sketch",
+    "random_sketch",
     "run_demo",
     "sketch_folder",
     "split_pair",

@@ -9,7 +9,7 @@ from data_prep.clean import ImageChecker, clean_folder
 from data_prep.demo import run_demo
 from data_prep.faces import crop_faces_folder
 from data_prep.pairs import SKETCH_SIDES, split_pairs_folder
-from data_prep.sketch import SKETCH_STYLES, check_kernel_size, sketch_folder
+from data_prep.sketch import RANDOM_STYLE, SKETCH_STYLES, check_kernel_size, sketch_folder, style_names
 from data_prep.standard import build_standard
 from keras_colorize import images
 from keras_colorize.cli import (
@@ -31,7 +31,7 @@ def _kernel_size(text):
 def _sketch(args):
     params = {"kernel_size": args.kernel_size, "sigma": args.sigma}
     params = {name: value for name, value in params.items() if value is not None}
-    sketch_folder(args.source, args.out, args.style, **params)
+    sketch_folder(args.source, args.out, args.style, seed=args.seed, **params)
 
 
 def _faces(args):
@@ -94,9 +94,11 @@ def _parser():
         return sub
 
     sub = command("sketch", _sketch, "Sketch a folder of images (PNG outputs, same names).")
-    sub.add_argument("--style", choices=sorted(SKETCH_STYLES), default="pencil")
+    sub.add_argument("--style", choices=style_names(), default="pencil",
+                     help="random: a style and its parameters drawn per image (seeded)")
     sub.add_argument("--kernel-size", type=_kernel_size, help="pencil: Gaussian kernel size (odd)")
-    sub.add_argument("--sigma", type=float, help="pencil: blur sigma; line: stroke scale")
+    sub.add_argument("--sigma", type=float, help="pencil: blur sigma; line, contour: stroke scale")
+    sub.add_argument("--seed", type=int, default=0, help="random: seeds every image's draw")
 
     sub = command("faces", _faces, "Crop the largest face of each image (Haar cascade).")
     sub.add_argument("--size", type=positive_int, default=100)
@@ -146,8 +148,10 @@ def _parser():
 def main(argv=None):
     args = _parser().parse_args(argv)
     images.set_max_pixels(getattr(args, "max_pixels", images.DEFAULT_MAX_PIXELS))
-    if args.command == "sketch" and args.style == "line" and args.kernel_size is not None:
+    if args.command == "sketch" and args.style != "pencil" and args.kernel_size is not None:
         _stop(args, "--kernel-size applies to --style pencil only")
+    if args.command == "sketch" and args.style == RANDOM_STYLE and args.sigma is not None:
+        _stop(args, "--style random draws its own parameters; --sigma does not apply")
     try:
         args.run(args)
     except (OSError, ValueError) as error:  # a bad path or value: one line, no traceback

@@ -10,6 +10,14 @@ channel axis, draws one random transform and applies it to the stack.
   place) and random mirroring.
 - `"elastic"`, for hand-drawn sketches: a smooth random warp (Simard et al. 2003's elastic
   distortion), then `"gan"`, then a random darkness of the sketch (`random_sketch_tone`).
+- `"sketch_styles"`, for sketch models trained on photos: every sample, every epoch, gets a
+  fresh sketch of its photo in a random style (`sketches.random_sketch`: pencil, line, contour,
+  paper), then `"gan"`. Backgrounds stay: for sketches of whole photos (gray photos and video
+  colorized through their pencil sketch, the paper's Table II).
+- `"sketch_styles_paper"`: the same, with half of the samples on a plain background
+  (`paper_background`), for hand-drawn face sketches, whose paper has no backdrop to restore.
+- `"paper_background"`, for drawn sketch/photo pairs (CUFS): every sample on a plain
+  background, then `"elastic"`.
 
 Randomness is stateless: each sample brings its own seed (`keras_colorize.data.make_dataset`
 draws them from `tf.data.Dataset.random`), so a pipeline gives the same augmentations on every
@@ -23,7 +31,10 @@ which as LAB targets teach the model wrong colours.
 import math
 
 import keras
+import numpy as np
 import tensorflow as tf
+
+from keras_colorize import sketches
 
 
 class RandomAffine:
@@ -136,7 +147,58 @@ class RandomElastic:
         return tf.ensure_shape(self.then(warped, then_seed), images.shape)
 
 
-AUGMENTATIONS = {"gan": RandomAffine, "pix2pix": RandomJitter, "elastic": RandomElastic}
+class SketchStyles:
+    """Per sample, before another augmentation (`then`, by default "gan"): a new sketch of the
+    photo in a random style (`redraw`), and the background outside a random face ellipse
+    replaced by plain paper in sketch and photo alike, with probability `background_probability`.
+
+    The plain background is the sketch's own paper tone (`paper_background`), in the sketch and
+    as neutral gray in the target photo: a backdrop the sketch can predict. A random colour
+    could not be predicted from the sketch, so a pixel loss would only learn its mean; keeping
+    one dataset's backdrop teaches the model to paint it behind every face (CUFS's blue).
+    """
+
+    def __init__(self, redraw=True, background_probability=0.0, then=None):
+        self.redraw = redraw
+        self.background_probability = background_probability
+        self.then = RandomAffine() if then is None else then
+        self.noise_stddev = self.then.noise_stddev
+        self.sketch_gamma = self.then.sketch_gamma
+
+    def prepare(self, sample, seed):
+        """A sample dict ("rgb", "sketch": [0, 1] images) with its sketch redrawn and background
+        replaced, as this augmentation's settings say; `seed` a stateless seed (2,)."""
+        sketch_seed, background_seed = tf.unstack(tf.random.split(seed, 2))
+        sample = dict(sample)
+        if self.redraw:
+            sample["sketch"] = redraw_sketch(sample["rgb"], sketch_seed)
+        if self.background_probability:
+            sample["rgb"], sample["sketch"] = paper_background(
+                sample["rgb"], sample["sketch"], background_seed, self.background_probability
+            )
+        return sample
+
+    def __call__(self, images, seed):
+        """(H, W, C) float images and a stateless seed (2,) -> the same images, transformed."""
+        return self.then(images, seed)
+
+
+def _sketch_styles_half_on_paper():
+    return SketchStyles(background_probability=0.5)
+
+
+def _paper_background_of_drawn_sketches():
+    return SketchStyles(redraw=False, background_probability=1.0, then=RandomElastic())
+
+
+AUGMENTATIONS = {
+    "gan": RandomAffine,
+    "pix2pix": RandomJitter,
+    "elastic": RandomElastic,
+    "sketch_styles": SketchStyles,
+    "sketch_styles_paper": _sketch_styles_half_on_paper,
+    "paper_background": _paper_background_of_drawn_sketches,
+}
 
 
 def get(augment):
@@ -144,7 +206,8 @@ def get(augment):
 
     An augmentation object maps `(images, seed)` to transformed images, like `RandomAffine`,
     and has a `noise_stddev` (0 for none) for the noise added to the model input afterwards
-    and a `sketch_gamma` (1 for none) for `random_sketch_tone`.
+    and a `sketch_gamma` (1 for none) for `random_sketch_tone`; one with a `prepare(sample,
+    seed)` method, like `SketchStyles`, also changes each sample dict before the transform.
     """
     if augment is None or callable(augment):
         return augment
@@ -170,6 +233,52 @@ def random_sketch_tone(sketch, seed, max_gamma):
     """
     log_gamma = tf.random.stateless_uniform([], seed, -1.0, 1.0) * math.log(max_gamma)
     return sketch ** tf.exp(log_gamma)
+
+
+def redraw_sketch(rgb, seed):
+    """A photo (H, W, 3) in [0, 1] -> `sketches.random_sketch` of it, (H, W, 1) in [0, 1], drawn
+    from the stateless `seed` (2,): the same seed gives the same sketch."""
+
+    def draw(photo, seed):
+        return sketches.random_sketch(photo, seed=seed.view(np.uint64).tolist())[..., None]
+
+    photo = tf.image.convert_image_dtype(rgb, tf.uint8, saturate=True)
+    sketch = tf.numpy_function(draw, [photo, seed], tf.uint8, stateful=False)
+    return tf.image.convert_image_dtype(tf.ensure_shape(sketch, rgb.shape[:-1] + (1,)), tf.float32)
+
+
+def paper_tone(sketch, frame=0.0625):
+    """The median of a sketch's outer frame (`frame` of its side, at least 1 px): its paper."""
+    width = tf.maximum(1, tf.cast(tf.cast(tf.shape(sketch)[0], tf.float32) * frame, tf.int32))
+    edges = [sketch[:width], sketch[-width:], sketch[:, :width], sketch[:, -width:]]
+    pixels = tf.sort(tf.concat([tf.reshape(edge, [-1]) for edge in edges], axis=0))
+    return pixels[tf.size(pixels) // 2]
+
+
+def face_ellipse(height, width, seed, feather=0.12):
+    """(H, W, 1) weights: 1 inside a random ellipse about the centre (semi-axes 0.36-0.5 of the
+    width, 0.45-0.6 of the height, centre moved by up to 4%), falling to 0 over `feather` of
+    its radius: the region of a centred face crop that holds the face and hair."""
+    centre_x, centre_y, axis_x, axis_y = tf.unstack(tf.random.stateless_uniform(
+        [4], seed, minval=[0.46, 0.46, 0.36, 0.45], maxval=[0.54, 0.54, 0.5, 0.6]
+    ))
+    rows = (tf.range(height, dtype=tf.float32) + 0.5) / tf.cast(height, tf.float32)
+    columns = (tf.range(width, dtype=tf.float32) + 0.5) / tf.cast(width, tf.float32)
+    y, x = tf.meshgrid(rows, columns, indexing="ij")
+    radius = tf.sqrt(((x - centre_x) / axis_x) ** 2 + ((y - centre_y) / axis_y) ** 2)
+    return tf.clip_by_value((1.0 + feather / 2.0 - radius) / feather, 0.0, 1.0)[..., None]
+
+
+def paper_background(rgb, sketch, seed, probability=1.0):
+    """With `probability`: photo (H, W, 3) and sketch (H, W, 1) in [0, 1] with everything
+    outside a random `face_ellipse` faded into the sketch's `paper_tone` (neutral gray in the
+    photo); else both unchanged."""
+    chance_seed, ellipse_seed = tf.unstack(tf.random.split(seed, 2))
+    shape = tf.shape(sketch)
+    face = face_ellipse(shape[0], shape[1], ellipse_seed)
+    face = tf.where(tf.random.stateless_uniform([], chance_seed) < probability, face, tf.ones_like(face))
+    tone = paper_tone(sketch)
+    return face * rgb + (1.0 - face) * tone, face * sketch + (1.0 - face) * tone
 
 
 def gaussian_noise(images, seed, stddev, value_range):

@@ -18,10 +18,10 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from data_prep.sketch import pencil_sketch_at
 from keras_colorize import (
     data, exporting, files, images, inference, models, runs, savedmodel_check, shipped, striped, tflite,
 )
+from keras_colorize.sketches import pencil_sketch_at
 from keras_colorize.shipped import ModelLoadError
 
 IMAGE_SHAPES = "(H, W), (H, W, 1) or (H, W, 3)"
@@ -64,7 +64,7 @@ class Colorizer:
 
     def pencil_sketch(self, photo):
         """uint8 RGB (H, W, 3) -> its pencil sketch, gray (H, W), drawn at the model's input
-        size as its training sketches were (`data_prep.sketch.pencil_sketch_at`)."""
+        size as its training sketches were (`sketches.pencil_sketch_at`)."""
         return pencil_sketch_at(photo, self.input_size)
 
     def __repr__(self):

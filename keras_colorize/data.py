@@ -28,7 +28,7 @@ target alike, see `keras_colorize.augment`), maps each sample to the model famil
 The classifier's loss soft-encodes the raw ab itself. The gray image is the photo's CIELAB
 lightness shown as sRGB (`color.rgb_to_gray`), the lightness the L formats feed, so every model
 sees one definition of "gray". `l_ab_unit` and `gray_rgb` serve models of your own (no
-registered model uses them). Sketches are the exception: `data_prep.sketch` draws them from
+registered model uses them). Sketches are the exception: `keras_colorize.sketches` draws them from
 the RGB photo through OpenCV's luma, wherever one is made (datasets, evaluation, the CLI's
 `--via-sketch`, video), so a sketch model always sees sketches made as in training.
 
@@ -386,6 +386,18 @@ def _decoded(dataset):
     return _with_options(dataset.map(decode, num_parallel_calls=PARALLEL_CALLS))
 
 
+def with_random_sketches(samples, seed=0):
+    """Samples whose sketch is a random-style sketch of their photo (`augment.redraw_sketch`),
+    seeded by `seed` and the sample's place in the stream, so every pass gives the same ones:
+    validation on the styles that `--augment sketch_styles` trains on."""
+
+    def redraw(index, sample):
+        sketch_seed = tf.stack([tf.cast(seed, tf.int64), index])
+        return {**sample, "sketch": augment_lib.redraw_sketch(sample["rgb"], sketch_seed)}
+
+    return _with_options(samples.enumerate().map(redraw, num_parallel_calls=PARALLEL_CALLS))
+
+
 # --- training pipelines ----------------------------------------------------------------------
 
 
@@ -445,6 +457,8 @@ def cached_bytes(dataset):
 
 def _augmented_pair(element, augmentation, sample, seed):
     transform_seed, noise_seed = tf.unstack(tf.random.split(seed, 2))
+    if hasattr(augmentation, "prepare"):  # folded like the tone's seed, for the same reason
+        sample = augmentation.prepare(sample, tf.random.experimental.stateless_fold_in(noise_seed, 2))
     augmented = augment_lib.apply_jointly(augmentation, sample, transform_seed)
     if augmentation.sketch_gamma != 1.0 and "sketch" in augmented:
         # A seed of its own, folded from the noise seed: the transform and the noise

@@ -34,6 +34,7 @@ and `samples.png` (input / ground truth / prediction / baselines for the first i
 import collections
 import csv
 import dataclasses
+import functools
 import itertools
 import json
 from collections.abc import Callable
@@ -45,8 +46,8 @@ import numpy as np
 from data_prep.build import find_samples
 from data_prep.clean import is_grayscale
 from data_prep.common import Tally
-from data_prep.sketch import to_gray
-from keras_colorize import callbacks, data, files, images, inference, metrics
+from keras_colorize import callbacks, data, files, images, inference, metrics, sketches
+from keras_colorize.sketches import to_gray
 
 # Metric names as `evaluate.py --metrics` takes them -> the columns each one reports.
 METRICS = {
@@ -298,13 +299,17 @@ def default_baselines(model_input):
 
 
 def evaluate(colorizer, dataset, metric_names, out_dir, *, baselines=None, model_input=None,
-             samples=8, batch_size=16, limit=None, overwrite=False, verbose=True):
+             samples=8, batch_size=16, limit=None, overwrite=False, verbose=True, sketch_style=None):
     """Score `colorizer` and `baselines` on `dataset` (from `open_data`); write and return the summary.
 
     `model_input` ("gray" or "sketch") defaults to what the model was trained on, `baselines`
     to `default_baselines(model_input)`; `samples` images go into the grid; `limit` reads only
-    the first items; outputs already in `out_dir` are kept unless `overwrite`.
+    the first items; outputs already in `out_dir` are kept unless `overwrite`. `sketch_style`
+    (a `sketches.SKETCH_STYLES` name) draws every sketch anew in that style from its photo, at
+    the photo's stored size, in place of the data's own sketches.
     """
+    if sketch_style is not None and sketch_style not in sketches.SKETCH_STYLES:
+        raise EvaluationError(f"unknown sketch style {sketch_style!r}; choose from {sorted(sketches.SKETCH_STYLES)}")
     columns = metric_columns(metric_names)
     _check_counts(samples, batch_size, limit)
     model_input = model_input or colorizer.input_kind
@@ -322,8 +327,10 @@ def evaluate(colorizer, dataset, metric_names, out_dir, *, baselines=None, model
     count = dataset.count if limit is None else min(dataset.count, limit)
     tally = Tally(count, f"evaluating {colorizer.name} on {dataset.path}", verbose)
     with_sketches = model_input == "sketch" or "sketch" in baselines
-    items = itertools.islice(dataset.read(with_sketches), count)
+    items = itertools.islice(dataset.read(with_sketches and sketch_style is None), count)
     sketch_of = colorizer.pencil_sketch if with_sketches else None
+    if with_sketches and sketch_style is not None:
+        sketch_of = functools.partial(sketches.make_sketch, style=sketch_style)
     usable = _usable_samples(items, tally, sketch_of, _smallest_side(columns))
 
     scores = _Scores(("model", *baselines), columns, samples)
@@ -347,7 +354,7 @@ def evaluate(colorizer, dataset, metric_names, out_dir, *, baselines=None, model
             "path": str(dataset.path),
             "kind": dataset.kind,
             "split": dataset.split,
-            "sketches": (dataset.sketches or SKETCHES_MADE_HERE) if with_sketches else "",
+            "sketches": _where_sketches_come_from(dataset, with_sketches, sketch_style),
         },
         "image_size": {"policy": IMAGE_SIZE_POLICY, "sizes": dict(scores.sizes)},
         "images": {
@@ -371,8 +378,16 @@ def evaluate(colorizer, dataset, metric_names, out_dir, *, baselines=None, model
             for system, columns_values in per_image.items()
         },
     }
-    _write_outputs_naming_failures(out_dir, summary, scores, per_image)
+    _write_naming_failures(out_dir, OUTPUT_FILES, lambda: _write_outputs(out_dir, summary, scores, per_image))
     return summary
+
+
+def _where_sketches_come_from(dataset, with_sketches, sketch_style):
+    if not with_sketches:
+        return ""
+    if sketch_style is not None:
+        return f"{sketch_style} (drawn here from each photo at its stored size)"
+    return dataset.sketches or SKETCHES_MADE_HERE
 
 
 def _check_counts(samples, batch_size, limit):
@@ -384,15 +399,15 @@ def _check_counts(samples, batch_size, limit):
         )
 
 
-def _write_outputs_naming_failures(out_dir, *outputs):
-    """`_write_outputs`; when the disk is full or a file is refused, an EvaluationError naming
-    the folder (and the file, when the system says), and the outputs it had written removed:
-    half of a per_image.csv would make the next run need --overwrite."""
-    existed = {name for name in OUTPUT_FILES if (out_dir / name).exists()}
+def _write_naming_failures(out_dir, file_names, write):
+    """`write()` the files `file_names` into `out_dir`; when the disk is full or a file is
+    refused, an EvaluationError naming the folder (and the file, when the system says), and the
+    outputs it had written removed: half of a per_image.csv would make the next run need --overwrite."""
+    existed = {name for name in file_names if (out_dir / name).exists()}
     try:
-        _write_outputs(out_dir, *outputs)
+        write()
     except OSError as error:
-        for name in set(OUTPUT_FILES) - existed:
+        for name in set(file_names) - existed:
             (out_dir / name).unlink(missing_ok=True)
         where = f" ({error.filename})" if error.filename else ""
         raise EvaluationError(
@@ -439,27 +454,120 @@ def _output_folder(out_dir, overwrite, data_path):
     return out_dir
 
 
+def _mean_and_std(result, column):
+    number = COLUMN_FORMATS[column][1].format
+    return f"{number(result['mean'])} ± {number(result['std'])}"
+
+
 def format_table(summary):
     """The summary as a text table, one row per system, each cell "mean ± std" (paper Table II)."""
     model, data_info, counts = summary["model"]["name"], summary["data"], summary["images"]
     labels = {"model": f"{model} (model)", **{b: f"{b} baseline" for b in BASELINES}}
 
     def cell(result, column):
-        number = COLUMN_FORMATS[column][1].format
         if "value" in result:  # a whole-set metric
-            return number(result["value"])
-        return f"{number(result['mean'])} ± {number(result['std'])}"
+            return COLUMN_FORMATS[column][1].format(result["value"])
+        return _mean_and_std(result, column)
 
     header = ["system", *(COLUMN_FORMATS[column][0] for column in summary["columns"])]
     rows = [
         [labels[system], *(cell(results[column], column) for column in summary["columns"])]
         for system, results in summary["results"].items()
     ]
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    rule = ["-" * width for width in widths]
     split = f" ({data_info['split']} split)" if data_info["split"] else ""
     skipped = ", ".join(f"{reason} {n}" for reason, n in counts["skipped"].items()) or "none"
-    lines = [f"{model} on {data_info['path']}{split}: {counts['evaluated']} images, skipped: {skipped}"]
+    title = f"{model} on {data_info['path']}{split}: {counts['evaluated']} images, skipped: {skipped}"
+    return _text_table(title, header, rows)
+
+
+def _text_table(title, header, rows):
+    """`title`, then the header, a rule and the rows in columns as wide as their widest cell."""
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    rule = ["-" * width for width in widths]
+    lines = [title]
     for row in (header, rule, *rows):
         lines.append("  ".join(text.ljust(width) for text, width in zip(row, widths)).rstrip())
     return "\n".join(lines)
+
+
+# --- the sketch-inversion paper's protocol ---------------------------------------------------
+
+PROTOCOLS = ("joy2017",)
+JOY2017_DATA = "data/celeba100.h5"  # CelebA faces at the paper's 100x100 (`make data`)
+# The sketch styles of Table II, as `sketches.SKETCH_STYLES` names -> the paper's row names.
+JOY2017_STYLES = {"line": "line sketch", "pencil": "gray-scale (pencil) sketch"}
+# Joy & Singh 2017, Table II (mean ± std on CelebA test faces) and Table III (rank-1, PCA +
+# correlation matcher; one figure for both sketch styles: the paper does not split it).
+JOY2017_PAPER = {
+    "line": {"ssim": (0.81342, 0.027), "psnr": (17.58561, 0.014)},
+    "pencil": {"ssim": (0.75812, 0.012), "psnr": (15.82431, 0.019)},
+    "recognition": {"sketch": 0.6534, "model": 0.942},
+}
+JOY2017_FILES = ("joy2017.json", "joy2017.txt")
+
+
+def joy2017(colorizer, dataset, out_dir, *, batch_size=16, limit=None, overwrite=False, verbose=True):
+    """The sketch-inversion paper's evaluation (Tables II and III): for each of its sketch styles
+    (`JOY2017_STYLES`), every photo of `dataset` sketched in that style at its stored size, and
+    SSIM, PSNR and rank-1 recognition (`metrics.rank1_hits`, the paper's PCA + correlation
+    matcher) scored for the generated photos and for the sketches themselves, in
+    `out_dir/<style>/` (`evaluate`'s files). `out_dir/joy2017.json` and `joy2017.txt` put both
+    styles beside the paper's figures; returns that report."""
+    out_dir = Path(out_dir)
+    for style in JOY2017_STYLES:
+        _output_folder(out_dir / style, overwrite, dataset.path)
+    existing = [name for name in JOY2017_FILES if (out_dir / name).exists()]
+    if existing and not overwrite:
+        raise EvaluationError(
+            f"{out_dir}: already holds {', '.join(existing)}; choose another output folder or overwrite them (evaluate.py --overwrite)"
+        )
+    summaries = {
+        style: evaluate(
+            colorizer, dataset, ["ssim", "psnr", "recognition"], out_dir / style, baselines=("sketch",),
+            model_input="sketch", batch_size=batch_size, limit=limit, overwrite=overwrite, verbose=verbose,
+            sketch_style=style,
+        )
+        for style in JOY2017_STYLES
+    }
+    first = summaries[next(iter(JOY2017_STYLES))]
+    report = {
+        "protocol": "joy2017",
+        "model": first["model"],
+        "data": {**first["data"], "sketches": "drawn here from each photo at its stored size"},
+        "image_size": first["image_size"],
+        "images": first["images"]["evaluated"],
+        "paper": JOY2017_PAPER,
+        "results": {style: summary["results"] for style, summary in summaries.items()},
+    }
+    _write_naming_failures(out_dir, JOY2017_FILES, lambda: _write_joy2017(out_dir, report))
+    return report
+
+
+def _write_joy2017(out_dir, report):
+    (out_dir / "joy2017.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    (out_dir / "joy2017.txt").write_text(format_joy2017(report) + "\n", encoding="utf-8")
+
+
+def format_joy2017(report):
+    """The protocol's report as a text table: each sketch style's row, then the paper's."""
+    header = ["sketches", "SSIM", "PSNR (dB)", "rank-1, sketches", "rank-1, generated photos"]
+    paper_rank1 = [f"{JOY2017_PAPER['recognition'][system]:.1%}" for system in ("sketch", "model")]
+    rows = []
+    for style, results in report["results"].items():
+        generated = results["model"]
+        rows.append([
+            JOY2017_STYLES[style], _mean_and_std(generated["ssim"], "ssim"), _mean_and_std(generated["psnr"], "psnr"),
+            f"{results['sketch']['recognition']['mean']:.1%}", f"{generated['recognition']['mean']:.1%}",
+        ])
+        paper = {column: dict(zip(("mean", "std"), values)) for column, values in JOY2017_PAPER[style].items()}
+        rows.append([
+            "  paper", _mean_and_std(paper["ssim"], "ssim"), _mean_and_std(paper["psnr"], "psnr"), *paper_rank1,
+        ])
+    data_info = report["data"]
+    sizes = ", ".join(report["image_size"]["sizes"])
+    model = report["model"]
+    title = (
+        f"{model['name']} ({model['source']}), Joy & Singh 2017 Tables II-III, on {data_info['path']} "
+        f"({data_info['split']} split): {report['images']} faces at {sizes}, sketches drawn from each photo"
+    )
+    return _text_table(title, header, rows)

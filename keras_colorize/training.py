@@ -30,6 +30,7 @@ import h5py
 import keras
 import tensorflow as tf
 
+from keras_colorize import augment as augment_lib
 from keras_colorize import callbacks as kc_callbacks
 from keras_colorize import console, data, exporting, files, losses, models, multiworker, runlock, runs, shipped
 from keras_colorize.models.gan import ConditionalGAN
@@ -335,7 +336,14 @@ def _adam(settings, steps_per_epoch):
 
 
 def _pixel_loss(settings):
-    target_range = data.get_format(models.element_format(settings.model)).target_range
+    element = data.get_format(models.element_format(settings.model))
+    rgb_only = sorted({settings.loss, settings.second_loss} & set(losses.RGB_ONLY))
+    if rgb_only and element.takes_lightness:
+        raise ValueError(
+            f"{settings.model} predicts {element.name} targets, not sRGB images, and {rgb_only} "
+            "compares sRGB images through an ImageNet network; choose another --loss"
+        )
+    target_range = element.target_range
     if settings.second_loss:
         return losses.SwitchingLoss(settings.loss, settings.second_loss, value_range=target_range)
     return losses.get(settings.loss, target_range)
@@ -526,13 +534,17 @@ def pairs_for(source, settings, training, cache=True):
     """The model's (input, target) batches from a sample stream; augmented when training.
 
     Batches are always whole, so that every replica of a distributed run gets its share; a
-    split smaller than one batch (the built-in sample's) is repeated to fill one. With
+    split smaller than one batch (the built-in sample's) is repeated to fill one. When training
+    redraws every sketch in random styles, validation scores (and the triplets show) random-style
+    sketches too, the same every epoch (`data.with_random_sketches`). With
     `cache`, what the first epoch computed stays in memory when it fits (`data.make_dataset`);
     a pipeline that will only be read part-way should not cache, as the part is thrown away.
     """
     count = int(source.cardinality())
     if 0 < count < settings.batch_size:
         source = source.repeat(-(-settings.batch_size // count))
+    if not training and getattr(augment_lib.get(settings.augment or None), "redraw", False):
+        source = data.with_random_sketches(source, settings.seed)
     return data.make_dataset(
         source,
         models.element_format(settings.model),

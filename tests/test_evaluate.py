@@ -338,3 +338,28 @@ def test_the_frechet_distance_is_one_number_per_system_kept_out_of_the_per_image
     assert model == gray and set(model) == {"value"} and model["value"] > 0  # gray is far from colour
     assert list(_per_image(tmp_path)[0]) == ["image", "system", "psnr"]
     assert f"{gray['value']:.2f}" in (tmp_path / "table.txt").read_text()
+
+
+def test_joy2017_protocol_scores_line_and_pencil_sketches_drawn_from_each_photo(
+    sketch_model, sample_h5, tmp_path, capsys
+):
+    """evaluate.py --protocol joy2017: Tables II-III of the sketch-inversion paper, each sketch
+    style drawn anew from the photos (the file's own pencil sketches are not used)."""
+    from keras_colorize import sketches
+
+    out = tmp_path / "joy2017"
+    arguments = ["--model", sketch_model, "--protocol", "joy2017", "--data", sample_h5, "--split", "train", "--out", out]
+    code, printed, _ = _run(capsys, *arguments)
+    assert code == 0
+    assert "line sketch" in printed and "gray-scale (pencil) sketch" in printed and "0.8134" in printed
+    report = json.loads((out / "joy2017.json").read_text())
+    assert set(report["results"]) == {"line", "pencil"}
+    photos = [sample.truth for sample in evaluation.open_data(sample_h5, "train").read(with_sketches=False)]
+    for style in ("line", "pencil"):
+        drawn = np.stack([np.repeat(sketches.make_sketch(photo, style)[..., None], 3, -1) for photo in photos])
+        expected = float(np.mean(metrics.psnr(np.stack(photos), drawn)))
+        assert report["results"][style]["sketch"]["psnr"]["mean"] == pytest.approx(expected, rel=1e-5)
+        assert set(report["results"][style]["model"]) == {"ssim", "psnr", "recognition"}
+    assert (out / "line" / "per_image.csv").is_file() and (out / "joy2017.txt").is_file()
+    code, _, error = _run(capsys, *arguments)
+    assert code == 2 and "already holds" in error
