@@ -89,7 +89,7 @@ def load(name, folder=None):
     """The shipped model `name`, rebuilt in float32 (returns the full registered model)."""
     recorded = description(name, folder)
     model = models.build(recorded["model"], **models.without_weight_files(recorded["model"], recorded["config"]))
-    load_into(model, name, folder)
+    _set_weights(model, name, folder, recorded)
     return model
 
 
@@ -97,7 +97,10 @@ def load_into(model, name, folder=None):
     """Set shipped model `name`'s weights into `model`, built by the same builder with the same
     layers; its image size may differ (the shipped models are fully convolutional), which is how
     a run fine-tunes a shipped model at another size (`--initial-weights shipped:NAME`)."""
-    recorded = description(name, folder)
+    _set_weights(model, name, folder, description(name, folder))
+
+
+def _set_weights(model, name, folder, recorded):
     weights_path = Path(folder or WEIGHTS_DIR) / f"{name}.npz"
     holder = _holder(model)
     with np.load(weights_path) as stored:

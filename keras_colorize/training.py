@@ -33,6 +33,7 @@ import tensorflow as tf
 from keras_colorize import augment as augment_lib
 from keras_colorize import callbacks as kc_callbacks
 from keras_colorize import console, data, exporting, files, losses, models, multiworker, runlock, runs, shipped
+from keras_colorize.models.classifier import REBALANCING_MIX
 from keras_colorize.models.gan import ConditionalGAN
 
 # In the run folder:
@@ -63,7 +64,7 @@ class TrainingSettings:
     learning_rate: float = 1e-3
     beta_1: float = 0.9
     loss: str = "mse"
-    rebalancing_mix: float = 0.5  # the "rebalanced" loss's lambda (Zhang et al. eq. 4); 1: none
+    rebalancing_mix: float = REBALANCING_MIX  # the "rebalanced" loss's lambda (Zhang et al. eq. 4); 1: none
     second_loss: str = ""  # switched to after `second_loss_epoch` epochs (LAB U-Net: MAE -> SSIM)
     second_loss_epoch: int = 0  # 0: half way through the run
     halve_lr_every_half_epoch: bool = False

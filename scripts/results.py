@@ -11,7 +11,8 @@ weights (their sha256 in `weights.sha256`: a re-shipped or retrained model is sc
 `--rescore` scores every model again, after a change to how models are run or scored). Then:
 - keras_colorize/weights/<name>.md, the model card (training stages from <name>.json, metrics);
 - the README's results tables, between the `results:begin` / `results:end` markers;
-- docs/results/bw_historical.png (old photographs through every gray model),
+- docs/results/bw_historical.jpg (old photographs through every gray model; a JPEG, as its PNG
+  took 2 MB),
   docs/results/general_photos.jpg (ImageNet test photos through every gray model; a JPEG, as
   a PNG of 56 photos takes 2.7 MB) and
   docs/results/cufs_sketches.png (CUFS test sketches through every sketch model).
@@ -145,7 +146,7 @@ def readme_section(summaries):
         "MobileNet's pooled features, FID's recipe with MobileNet for Inception, lower is better "
         "(`docs/evaluation.md`)."
     )
-    parts.append("![Old photographs](docs/results/bw_historical.png)\n\n"
+    parts.append("![Old photographs](docs/results/bw_historical.jpg)\n\n"
                  "![General photos](docs/results/general_photos.jpg)\n\n"
                  "![CUFS sketches](docs/results/cufs_sketches.png)")
     return "\n\n".join(parts)
@@ -345,7 +346,7 @@ def main(argv=None):
         kind: {name: source for name, source in sources.items() if summaries["lfw", name]["model"]["input"] == kind}
         for kind in ("gray", "sketch")
     }
-    historical_grid(by_input["gray"], args.shared / "bw_historical", args.out / "bw_historical.png")
+    historical_grid(by_input["gray"], args.shared / "bw_historical", args.out / "bw_historical.jpg")
     general_grid(by_input["gray"], args.shared / "imagenet_sample", args.out / "general_photos.jpg")
     sketch_grid(by_input["sketch"], args.data, args.out / "cufs_sketches.png")
     print(f"cards in {shipped.WEIGHTS_DIR}, tables in {args.readme}, grids in {args.out}")

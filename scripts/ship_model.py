@@ -38,9 +38,8 @@ def _started_from(settings):
     source = settings.get("initial_weights") or settings["model_overrides"].get("generator_weights")
     if not source:
         return None, None
-    if shipped.name_in(source) is not None:
-        return None, shipped.name_in(source)
-    return Path(source).parent, None
+    shipped_name = shipped.name_in(source)
+    return (None, shipped_name) if shipped_name else (Path(source).parent, None)
 
 
 def _loss(settings):
@@ -50,8 +49,9 @@ def _loss(settings):
     if "l1_weight" in config:
         return f"adversarial BCE + {config['l1_weight']:g} x L1"
     loss = settings["loss"]
-    if loss == "rebalanced" and settings.get("rebalancing_mix", 0.5) != 0.5:
-        loss += f" (lambda {settings['rebalancing_mix']:g})"
+    mix = settings.get("rebalancing_mix", training.TrainingSettings.rebalancing_mix)
+    if loss == "rebalanced" and mix != training.TrainingSettings.rebalancing_mix:
+        loss += f" (lambda {mix:g})"
     return " then ".join(filter(None, (loss, settings["second_loss"])))
 
 
