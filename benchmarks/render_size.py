@@ -3,12 +3,13 @@ convolutional model runs at, on the image's short side.
 
     python benchmarks/render_size.py [--model mobilenet_unet] [--sizes 64 96 128 ...] [--limit 100]
 
-Scores the model at each size, and at its own square training size ("own"), on the first
+Scores the model at each size, and squeezed into its own square training size ("squeezed",
+as `Colorizer` ran every photo before it kept their shape), on the first
 `--limit` test photos of `data/general256_test.h5` (256 px) and `data/lfw128.h5` (128 px
 faces): PSNR, SSIM, colourfulness (with the ground truth's) and the Frechet distance in
 MobileNet features, each from `evaluation.evaluate` as `evaluate.py` reports it. Those photos
-are square; `--wide` scores the general ones cut to 256 x 160 (the middle rows), where the own
-square size squeezes the photo and a render size keeps its shape. Rows of an earlier run for
+are square, where squeezing changes nothing; `--wide` scores the general ones cut to 256 x 160
+(the middle rows), where it does. The default render size is the model's own size. Rows of an earlier run for
 other data stay in benchmarks/results/render_size.json; the table goes to docs/render_size.md.
 """
 
@@ -22,7 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from keras_colorize import Colorizer, evaluation, shipped  # noqa: E402
+from keras_colorize import Colorizer, evaluation, inference, models, shipped  # noqa: E402
 
 METRICS = ["psnr", "ssim", "colorfulness", "fid_mobilenet"]
 DATA_FILES = ["general256_test.h5", "lfw128.h5"]
@@ -46,9 +47,17 @@ def test_split(data_path, wide):
     return dataclasses.replace(dataset, read=read)
 
 
+def squeezed(model):
+    """The shipped `model` run on every photo resized to its own square size."""
+    keras_model, element_format = shipped.load(model), models.element_format(model)
+    network = models.inference_model(model, keras_model)
+    return Colorizer(lambda batch: inference.colorize_batch(network, batch, element_format).numpy(),
+                     model, element_format, f"shipped:{model}", network.input_shape[1])
+
+
 def score(model, size, dataset, limit, folder):
-    """{metric: value} of `model` rendered at `size` (None: its own square size) on `dataset`."""
-    colorizer = Colorizer.load(model, size=size)
+    """{metric: value} of `model` rendered at `size` (None: squeezed) on `dataset`."""
+    colorizer = squeezed(model) if size is None else Colorizer.load(model, size=size)
     summary = evaluation.evaluate(
         colorizer, dataset, METRICS, Path(folder) / f"{len(list(Path(folder).iterdir()))}",
         samples=0, limit=limit, verbose=False,
@@ -65,14 +74,16 @@ def score(model, size, dataset, limit, folder):
 def table(rows, model, limit):
     lines = [
         f"# Render size: `{model}` at each size on the short side", "",
-        f"The first {limit} test photos of each file; `own` is the model's own square training "
-        f"size, as `Colorizer` ran it before the knob (`benchmarks/render_size.py`).", "",
+        f"The first {limit} test photos of each file; `squeezed` is every photo resized to the "
+        f"model's own square training size, as `Colorizer` ran them before it kept their shape "
+        f"(`benchmarks/render_size.py`). The default is the model's own training size on the short "
+        f"side: on square photos the same as squeezed, on the wide ones better.", "",
         "| data | render size | PSNR (dB) | SSIM | colourfulness (truth) | FID (MobileNet) |",
         "|---|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         lines.append(
-            f"| {row['data']} | {row['size'] or 'own'} | {row['psnr']:.2f} | {row['ssim']:.4f} | "
+            f"| {row['data']} | {row['size'] or 'squeezed'} | {row['psnr']:.2f} | {row['ssim']:.4f} | "
             f"{row['colorfulness']:.2f} ({row['truth_colorfulness']:.2f}) | {row['fid_mobilenet']:.2f} |"
         )
     return "\n".join(lines) + "\n"

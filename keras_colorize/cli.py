@@ -242,7 +242,8 @@ def add_render_size_argument(parser):
     parser.add_argument("--render-size", type=positive_int, default=None, metavar="N",
                         help="run the model at N pixels on the image's short side, the long side in "
                              "proportion (a multiple of the model's stride; Keras models only); "
-                             "default: the model's own square input size")
+                             "default: the model's own input size on the short side (models with "
+                             "global features: their own square size)")
 
 
 def add_max_pixels_argument(parser):

@@ -254,7 +254,9 @@ class ABQuantizer:
         temperature = self.temperature if temperature is None else temperature
         log_p = tf.math.log(tf.maximum(_float32(probabilities), 1e-12)) / temperature
         annealed = tf.nn.softmax(log_p, axis=-1)
-        return tf.tensordot(annealed, tf.constant(self.bins), axes=1)
+        # One matmul keeping the leading axes: TFLite runs it at any image size, where
+        # tensordot's reshapes stop XNNPACK re-planning the graph.
+        return tf.linalg.matmul(annealed, tf.constant(self.bins))
 
     def rebalancing_weights(self, bin_probabilities, mix=0.5, smoothing_sigma=5.0):
         """Zhang et al. eq. 4: w ~ ((1 - mix) * p_smoothed + mix / Q)^-1, with E_p[w] = 1."""

@@ -32,16 +32,20 @@ class Colorizer:
     """Wraps a model and its element format; `colorize` handles sizes, dtypes and batches."""
 
     def __init__(self, colorize_batch, name, element_format, source="", input_size=None, predictor=None,
-                 render_size=None, stride=None):
+                 rendering=None):
         self._colorize_batch = colorize_batch
         self._predictor = predictor  # the Keras model, to colorize large images in strips
         self.name = name
         self.element_format = element_format
         self.source = str(source)
         self.input_size = input_size  # the model's square input side; None when unknown
-        # The short side the model runs at, the long side in proportion; None: its own square size.
-        self.render_size = render_size
-        self._stride = stride  # of the model's coarsest features; render sizes are multiples of it
+        self.rendering = rendering  # `models.Rendering`; None: the model runs at its own square size
+
+    @property
+    def render_size(self):
+        """The side the model runs at on an image's shorter side, the longer in proportion; None
+        when it runs at its own square size (a model with global features, a SavedModel)."""
+        return None if self.rendering is None else self.rendering.short_side
 
     @property
     def input_kind(self):
@@ -72,10 +76,12 @@ class Colorizer:
 
     @classmethod
     def from_model(cls, model, name=None, source="", size=None):
-        """A Colorizer around a Keras model built by `keras_colorize.models`; with `size`, a
-        fully convolutional model runs at `size` pixels on the image's short side (a multiple of
-        its stride), the long side in proportion, instead of at its own square size (`model` is
-        then let take any size: `models.accept_any_size`)."""
+        """A Colorizer around a Keras model built by `keras_colorize.models`. A fully
+        convolutional model keeps an image's shape: it runs at `size` pixels (default: its own
+        input size; a multiple of its stride) on the image's short side, the long side in
+        proportion (`models.at_any_size`). Squeezing a photo into the square distorts what the
+        network sees: measured in docs/render_size.md. A model with global features runs at its
+        own square size."""
         name = name or model.name
         if name not in models.available():
             raise ModelLoadError(
@@ -93,17 +99,18 @@ class Colorizer:
                 f"{source or model.name}: not a keras-colorize {name!r} model: its input "
                 f"{predictor.input_shape} or output {predictor.output_shape} is not a batch of images"
             ) from None
-        stride = _check_render_size(predictor, size, source or model.name) if size else None
+        try:
+            predictor, rendering = models.at_any_size(predictor, size)
+        except ValueError as error:
+            raise ModelLoadError(f"{source or model.name}: {error}") from None
 
         # One trace per input dtype and rank; sizes stay symbolic after the first retrace.
         @tf.function(reduce_retracing=True)
         def colorize_batch(batch):
-            height, width = tf.shape(batch)[1], tf.shape(batch)[2]
-            shape = None if size is None else inference.render_shape(height, width, size, stride)
-            return inference.colorize_batch(predictor, batch, element_format, shape)
+            return inference.colorize_batch(predictor, batch, element_format, rendering)
 
         return cls(lambda batch: colorize_batch(batch).numpy(), name, element_format, source,
-                   predictor.input_shape[1], predictor, size, stride)
+                   predictor.input_shape[1], predictor, rendering)
 
     @classmethod
     def load(cls, source, trust_savedmodel=False, size=None):
@@ -187,15 +194,19 @@ class Colorizer:
         Keras path's own pre- and post-processing (each one traced graph)."""
         network, description = tflite.load(path)
         name, element_format = description["model"], description["element_format"]
-        size = network.input_shape[1:3]
-        prepare = tf.function(lambda batch: inference.prepared(batch, element_format, size), reduce_retracing=True)
+        own_size, rendering = [description["image_size"]] * 2, tflite.rendering_of(description)
+
+        @tf.function(reduce_retracing=True)
+        def prepare(batch):
+            return inference.prepared(batch, element_format, inference.model_size(own_size, batch, rendering))
+
         finish = tf.function(functools.partial(inference.finished, element_format), reduce_retracing=True)
 
         def colorize_batch(batch):
             full_inputs, model_inputs = prepare(batch)
             return finish(full_inputs, network(model_inputs.numpy())).numpy()
 
-        return cls(colorize_batch, name, element_format, path, size[0])
+        return cls(colorize_batch, name, element_format, path, own_size[0], rendering=rendering)
 
     EXPORT_FORMATS = ("savedmodel", "tflite")
 
@@ -216,8 +227,8 @@ class Colorizer:
         if export_format == "tflite":
             if path.suffix.lower() != tflite.SUFFIX:
                 raise ValueError(f"{path}: a TensorFlow Lite model is written as a {tflite.SUFFIX} file")
-            return tflite.export(self._predictor, self.name, self.element_format, path, quantization)
-        return exporting.export_serving(self._predictor, self.element_format, path)
+            return tflite.export(self._predictor, self.name, self.element_format, path, quantization, self.rendering)
+        return exporting.export_serving(self._predictor, self.element_format, path, self.rendering)
 
     def colorize(self, image):
         """One image (array, PIL image or path) -> uint8 RGB (H, W, 3); or a list of them -> list.
@@ -241,9 +252,9 @@ class Colorizer:
 
     def _model_size(self, height, width):
         """(height, width) the model runs at for an image of this size; None: its own size."""
-        if self.render_size is None:
+        if self.rendering is None:
             return None
-        return tuple(inference.render_shape(height, width, self.render_size, self._stride).numpy().tolist())
+        return tuple(inference.render_shape(height, width, *self.rendering).numpy().tolist())
 
     def colorizes_in_strips(self, width, height):
         """Whether an image this large is colorized in strips, in bounded memory (`striped`);
@@ -280,29 +291,6 @@ def to_array(image):
     if array.ndim != 3 or not _is_image_shape(array.shape):
         raise ValueError(f"expected an image of shape {IMAGE_SHAPES}, not {array.shape}")
     return array
-
-
-def _check_render_size(predictor, size, source):
-    """The stride of `predictor` after letting it take any size; ModelLoadError when `size` is
-    not a multiple of it, or the model is not fully convolutional (it cannot run at another size)."""
-    stride = models.stride(predictor)
-    if size % stride:
-        nearest = [side for side in (size // stride * stride, (size // stride + 1) * stride) if side]
-        raise ModelLoadError(
-            f"{source}: render size {size} is not a multiple of the model's stride {stride} "
-            f"(take {' or '.join(map(str, nearest))})"
-        )
-    models.accept_any_size(predictor)
-    probe = np.zeros((1, stride, 2 * stride, predictor.input_shape[-1]), np.float32)
-    try:
-        shape = tuple(predictor(probe, training=False).shape[1:3])
-    except (ValueError, tf.errors.OpError):
-        shape = None
-    if shape != probe.shape[1:3]:
-        raise ModelLoadError(
-            f"{source}: not fully convolutional; it runs only at its own size, without a render size"
-        )
-    return stride
 
 
 def _fixed_size_only(colorizer, size):

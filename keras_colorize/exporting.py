@@ -18,8 +18,9 @@ def save_keras(model, path):
     return Path(path)
 
 
-def export_serving(model, element_format, path):
-    """A SavedModel whose `serving_default` colorizes uint8 images end to end.
+def export_serving(model, element_format, path, rendering=None):
+    """A SavedModel whose `serving_default` colorizes uint8 images end to end, running `model`
+    as `inference.colorize_batch` does with `rendering` (`models.Rendering`).
 
     Signature: `images`, uint8 (N, H, W, C) with C = 1 (gray) or 3 (RGB) and any H, W ->
     `colorized`, uint8 RGB (N, H, W, 3). Pre- and post-processing run inside the graph, so a
@@ -32,7 +33,7 @@ def export_serving(model, element_format, path):
     archive.track(model)
 
     def colorize(images):
-        return {"colorized": inference.colorize_batch(model, images, element_format)}
+        return {"colorized": inference.colorize_batch(model, images, element_format, rendering)}
 
     archive.add_endpoint(
         name=SERVING_ENDPOINT,

@@ -87,12 +87,21 @@ def gray_version(images):
     return to_uint8(color.rgb_to_gray(to_float_rgb(images))).numpy()
 
 
-def colorize_batch(model, images, element_format, size=None):
-    """uint8/float images (N, H, W, C) -> uint8 RGB (N, H, W, 3), the model run at `size`
-    (height, width), by default its own input size."""
-    size = model.input_shape[1:3] if size is None else size
+def colorize_batch(model, images, element_format, rendering=None):
+    """uint8/float images (N, H, W, C) -> uint8 RGB (N, H, W, 3), the model run at its own
+    input size, or keeping the images' shape as `rendering` (`models.Rendering`) says."""
+    size = model_size(model.input_shape[1:3], images, rendering)
     full_inputs, model_inputs = prepared(images, element_format, size)
     return finished(element_format, full_inputs, model(model_inputs, training=False))
+
+
+def model_size(own_size, images, rendering):
+    """(height, width) a model of input size `own_size` runs at for `images` (N, H, W, C):
+    its own, or the `rendering`'s (`render_shape`)."""
+    if rendering is None:
+        return own_size
+    shape = tf.shape(images)
+    return render_shape(shape[1], shape[2], *rendering)
 
 
 def prepared(images, element_format, size):

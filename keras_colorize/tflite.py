@@ -1,8 +1,9 @@
 """TensorFlow Lite: a trained model as a `.tflite` file, and that file run on the CPU.
 
-`export` converts the network alone (float32 input at the model's own size -> its output in
-the target encoding) with float32 or float16 weights, and records in the file's metadata which
-registered model it is. `load` checks such a file and returns a `TFLiteModel`, which runs it
+`export` converts the network alone (float32 input -> its output in the target encoding) with
+float32 or float16 weights, and records in the file's metadata which registered model it is
+and how it renders: a fully convolutional network takes any size there and keeps an image's
+shape as the Keras path does (`models.at_any_size`), the others take their own square size. `load` checks such a file and returns a `TFLiteModel`, which runs it
 with the TFLite interpreter (LiteRT's, XNNPACK on the CPU); `Colorizer.load` puts the same pre- and
 post-processing around it as around the Keras model (`inference.prepared` / `finished`).
 
@@ -35,8 +36,9 @@ FILE_IDENTIFIER = b"TFL3"  # bytes 4-8 of every TFLite flatbuffer
 UNREADABLE = (IndexError, struct.error, ValueError, TypeError, AttributeError, UnicodeDecodeError)
 
 
-def export(predictor, name, element_format, path, quantization="float32"):
-    """Write `predictor` (a Colorizer's model: `models.inference_model`) as a new .tflite file."""
+def export(predictor, name, element_format, path, quantization="float32", rendering=None):
+    """Write `predictor` (a Colorizer's model: `models.inference_model`) as a new .tflite file,
+    taking images of any size when it has a `rendering` (`models.Rendering`)."""
     if quantization not in QUANTIZATIONS:
         raise ValueError(f"quantization must be one of {QUANTIZATIONS}, not {quantization!r}")
     with tempfile.TemporaryDirectory() as folder, console.native_logs_hidden():
@@ -45,7 +47,7 @@ def export(predictor, name, element_format, path, quantization="float32"):
         archive.track(predictor)
         archive.add_endpoint(
             name="network", fn=lambda inputs: predictor(inputs, training=False),
-            input_signature=[tf.TensorSpec([None, *predictor.input_shape[1:]], tf.float32)],
+            input_signature=[tf.TensorSpec(_input_shape(predictor, rendering), tf.float32)],
         )
         archive.write_out(folder, verbose=False)
         converter = tf.lite.TFLiteConverter.from_saved_model(folder, signature_keys=["network"])
@@ -53,10 +55,22 @@ def export(predictor, name, element_format, path, quantization="float32"):
     description = {
         "model": name, "element_format": element_format,
         "image_size": predictor.input_shape[1], "quantization": quantization,
+        "rendering": None if rendering is None else list(rendering),
     }
     with files.written_atomically(path) as temporary:
         Path(temporary).write_bytes(_with_metadata(content, description))
     return Path(path)
+
+
+def _input_shape(predictor, rendering):
+    height, width, channels = predictor.input_shape[1:]
+    return [None, None, None, channels] if rendering else [None, height, width, channels]
+
+
+def rendering_of(description):
+    """The `models.Rendering` that `export` recorded; None: the file runs at its own square size."""
+    recorded = description.get("rendering")
+    return None if recorded is None else models.Rendering(*recorded)
 
 
 def _converted(converter, quantization):
@@ -97,7 +111,7 @@ def load(path):
             "a keras-colorize model needs none, and these could run TensorFlow ops of any kind"
         )
     _check_description(path, description)
-    return TFLiteModel(content, path), description
+    return TFLiteModel(content, path, description["image_size"]), description
 
 
 def _custom_operators(model):
@@ -136,9 +150,10 @@ def level_differences(reference, other, photos):
 
 
 class TFLiteModel:
-    """A .tflite network run by the TFLite interpreter: float32 (N, H, W, C) -> its output."""
+    """A .tflite network run by the TFLite interpreter: float32 (N, H, W, C) -> its output
+    (a new batch size or image size re-plans the interpreter's tensors)."""
 
-    def __init__(self, content, path):
+    def __init__(self, content, path, image_size):
         try:
             # LiteRT, TFLite's runtime as Google now ships it (tf.lite.Interpreter is deprecated).
             from ai_edge_litert.interpreter import Interpreter
@@ -150,23 +165,29 @@ class TFLiteModel:
         try:
             with console.native_logs_hidden():
                 self._interpreter = Interpreter(model_content=content, num_threads=len(os.sched_getaffinity(0)))
-                self._interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as error:
             raise ModelLoadError(f"{path}: TFLite cannot run it ({models.first_line(error)})") from None
         self._input, self._output = self._interpreter.get_input_details(), self._interpreter.get_output_details()
         if len(self._input) != 1 or len(self._input[0]["shape_signature"]) != 4:
             raise ModelLoadError(f"{path}: takes {len(self._input)} inputs, not one batch of images")
         self.input_shape = tuple(None if side < 0 else int(side) for side in self._input[0]["shape_signature"])
-        self._batch = None
+        self._shape = None
         self._lock = threading.Lock()  # an interpreter runs one call at a time
+        try:  # planned for one image at the model's own size: a file TFLite cannot run fails here
+            self._plan((1, image_size, image_size, self.input_shape[-1]))
+        except (ValueError, RuntimeError) as error:
+            raise ModelLoadError(f"{path}: TFLite cannot run it ({models.first_line(error)})") from None
+
+    def _plan(self, shape):
+        self._interpreter.resize_tensor_input(self._input[0]["index"], shape)
+        self._interpreter.allocate_tensors()
+        self._shape = shape
 
     def __call__(self, inputs):
         inputs = np.asarray(inputs, np.float32)
         with self._lock:
-            if len(inputs) != self._batch:
-                self._interpreter.resize_tensor_input(self._input[0]["index"], inputs.shape)
-                self._interpreter.allocate_tensors()
-                self._batch = len(inputs)
+            if inputs.shape != self._shape:
+                self._plan(inputs.shape)
             self._interpreter.set_tensor(self._input[0]["index"], inputs)
             self._interpreter.invoke()
             return self._interpreter.get_tensor(self._output[0]["index"])

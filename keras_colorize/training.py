@@ -640,7 +640,8 @@ def _train(settings, out_dir):
         verbose=1 if console.is_terminal() else 2,  # else one line per epoch
     )
     # model.keras last: its presence marks the run finished, export/ included.
-    exporting.export_serving(predictor, element_format, out_dir / "export")
+    network, rendering = models.at_any_size(predictor)
+    exporting.export_serving(network, element_format, out_dir / "export", rendering)
     exporting.save_keras(model, out_dir / "model.keras")
     shutil.rmtree(out_dir / BACKUP, ignore_errors=True)
     print(f"run folder: {out_dir.resolve()}")

@@ -109,14 +109,15 @@ def test_sketch_model_returns_a_photo_at_the_sketch_size(trained_run, photo):
     assert colorized.shape == (*ODD_SIZE, 3) and colorized.dtype == np.uint8
     assert colorized.std() > 0
 
-    # The photo is the model's own prediction at its size, enlarged: shrunk back (by OpenCV,
-    # not the package) it matches the model run on the sketch shrunk to that size.
-    model = keras.saving.load_model(run / "model.keras", compile=False)
-    size = model.input_shape[1]
-    small_sketch = cv2.resize(sketch, (size, size), interpolation=cv2.INTER_AREA) / 255.0
+    # The photo is the model's own prediction at its size on the short side, enlarged: shrunk
+    # back (by OpenCV, not the package) it matches the model run on the sketch shrunk to that size.
+    model = models.accept_any_size(keras.saving.load_model(run / "model.keras", compile=False))
+    height, width = sketch_inverter._model_size(*ODD_SIZE)
+    assert min(height, width) == model.input_shape[1]
+    small_sketch = cv2.resize(sketch, (width, height), interpolation=cv2.INTER_AREA) / 255.0
     model_input = np.repeat(small_sketch[None, ..., None], 3, axis=-1).astype(np.float32)
     predicted = np.clip(model.predict(model_input, verbose=0)[0], 0.0, 1.0)  # sketch_rgb: [0, 1]
-    shrunk = cv2.resize(colorized, (size, size), interpolation=cv2.INTER_AREA) / 255.0
+    shrunk = cv2.resize(colorized, (width, height), interpolation=cv2.INTER_AREA) / 255.0
     spread = np.abs(predicted - predicted.mean(axis=(0, 1))).mean()  # a barely trained model's
     assert np.abs(shrunk - predicted).mean() < min(0.01, 0.4 * spread)
 

@@ -1,11 +1,12 @@
 """The render-size knob: a fully convolutional model run at N px on the image's short side."""
 
+import keras
 import numpy as np
 import pytest
 import skimage.color
 import skimage.data
 
-from keras_colorize import cli, models
+from keras_colorize import cli, inference, models, shipped
 from keras_colorize.colorizer import Colorizer, ModelLoadError
 
 
@@ -35,12 +36,24 @@ def test_the_model_runs_at_the_size_on_the_short_side_and_the_output_keeps_the_p
     assert 0.05 < difference < 20
 
 
-def test_the_own_size_on_a_square_photo_is_what_the_default_gives():
-    square = skimage.data.astronaut()[::4, ::4]
+def test_by_default_a_photo_keeps_its_shape_at_the_models_own_size(wide_photo):
     default = Colorizer.load("unet")
-    sized = Colorizer.load("unet", size=default.input_size)
-    assert default.render_size is None
-    assert np.abs(default.colorize(square).astype(int) - sized.colorize(square)).max() <= 1
+    assert default.render_size == default.input_size == 128
+    assert default._model_size(150, 301) == (128, 256)  # not squeezed into 128 x 128
+    square = skimage.data.astronaut()[::4, ::4]
+    assert default._model_size(*square.shape[:2]) == (128, 128)
+
+    def squeezed(photo):  # as the model ran before: the photo resized to its own square
+        return inference.colorize_batch(shipped.load("unet"), photo[None], default.element_format).numpy()[0]
+
+    assert np.abs(default.colorize(square).astype(int) - squeezed(square)).max() <= 1
+    assert np.abs(default.colorize(wide_photo).astype(int) - squeezed(wide_photo)).mean() > 0.5
+
+
+def test_a_model_with_global_features_runs_at_its_own_square_size():
+    colorizer = Colorizer.from_model(models.build("fusion", mobilenet_weights=None))
+    assert colorizer.render_size is None and colorizer._model_size(150, 301) is None
+    assert colorizer.colorize(np.zeros((30, 50), np.uint8)).shape == (30, 50, 3)
 
 
 def test_strided_large_images_render_at_the_size_too(wide_photo, unet_at_128, monkeypatch):
@@ -66,7 +79,7 @@ def test_a_size_off_the_stride_names_the_sizes_to_take(size, hint):
 
 def test_a_model_that_runs_only_at_its_own_size_says_so():
     fusion = models.build("fusion", mobilenet_weights=None)  # its global features need its size
-    with pytest.raises(ModelLoadError, match="not fully convolutional"):
+    with pytest.raises(ModelLoadError, match="runs only at its own square size"):
         Colorizer.from_model(fusion, size=2 * fusion.input_shape[1])
 
 
@@ -85,3 +98,18 @@ def test_the_command_line_takes_render_size(tmp_path, wide_photo, capsys):
     assert cli.main(["colorize", str(tmp_path / "wide.png"), "-o", str(tmp_path / "out"),
                      "--model", "unet", "--render-size", "100"]) == cli.EXIT_ERROR
     assert "render size 100 is not a multiple of the model's stride 16 (take 96 or 112)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("interpolation", ["nearest", "bilinear"])
+def test_the_any_size_upsampling_equals_keras_upsampling(interpolation):
+    from keras_colorize.models.layers import ResizeUpSampling2D
+
+    images = np.random.default_rng(0).random((2, 5, 7, 3)).astype(np.float32)
+    expected = keras.layers.UpSampling2D(4, interpolation=interpolation)(images)
+    np.testing.assert_allclose(ResizeUpSampling2D(4, interpolation=interpolation)(images), expected, atol=1e-6)
+
+
+def test_photos_of_many_shapes_in_a_row_go_through_the_default_model():
+    colorizer = Colorizer.load("mobilenet_unet")  # its annealed mean is upsampled bilinearly
+    for shape in [(100, 150), (120, 90), (200, 100), (64, 64)]:
+        assert colorizer.colorize(np.full(shape, 120, np.uint8)).shape == (*shape, 3)

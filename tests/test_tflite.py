@@ -45,8 +45,9 @@ def photos():
 @pytest.mark.parametrize("quantization", tflite.QUANTIZATIONS)
 def test_a_tflite_file_colorizes_within_one_level_of_the_keras_model(exported, keras_unet, photos, quantization):
     colorizer = Colorizer.load(exported[quantization])
-    assert (colorizer.name, colorizer.element_format, colorizer.input_size) == (
-        "unet", keras_unet.element_format, keras_unet.input_size)
+    assert (colorizer.name, colorizer.element_format, colorizer.input_size, colorizer.rendering) == (
+        "unet", keras_unet.element_format, keras_unet.input_size, keras_unet.rendering)
+    assert colorizer.rendering is not None  # photos keep their shape, as in Keras
     for photo in photos:
         output = colorizer.colorize(photo)
         assert output.shape == photo.shape and output.dtype == np.uint8

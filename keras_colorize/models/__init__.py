@@ -13,6 +13,7 @@ logits) registers `inference=fn`, turning the trained model into one that output
 format; `inference_model(name, model)` applies it (identity for the others).
 """
 
+import collections
 import functools
 import importlib
 import inspect
@@ -21,6 +22,10 @@ import zipfile
 from pathlib import Path
 
 import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_colorize.models.layers import ResizeUpSampling2D
 
 _BUILDERS = {}
 _PRESETS = {}
@@ -131,6 +136,77 @@ def accept_any_size(model):
         if isinstance(layer, keras.Model):
             accept_any_size(layer)
     return model
+
+
+# How a `ResizeUpSampling2D` is named in a model's config.
+RESIZE_UPSAMPLING_NAMES = {
+    "module": ResizeUpSampling2D.__module__,
+    "class_name": ResizeUpSampling2D.__name__,
+    "registered_name": keras.saving.get_registered_name(ResizeUpSampling2D),
+}
+# How a Colorizer runs a fully convolutional model: `short_side` px on an image's shorter side, the
+# longer side in proportion, both multiples of `stride` (`inference.render_shape`).
+Rendering = collections.namedtuple("Rendering", "short_side stride")
+
+
+def at_any_size(model, short_side=None):
+    """(network, `Rendering` or None): how a Colorizer and the exports run `model`.
+
+    A fully convolutional model keeps an image's shape, at `short_side` px (default: its own
+    input size) on the short side: the network is then a copy of `model` sharing its weights
+    that a graph runs at any size (`ResizeUpSampling2D`). A model with global features runs at
+    its own square size: `model` itself and None, or ValueError when `short_side` is given."""
+    network = _any_size_copy(model)
+    model_stride = _fully_convolutional_stride(network)
+    if short_side is None:
+        own = model.input_shape[1]
+        return (network, Rendering(own, model_stride)) if model_stride and own % model_stride == 0 else (model, None)
+    if not model_stride:
+        raise ValueError(
+            "runs only at its own square size (not fully convolutional), without a render size"
+        )
+    if short_side % model_stride:
+        below = short_side // model_stride * model_stride
+        nearest = [side for side in (below, below + model_stride) if side]
+        raise ValueError(
+            f"render size {short_side} is not a multiple of the model's stride {model_stride} "
+            f"(take {' or '.join(map(str, nearest))})"
+        )
+    return network, Rendering(short_side, model_stride)
+
+
+def _any_size_copy(model):
+    """A copy of `model` (a GAN: of its generator, which colorizes) with `ResizeUpSampling2D`
+    for `UpSampling2D`, holding the same weights."""
+    model = getattr(model, "generator", model)
+    copy = model.__class__.from_config(_resize_upsampling(model.get_config()))
+    copy.set_weights(model.get_weights())
+    return accept_any_size(copy)
+
+
+def _resize_upsampling(config):
+    """A model's config with every `UpSampling2D` layer, nested ones too, a `ResizeUpSampling2D`."""
+    if isinstance(config, list):
+        return [_resize_upsampling(item) for item in config]
+    if not isinstance(config, dict):
+        return config
+    if config.get("class_name") == "UpSampling2D":
+        return {**config, **RESIZE_UPSAMPLING_NAMES}
+    return {key: _resize_upsampling(value) for key, value in config.items()}
+
+
+def _fully_convolutional_stride(network):
+    """`network`'s stride when a graph of it takes any multiple of it (traced with unknown
+    height and width, as the Colorizer and the exports run it), else None."""
+    model_stride = stride(network)
+    any_size = tf.TensorSpec([None, None, None, network.input_shape[-1]], tf.float32)
+    probe = np.zeros((1, model_stride, 2 * model_stride, network.input_shape[-1]), np.float32)
+    try:
+        graph = tf.function(lambda images: network(images, training=False)).get_concrete_function(any_size)
+        shape = tuple(graph(probe).shape[1:3])
+    except (ValueError, tf.errors.OpError):  # global features need the model's own shape
+        return None
+    return model_stride if shape == probe.shape[1:3] else None
 
 
 def stride(model):

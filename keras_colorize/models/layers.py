@@ -60,3 +60,17 @@ class FusedBatchNormalization(keras.layers.BatchNormalization):
                 is_training=False,
             )
         return tf.cast(outputs, self.compute_dtype)
+
+
+@keras.saving.register_keras_serializable(package="keras_colorize")
+class ResizeUpSampling2D(keras.layers.UpSampling2D):
+    """`keras.layers.UpSampling2D` as one TensorFlow resize op, for graphs that take images of
+    any size (`models.at_any_size`): Keras's bilinear one checks its output size in Python,
+    which a size known only at run time fails, and its nearest one repeats by reshapes that
+    TFLite freezes to one shape. Integer factors give the same values either way."""
+
+    def call(self, inputs):
+        if keras.backend.backend() != "tensorflow" or self.data_format != "channels_last":
+            return super().call(inputs)
+        size = tf.shape(inputs)[1:3] * tf.constant(self.size, tf.int32)
+        return tf.cast(tf.image.resize(inputs, size, method=self.interpolation), inputs.dtype)
