@@ -17,7 +17,7 @@ channel axis, draws one random transform and applies it to the stack.
 - `"sketch_styles_paper"`: the same, with half of the samples on a plain background
   (`paper_background`), for hand-drawn face sketches, whose paper has no backdrop to restore.
 - `"paper_background"`, for drawn sketch/photo pairs (CUFS): every sample on a plain
-  background, then `"elastic"`.
+  background in place of the photo's own plain backdrop (`backdrop_weights`), then `"elastic"`.
 
 Randomness is stateless: each sample brings its own seed (`keras_colorize.data.make_dataset`
 draws them from `tf.data.Dataset.random`), so a pipeline gives the same augmentations on every
@@ -158,9 +158,10 @@ class SketchStyles:
     one dataset's backdrop teaches the model to paint it behind every face (CUFS's blue).
     """
 
-    def __init__(self, redraw=True, background_probability=0.0, then=None):
+    def __init__(self, redraw=True, background_probability=0.0, then=None, key_backdrop=False):
         self.redraw = redraw
         self.background_probability = background_probability
+        self.key_backdrop = key_backdrop  # see `paper_background`
         self.then = RandomAffine() if then is None else then
         self.noise_stddev = self.then.noise_stddev
         self.sketch_gamma = self.then.sketch_gamma
@@ -174,7 +175,7 @@ class SketchStyles:
             sample["sketch"] = redraw_sketch(sample["rgb"], sketch_seed)
         if self.background_probability:
             sample["rgb"], sample["sketch"] = paper_background(
-                sample["rgb"], sample["sketch"], background_seed, self.background_probability
+                sample["rgb"], sample["sketch"], background_seed, self.background_probability, self.key_backdrop
             )
         return sample
 
@@ -188,7 +189,7 @@ def _sketch_styles_half_on_paper():
 
 
 def _paper_background_of_drawn_sketches():
-    return SketchStyles(redraw=False, background_probability=1.0, then=RandomElastic())
+    return SketchStyles(redraw=False, background_probability=1.0, then=RandomElastic(), key_backdrop=True)
 
 
 AUGMENTATIONS = {
@@ -248,7 +249,8 @@ def redraw_sketch(rgb, seed):
 
 
 def paper_tone(sketch, frame=0.0625):
-    """The median of a sketch's outer frame (`frame` of its side, at least 1 px): its paper."""
+    """The median of a sketch's outer frame (`frame` of its side, at least 1 px): its paper.
+    Of one channel of a photo: its backdrop's."""
     width = tf.maximum(1, tf.cast(tf.cast(tf.shape(sketch)[0], tf.float32) * frame, tf.int32))
     edges = [sketch[:width], sketch[-width:], sketch[:, :width], sketch[:, -width:]]
     pixels = tf.sort(tf.concat([tf.reshape(edge, [-1]) for edge in edges], axis=0))
@@ -269,13 +271,23 @@ def face_ellipse(height, width, seed, feather=0.12):
     return tf.clip_by_value((1.0 + feather / 2.0 - radius) / feather, 0.0, 1.0)[..., None]
 
 
-def paper_background(rgb, sketch, seed, probability=1.0):
+def backdrop_weights(rgb, tolerance=0.15):
+    """(H, W, 1) weights: 0 where a photo (H, W, 3) in [0, 1] has its backdrop's colour (the
+    `paper_tone` of each channel), 1 from twice `tolerance` away (RGB distance): the plain
+    studio backdrop of drawn pairs (CUFS's blue), which an ellipse would cut through hair."""
+    backdrop = tf.stack([paper_tone(rgb[..., channel : channel + 1]) for channel in range(3)])
+    distance = tf.norm(rgb - backdrop, axis=-1, keepdims=True)
+    return tf.clip_by_value(distance / tolerance - 1.0, 0.0, 1.0)
+
+
+def paper_background(rgb, sketch, seed, probability=1.0, key_backdrop=False):
     """With `probability`: photo (H, W, 3) and sketch (H, W, 1) in [0, 1] with everything
-    outside a random `face_ellipse` faded into the sketch's `paper_tone` (neutral gray in the
-    photo); else both unchanged."""
+    outside a random `face_ellipse` (with `key_backdrop`: the photo's plain backdrop,
+    `backdrop_weights`) faded into the sketch's `paper_tone` (neutral gray in the photo); else
+    both unchanged."""
     chance_seed, ellipse_seed = tf.unstack(tf.random.split(seed, 2))
     shape = tf.shape(sketch)
-    face = face_ellipse(shape[0], shape[1], ellipse_seed)
+    face = backdrop_weights(rgb) if key_backdrop else face_ellipse(shape[0], shape[1], ellipse_seed)
     face = tf.where(tf.random.stateless_uniform([], chance_seed) < probability, face, tf.ones_like(face))
     tone = paper_tone(sketch)
     return face * rgb + (1.0 - face) * tone, face * sketch + (1.0 - face) * tone

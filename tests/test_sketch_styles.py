@@ -123,6 +123,21 @@ def test_paper_background_puts_sketch_and_photo_on_the_sketchs_own_paper():
     np.testing.assert_array_equal(kept_rgb.numpy(), rgb)
 
 
+def test_drawn_pairs_lose_their_backdrop_colour_wherever_it_is():
+    rgb = np.zeros((32, 32, 3), np.float32)
+    rgb[..., 2] = 1.0  # CUFS's blue backdrop
+    rgb[10:22, 12:20] = [0.9, 0.7, 0.6]  # a face
+    sketch = np.full((32, 32, 1), 0.8, np.float32)
+    keyed, _ = augment.paper_background(tf.constant(rgb), tf.constant(sketch), tf.constant([1, 2]), key_backdrop=True)
+    keyed = keyed.numpy()
+    np.testing.assert_allclose(keyed[16, 10], [0.8, 0.8, 0.8], atol=1e-6)  # blue beside the face: paper
+    np.testing.assert_allclose(keyed[0, 0], [0.8, 0.8, 0.8], atol=1e-6)
+    np.testing.assert_allclose(keyed[16, 16], [0.9, 0.7, 0.6], atol=1e-6)  # the face stays
+    unkeyed, _ = augment.paper_background(tf.constant(rgb), tf.constant(sketch), tf.constant([1, 2]))
+    np.testing.assert_allclose(unkeyed.numpy()[16, 10], [0.0, 0.0, 1.0], atol=1e-6)
+    assert augment.get("paper_background").key_backdrop and not augment.get("sketch_styles_paper").key_backdrop
+
+
 def test_a_drawn_sketch_keeps_its_strokes_and_the_photo_gets_its_paper_as_backdrop():
     photos = _photos()
     drawn = np.full(photos.shape[:3], 240, np.uint8)
