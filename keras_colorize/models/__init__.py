@@ -138,12 +138,6 @@ def accept_any_size(model):
     return model
 
 
-# How a `ResizeUpSampling2D` is named in a model's config.
-RESIZE_UPSAMPLING_NAMES = {
-    "module": ResizeUpSampling2D.__module__,
-    "class_name": ResizeUpSampling2D.__name__,
-    "registered_name": keras.saving.get_registered_name(ResizeUpSampling2D),
-}
 # How a Colorizer runs a fully convolutional model: `short_side` px on an image's shorter side, the
 # longer side in proportion, both multiples of `stride` (`inference.render_shape`).
 Rendering = collections.namedtuple("Rendering", "short_side stride")
@@ -153,10 +147,10 @@ def at_any_size(model, short_side=None):
     """(network, `Rendering` or None): how a Colorizer and the exports run `model`.
 
     A fully convolutional model keeps an image's shape, at `short_side` px (default: its own
-    input size) on the short side: the network is then a copy of `model` sharing its weights
-    that a graph runs at any size (`ResizeUpSampling2D`). A model with global features runs at
-    its own square size: `model` itself and None, or ValueError when `short_side` is given."""
-    network = _any_size_copy(model)
+    input size) on the short side; the network is `model` (a GAN's generator) let take any size
+    (`_let_take_any_size`). A model with global features runs at its own square size: `model`
+    and None, or ValueError when `short_side` is given."""
+    network = _let_take_any_size(model)
     model_stride = _fully_convolutional_stride(network)
     if short_side is None:
         own = model.input_shape[1]
@@ -175,35 +169,30 @@ def at_any_size(model, short_side=None):
     return network, Rendering(short_side, model_stride)
 
 
-def _any_size_copy(model):
-    """A copy of `model` (a GAN: of its generator, which colorizes) with `ResizeUpSampling2D`
-    for `UpSampling2D`, holding the same weights."""
+def _let_take_any_size(model):
+    """`model` (a GAN: its generator, which colorizes) let take any size: `accept_any_size`, and
+    each `UpSampling2D` made, in place, a `ResizeUpSampling2D` (the same values; no copy of
+    the model, which would cost a second of loading)."""
     model = getattr(model, "generator", model)
-    copy = model.__class__.from_config(_resize_upsampling(model.get_config()))
-    copy.set_weights(model.get_weights())
-    return accept_any_size(copy)
+    for layer in _all_layers(model):
+        if type(layer) is keras.layers.UpSampling2D:
+            layer.__class__ = ResizeUpSampling2D
+    return accept_any_size(model)
 
 
-def _resize_upsampling(config):
-    """A model's config with every `UpSampling2D` layer, nested ones too, a `ResizeUpSampling2D`."""
-    if isinstance(config, list):
-        return [_resize_upsampling(item) for item in config]
-    if not isinstance(config, dict):
-        return config
-    if config.get("class_name") == "UpSampling2D":
-        return {**config, **RESIZE_UPSAMPLING_NAMES}
-    return {key: _resize_upsampling(value) for key, value in config.items()}
+def _all_layers(model):
+    for layer in model.layers:
+        yield layer
+        if isinstance(layer, keras.Model):
+            yield from _all_layers(layer)
 
 
 def _fully_convolutional_stride(network):
-    """`network`'s stride when a graph of it takes any multiple of it (traced with unknown
-    height and width, as the Colorizer and the exports run it), else None."""
+    """`network`'s stride when it computes at any multiple of it, else None."""
     model_stride = stride(network)
-    any_size = tf.TensorSpec([None, None, None, network.input_shape[-1]], tf.float32)
     probe = np.zeros((1, model_stride, 2 * model_stride, network.input_shape[-1]), np.float32)
     try:
-        graph = tf.function(lambda images: network(images, training=False)).get_concrete_function(any_size)
-        shape = tuple(graph(probe).shape[1:3])
+        shape = tuple(network(probe, training=False).shape[1:3])
     except (ValueError, tf.errors.OpError):  # global features need the model's own shape
         return None
     return model_stride if shape == probe.shape[1:3] else None
