@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 from keras_colorize import evaluation, images, runs
-from keras_colorize.cli import add_max_pixels_argument, add_trust_argument, non_negative_int, positive_int
+from keras_colorize.cli_types import add_max_pixels_argument, add_trust_argument, non_negative_int, positive_int
 from keras_colorize.colorizer import Colorizer, ModelLoadError
 
 

@@ -9,7 +9,7 @@ import json
 import sys
 
 from keras_colorize import augment, images, models, runlock, training
-from keras_colorize.cli import (
+from keras_colorize.cli_types import (
     add_max_pixels_argument,
     non_negative_float,
     non_negative_int,

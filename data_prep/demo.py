@@ -12,11 +12,12 @@ import h5py
 import numpy as np
 from matplotlib.figure import Figure
 
-from data_prep.build import SPLITS, build_dataset
 from data_prep.common import new_output_folder
-from data_prep.sketch import line_sketch
+from keras_colorize.datasets import build_dataset
+from keras_colorize.image_folders import SPLITS
 from keras_colorize.inference import gray_version
 from keras_colorize.samples import write_sample_folder
+from keras_colorize.sketches import line_sketch
 
 GRID_COLUMNS = ("photo", "gray", "pencil sketch", "line sketch")
 

@@ -19,9 +19,9 @@ from pathlib import Path
 
 from PIL import Image
 
-from data_prep.faces import crop_face
 from keras_colorize import callbacks, files, images, inference, samples, shipped, training
 from keras_colorize.colorizer import Colorizer
+from keras_colorize.faces import crop_face
 from keras_colorize.shipped import PENCIL_SKETCH_MODEL, PHOTO_MODEL
 
 # What to train when a shipped model is missing (a development checkout): the models that

@@ -43,10 +43,10 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from data_prep.build import find_samples
-from data_prep.clean import is_grayscale
-from data_prep.common import Tally
 from keras_colorize import callbacks, data, files, images, inference, metrics, sketches
+from keras_colorize.image_checks import is_grayscale
+from keras_colorize.image_folders import find_samples
+from keras_colorize.progress import Tally
 from keras_colorize.sketches import to_gray
 
 # Metric names as `evaluate.py --metrics` takes them -> the columns each one reports.

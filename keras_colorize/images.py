@@ -21,6 +21,7 @@ SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
 # Declared sizes above this are refused before decoding: a 164 KB PNG can declare 13000 x 13000
 # pixels (8.6 GB decoded). A 12000 x 12000 scan (144 megapixels) passes; --max-pixels changes it.
 DEFAULT_MAX_PIXELS = 150_000_000
+OUTPUT_SUFFIX = ".png"  # lossless, so a written image is exactly what was computed
 max_pixels = DEFAULT_MAX_PIXELS
 # Pillow's own guard only warns up to twice its limit, and would refuse a --max-pixels above it.
 Image.MAX_IMAGE_PIXELS = None

@@ -32,7 +32,9 @@ import tensorflow as tf
 
 from keras_colorize import augment as augment_lib
 from keras_colorize import callbacks as kc_callbacks
-from keras_colorize import console, data, exporting, files, losses, models, multiworker, runlock, runs, shipped
+from keras_colorize import (
+    console, data, datasets, exporting, files, losses, models, multiworker, runlock, runs, samples, shipped,
+)
 from keras_colorize.models.classifier import REBALANCING_MIX
 from keras_colorize.models.gan import ConditionalGAN
 
@@ -217,16 +219,13 @@ def default_data(model, out_dir, data_dir="data"):
 
 def build_sample_dataset(path, size=128):
     """The photos scikit-image ships, with pencil sketches, as a one-split HDF5 file."""
-    from data_prep.build import build_dataset
-    from keras_colorize import samples
-
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         # The photos are only the build's input; a run interrupted here starts it afresh.
         with tempfile.TemporaryDirectory() as scratch:
             folder = Path(scratch) / "sample_photos"
             samples.write_sample_folder(folder)
-            build_dataset([folder], path, size, sketch="pencil", split=(1.0, 0.0, 0.0), seed=0)
+            datasets.build_dataset([folder], path, size, sketch="pencil", split=(1.0, 0.0, 0.0), seed=0)
     return path
 
 

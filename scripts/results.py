@@ -27,8 +27,8 @@ from pathlib import Path
 
 import cv2
 
-from data_prep.faces import centre_box, crop_to_box
 from keras_colorize import Colorizer, callbacks, evaluation, images, inference, shipped
+from keras_colorize.faces import centre_box, crop_to_box
 from keras_colorize.shipped import ModelLoadError
 
 REPO = Path(__file__).resolve().parents[1]

@@ -12,10 +12,10 @@ import tensorflow as tf
 from PIL import Image
 
 from data_prep.__main__ import main as data_prep_main
-from data_prep.build import build_dataset
 from data_prep.clean import clean_folder
 from keras_colorize import Colorizer, data, evaluation, training
 from keras_colorize.colorizer import ModelLoadError
+from keras_colorize.datasets import build_dataset
 
 BAD_NAME = os.fsdecode(b"bad\xff\xfename.png")  # what Python makes of a Latin-1 name on Linux
 

@@ -9,8 +9,8 @@ import skimage.data
 
 import train
 from data_prep import __main__ as data_prep_main
-from data_prep.build import build_dataset
 from keras_colorize import models, training
+from keras_colorize.datasets import build_dataset
 
 
 def _train(capsys, *argv):
@@ -144,8 +144,8 @@ def test_data_prep_refuses_out_of_range_numbers_before_reading_anything(argv, na
     assert stopped.value.code == 2 and named in capsys.readouterr().err
 
 
-def test_the_data_prep_tally_counts_one_file_in_the_singular(tmp_path, capsys):
-    from data_prep.common import Tally
+def test_the_tally_counts_one_file_in_the_singular(tmp_path, capsys):
+    from keras_colorize.progress import Tally
 
     Tally(1, "sketching", verbose=True)
     Tally(np.int64(2), "sketching", verbose=True)

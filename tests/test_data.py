@@ -11,8 +11,8 @@ import tensorflow as tf
 from PIL import Image
 from skimage import color as skcolor
 
-from data_prep.build import build_dataset
 from keras_colorize import augment, color, data
+from keras_colorize.datasets import build_dataset
 
 SIZE = 48
 

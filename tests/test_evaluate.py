@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from data_prep.sketch import pencil_sketch_at
 from keras_colorize import (
     Colorizer,
     evaluation,
@@ -22,6 +21,7 @@ from keras_colorize import (
     samples,
     training,
 )
+from keras_colorize.sketches import pencil_sketch_at
 
 REPO = Path(__file__).resolve().parents[1]
 ALL_METRICS = ["psnr", "ssim", "colorfulness", "saturation", "ab_mae", "recognition"]

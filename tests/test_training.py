@@ -398,7 +398,7 @@ def test_the_default_data_is_recorded_and_an_interrupted_sample_build_starts_afr
     monkeypatch.chdir(tmp_path)  # no data/ here: the built-in sample is the default
     run = tmp_path / "run"
     run.mkdir()
-    from data_prep import build
+    from keras_colorize import datasets as build
 
     real_build = build.build_dataset
 
@@ -550,7 +550,7 @@ def _noise_photo_folder(folder, count, size=40):
 
 
 def test_an_hdf5_file_validates_on_its_val_split_and_on_train_only_without_one(tmp_path):
-    from data_prep.build import build_dataset
+    from keras_colorize.datasets import build_dataset
 
     photos = _noise_photo_folder(tmp_path / "photos", 8)
     with_val, without_val = tmp_path / "with_val.h5", tmp_path / "without_val.h5"

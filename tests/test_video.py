@@ -9,9 +9,9 @@ import pytest
 from conftest import shared_path
 from PIL import Image
 
-from data_prep.sketch import pencil_sketch, pencil_sketch_at
 from keras_colorize import cli, color, video
 from keras_colorize.colorizer import Colorizer
+from keras_colorize.sketches import pencil_sketch, pencil_sketch_at
 
 CLIP_FRAMES = 24
 

@@ -1,20 +1,15 @@
-"""Building the HDF5 dataset files that `keras_colorize.data` reads (format: docs/data.md).
-
-A source is one of:
-
-- a folder of images, at any depth. With `identities="auto"`, images kept in one subfolder per
-  person (LFW: `<Person>/<Person>_NNNN.jpg`) are labelled with that folder's name, and the
-  train/val/test splits then never share a person;
-- a folder with `photos/` and `sketches/`: (photo, hand-drawn sketch) pairs, matched by name;
-- a folder with `train/` and `test/` (and maybe `val/`) subfolders, each of either kind above:
-  that split is kept; without `val/`, val is taken from train in the ratio of the fractions;
-- a single image file.
+"""Building the HDF5 dataset files that `keras_colorize.data` reads (format: docs/data.md),
+from the sources `keras_colorize.image_folders` finds. With `identities="auto"` the person
+folders become identity labels, and the train/val/test splits then never share a person; a
+source's train/ and test/ folders keep their split, and without val/, val is taken from train
+in the ratio of the fractions. Side-by-side (sketch | photo) images, the pix2pix format, are
+split into their two halves (`split_pair`).
 
 Only the paths are listed and split up front. The images are then decoded, checked (the
-`clean` checks), cropped, encoded and appended block by block, so memory does not grow with
-the dataset. Image datasets are lzf-compressed: photos compress little either way (LFW at
-128 x 128: lzf saves 6 %, gzip 15 %), and lzf writes 2-3x and reads 1.6x faster than gzip,
-which matters for a training loop that reads every epoch. lzf ships with h5py; other HDF5
+`keras_colorize.image_checks` checks), cropped, encoded and appended block by block, so memory
+does not grow with the dataset. Image datasets are lzf-compressed: photos compress little either
+way (LFW at 128 x 128: lzf saves 6 %, gzip 15 %), and lzf writes 2-3x and reads 1.6x faster than
+gzip, which matters for a training loop that reads every epoch. lzf ships with h5py; other HDF5
 tools need its filter plugin.
 """
 
@@ -23,94 +18,44 @@ import json
 import time
 from pathlib import Path
 
-import cv2
 import h5py
 import numpy as np
 import tensorflow as tf
 
 import keras_colorize
-from data_prep.clean import ImageChecker
-from data_prep.common import Tally
-from data_prep.faces import centre_box, crop_to_box, face_or_centre_box
-from data_prep.pairs import SKETCH_SIDES, split_pair
-from data_prep.sketch import SKETCH_STYLES, make_sketch, to_gray
 from keras_colorize import color
 from keras_colorize.data import HDF5_FORMAT, HDF5_VERSION
+from keras_colorize.faces import centre_box, crop_to_box, face_or_centre_box
 from keras_colorize.files import check_free_space, check_outside, unwritable_folder, written_atomically
-from keras_colorize.images import ImageError, list_images, read_rgb
+from keras_colorize.image_checks import ImageChecker
+from keras_colorize.image_folders import SPLITS, find_samples
+from keras_colorize.images import ImageError
+from keras_colorize.progress import Tally
+from keras_colorize.sketches import SKETCH_STYLES, make_sketch, to_gray
 
-SPLITS = ("train", "val", "test")
 ENCODINGS = {"rgb": ("rgb",), "lab": ("lab",), "both": ("rgb", "lab")}
 IDENTITY_MODES = ("auto", "none")
 DRAWN = "drawn"
 COMPRESSION = "lzf"
+# Which half of a side-by-side image holds the sketch differs between datasets (edges2shoes:
+# left; the anime pairs the pix2pix paper used: right), so it is always a parameter.
+SKETCH_SIDES = ("left", "right")
 
 
-@dataclasses.dataclass(frozen=True)
-class Sample:
-    """One row-to-be: a photo file and what is known about it before it is read."""
+def split_pair(image, sketch_side="left", path="<array>"):
+    """(H, 2H, C) side-by-side image -> (sketch half, photo half), each (H, H, C).
 
-    source: Path  # the folder it was found in; `name` is relative to it
-    path: Path
-    identity: str | None = None
-    split: str | None = None  # fixed by the source's train/val/test folders
-    drawn_sketch: Path | None = None
-
-    @property
-    def name(self):
-        return self.path.relative_to(self.source).as_posix()
-
-    def read_drawn_sketch(self, shape, decode=read_rgb):
-        """The sketch drawn from this photo, read by `decode`, at the photo's (height, width)
-        `shape`; an ImageError when sketches/ has no file of this photo's name."""
-        if self.drawn_sketch is None:
-            raise ImageError(self.path, "no_sketch", "no file of that name in sketches/")
-        drawn = decode(self.drawn_sketch)
-        if drawn.shape[:2] != tuple(shape):
-            drawn = cv2.resize(drawn, tuple(shape)[::-1], interpolation=cv2.INTER_AREA)
-        return drawn
-
-
-def _key(path, folder):
-    """A file's name within `folder`, without suffix: how a photo finds its drawn sketch."""
-    return path.relative_to(folder).with_suffix("").as_posix()
-
-
-def _folder_samples(source, folder, split):
-    """Samples of one folder, and whether it has drawn sketches (photos/ + sketches/)."""
-    photos, sketches = folder / "photos", folder / "sketches"
-    if photos.is_dir() and sketches.is_dir():
-        drawn = {_key(path, sketches): path for path in list_images(sketches, with_broken_links=True)}
-        samples = [
-            Sample(source, path, split=split, drawn_sketch=drawn.get(_key(path, photos)))
-            for path in list_images(photos, with_broken_links=True)
-        ]
-        return samples, True
-    samples = []
-    for path in list_images(folder, with_broken_links=True):
-        parts = path.relative_to(folder).parts
-        samples.append(Sample(source, path, parts[0] if len(parts) > 1 else None, split))
-    return samples, False
-
-
-def find_samples(source):
-    """The samples of one source (see the module docstring) and whether they come with drawn
-    sketches. A sample's identity is its person folder, if it lies in one."""
-    source = Path(source)
-    if source.is_file():
-        return [Sample(source.parent, source)], False
-    if not source.is_dir():
-        raise FileNotFoundError(f"{source}: no such file or folder")
-    given = [split for split in SPLITS if (source / split).is_dir()]
-    folders = [(source / split, split) for split in given] or [(source, None)]
-    samples, drawn = [], set()
-    for folder, split in folders:
-        found, has_drawn = _folder_samples(source, folder, split)
-        samples += found
-        drawn.add(has_drawn)
-    if len(drawn) > 1:
-        raise ValueError(f"{source}: some split folders have photos/ + sketches/, some do not")
-    return samples, drawn.pop()
+    The pix2pix datasets' halves are square; anything else (a photo that slipped into the
+    folder) is refused as `not_side_by_side` rather than cut into two half-photos.
+    """
+    if sketch_side not in SKETCH_SIDES:
+        raise ValueError(f"sketch_side must be one of {SKETCH_SIDES}, not {sketch_side!r}")
+    height, width = image.shape[:2]
+    if width != 2 * height:
+        detail = f"{width}x{height}: not two squares side by side ({2 * height}x{height})"
+        raise ImageError(path, "not_side_by_side", detail)
+    left, right = image[:, :height], image[:, height:]
+    return (left, right) if sketch_side == "left" else (right, left)
 
 
 def _divide(samples, fractions, rng):
@@ -346,7 +291,7 @@ def build_dataset(
     """Build one HDF5 dataset file from image sources; returns the summary dict.
 
     Args:
-        sources: folders or files (see the module docstring for the layouts).
+        sources: folders or files (layouts: `keras_colorize.image_folders`).
         out_path: the .h5 file; an existing one is refused unless `overwrite`.
         size: side of the stored square images.
         faces: crop around the largest face (Haar cascade) instead of the centre square;
