@@ -40,10 +40,9 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-import h5py
 import numpy as np
 
-from keras_colorize import callbacks, data, files, images, inference, metrics, sketches
+from keras_colorize import callbacks, data, files, hdf5, images, inference, metrics, sketches
 from keras_colorize.image_checks import is_grayscale
 from keras_colorize.image_folders import find_samples
 from keras_colorize.progress import Tally
@@ -111,7 +110,7 @@ class EvalData:
 def open_data(path, split="test"):
     """An HDF5 file's `split`, or a folder of photos (with `sketches/`, or `split/` folders)."""
     path = Path(path)
-    if path.is_file() and h5py.is_hdf5(path):
+    if hdf5.is_hdf5(path):
         return _hdf5_data(path, split)
     if path.is_dir():
         return _folder_data(path, split)
@@ -121,15 +120,11 @@ def open_data(path, split="test"):
 
 
 def _hdf5_data(path, split):
-    stream = data.from_hdf5(path, split)  # checks the file; DataSourceError names the problem
-    count = int(stream.cardinality())
-    with h5py.File(path, "r") as file:
-        group = file[split]
-        # Names of files that were not UTF-8 come back with \xNN escapes instead of failing.
-        names = group["source"].asstr(errors="backslashreplace")[...] if "source" in group else range(count)
-        sketches = file.attrs.get("sketch", "")
-    if count == 0:
+    opened = hdf5.open_split(path, split)  # DataSourceError names what is wrong with the file
+    if opened.count == 0:
         raise EvaluationError(f"{path}: split {split!r} is empty; choose another split")
+    names = opened.source_names()
+    stream = data.from_hdf5_split(opened)
     as_uint8 = stream.map(lambda sample: {key: inference.to_uint8(value) for key, value in sample.items()})
 
     def read(with_sketches=True):
@@ -137,8 +132,7 @@ def _hdf5_data(path, split):
             sketch = sample["sketch"][..., 0] if with_sketches and "sketch" in sample else None
             yield Sample(str(name), sample["rgb"], sketch)
 
-    sketches = sketches.decode() if isinstance(sketches, bytes) else str(sketches)
-    return EvalData(path, "hdf5", split, count, sketches, read)
+    return EvalData(path, "hdf5", split, opened.count, opened.sketch, read)
 
 
 def _folder_data(path, split):

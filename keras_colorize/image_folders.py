@@ -6,7 +6,7 @@ A source is one of:
   `<Person>/<Person>_NNNN.jpg`) carry that folder's name as their identity;
 - a folder with `photos/` and `sketches/`: (photo, hand-drawn sketch) pairs, matched by name;
 - a folder with `train/` and `test/` (and maybe `val/`) subfolders, each of either kind above,
-  which fix each photo's split;
+  which fix each photo's split (the dataset file's split names, `hdf5.SPLITS`);
 - a single image file.
 """
 
@@ -15,9 +15,8 @@ from pathlib import Path
 
 import cv2
 
+from keras_colorize.hdf5 import SPLITS
 from keras_colorize.images import ImageError, list_images, read_rgb
-
-SPLITS = ("train", "val", "test")
 
 
 @dataclasses.dataclass(frozen=True)

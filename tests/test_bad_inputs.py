@@ -16,6 +16,7 @@ from data_prep.clean import clean_folder
 from keras_colorize import Colorizer, data, evaluation, training
 from keras_colorize.colorizer import ModelLoadError
 from keras_colorize.datasets import build_dataset
+from keras_colorize.errors import DataSourceError
 
 BAD_NAME = os.fsdecode(b"bad\xff\xfename.png")  # what Python makes of a Latin-1 name on Linux
 
@@ -92,9 +93,9 @@ def _external_images(file):
 ])
 def test_malformed_hdf5_is_a_one_line_data_source_error(sample_h5, tmp_path, damage, problem):
     path = _damaged_copy(sample_h5, tmp_path / "damaged.h5", damage)
-    with pytest.raises(data.DataSourceError, match=f"damaged.h5: {problem}"):
+    with pytest.raises(DataSourceError, match=f"damaged.h5: {problem}"):
         data.from_hdf5(path, "train")  # what training and evaluate read through
-    with pytest.raises(data.DataSourceError, match=f"damaged.h5: {problem}"):
+    with pytest.raises(DataSourceError, match=f"damaged.h5: {problem}"):
         evaluation.open_data(path, "train")
 
 
