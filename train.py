@@ -8,8 +8,12 @@ import argparse
 import json
 import sys
 
-from keras_colorize import augment, images, models, runlock, training
-from keras_colorize.cli_types import (
+from keras_colorize import console
+
+console.import_tensorflow_quietly()  # a command's output opens without TensorFlow's start-up lines
+
+from keras_colorize import augment, images, models, runlock, training  # noqa: E402
+from keras_colorize.cli_types import (  # noqa: E402
     add_max_pixels_argument,
     non_negative_float,
     non_negative_int,

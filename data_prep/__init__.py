@@ -16,20 +16,3 @@
 
 Every step shows a progress bar on a terminal, skips and counts bad files, and prints a summary.
 """
-
-from data_prep.clean import clean_folder, min_max_scale
-from data_prep.demo import run_demo
-from data_prep.faces import crop_faces_folder
-from data_prep.pairs import split_pairs_folder
-from data_prep.sketch import sketch_folder
-from data_prep.standard import build_standard
-
-__all__ = [
-    "build_standard",
-    "clean_folder",
-    "crop_faces_folder",
-    "min_max_scale",
-    "run_demo",
-    "sketch_folder",
-    "split_pairs_folder",
-]

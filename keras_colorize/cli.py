@@ -29,11 +29,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from keras_colorize import files, images, samples, tflite, video
-from keras_colorize.cli_types import add_max_pixels_argument, add_trust_argument, positive_int
-from keras_colorize.colorizer import Colorizer, ModelLoadError
-from keras_colorize.progress import Tally
-from keras_colorize.shipped import PENCIL_SKETCH_MODEL, PHOTO_MODEL, SKETCH_MODEL
+from keras_colorize import console
+
+console.import_tensorflow_quietly()  # a command's output opens without TensorFlow's start-up lines
+
+from keras_colorize import files, images, samples, tflite, video  # noqa: E402
+from keras_colorize.cli_types import add_max_pixels_argument, add_trust_argument, positive_int  # noqa: E402
+from keras_colorize.colorizer import Colorizer, ModelLoadError  # noqa: E402
+from keras_colorize.progress import Tally  # noqa: E402
+from keras_colorize.shipped import PENCIL_SKETCH_MODEL, PHOTO_MODEL, SKETCH_MODEL  # noqa: E402
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_ERROR = 0, 1, 2
 

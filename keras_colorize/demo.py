@@ -19,10 +19,14 @@ from pathlib import Path
 
 from PIL import Image
 
-from keras_colorize import callbacks, files, images, inference, samples, shipped, training
-from keras_colorize.colorizer import Colorizer
-from keras_colorize.faces import crop_face
-from keras_colorize.shipped import PENCIL_SKETCH_MODEL, PHOTO_MODEL
+from keras_colorize import console
+
+console.import_tensorflow_quietly()  # a command's output opens without TensorFlow's start-up lines
+
+from keras_colorize import files, images, inference, plotting, samples, shipped, training  # noqa: E402
+from keras_colorize.colorizer import Colorizer  # noqa: E402
+from keras_colorize.faces import crop_face  # noqa: E402
+from keras_colorize.shipped import PENCIL_SKETCH_MODEL, PHOTO_MODEL  # noqa: E402
 
 # What to train when a shipped model is missing (a development checkout): the models that
 # learn fastest from six photos.
@@ -99,7 +103,7 @@ def run_demo(out, photo_colorizer=None, sketch_colorizer=None):
     photo_colorizer = photo_colorizer or load_or_train(PHOTO_MODEL, out / "runs")
     sketch_colorizer = sketch_colorizer or load_or_train(PENCIL_SKETCH_MODEL, out / "runs")
     print(f"gray -> colour: {photo_colorizer.source}\nsketch -> photo: {sketch_colorizer.source}")
-    return callbacks.image_grid(
+    return plotting.image_grid(
         result_rows(photo_colorizer, sketch_colorizer),
         out / RESULTS_NAME,
         f"{_label(photo_colorizer)} (gray photos), {_label(sketch_colorizer)} (last row: a face's sketch)",

@@ -42,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-from keras_colorize import callbacks, data, files, hdf5, images, inference, metrics, sketches
+from keras_colorize import data, files, hdf5, images, inference, metrics, plotting, sketches
 from keras_colorize.image_checks import is_grayscale
 from keras_colorize.image_folders import find_samples
 from keras_colorize.progress import Tally
@@ -425,7 +425,7 @@ def _write_outputs(out_dir, summary, scores, per_image):
         titles = (f"input ({summary['model']['input']})", "ground truth", "prediction",
                   *(f"{system} baseline" for system in scores.systems[1:]))
         title = f"{summary['model']['name']} on {Path(summary['data']['path']).name}"
-        callbacks.image_grid(scores.grid, out_dir / "samples.png", title, titles=titles)
+        plotting.image_grid(scores.grid, out_dir / "samples.png", title, titles=titles)
 
 
 def _output_folder(out_dir, overwrite, data_path):

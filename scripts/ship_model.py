@@ -14,7 +14,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-from keras_colorize import Colorizer, evaluation, models, runs, shipped, training
+from keras_colorize import console
+
+console.import_tensorflow_quietly()  # a command's output opens without TensorFlow's start-up lines
+
+import keras  # noqa: E402
+
+from keras_colorize import Colorizer, evaluation, models, runs, shipped, training  # noqa: E402
 
 # Runs made before `train` recorded the data it resolved wrote "" for the default data:
 # the standard file `make data` puts here.
@@ -117,8 +123,6 @@ def ship(run, name, checkpoint, check_data, check_images, tolerance, replace=Fal
     if name in shipped.available() and not replace:
         raise ValueError(f"{name}: already shipped (keras_colorize/weights/{name}.npz); "
                          "pass --replace to ship this run in its place, or --name to ship it beside")
-    import keras  # here, not above: keras_colorize must import TensorFlow first, to hide its start-up lines
-
     model = keras.saving.load_model(run_model_path(run, checkpoint), compile=False)
     if "model_config" not in settings:
         raise ValueError(f"{run}/config.json has no model_config (the run is older than it); "

@@ -43,3 +43,40 @@ def test_the_package_installs_the_library_without_data_prep():
 
     assert "keras_colorize" in packages and "keras_colorize.models" in packages
     assert not [name for name in packages if name.split(".")[0] == "data_prep"]
+
+
+# TensorFlow and Keras are imported first: what they change is theirs. The backend is chosen
+# first too, so that a library module choosing another would show.
+SIDE_EFFECTS = """
+import importlib, os, pkgutil, sys
+import matplotlib
+matplotlib.use("svg")
+import keras, tensorflow
+environ = dict(os.environ)
+import keras_colorize
+for module in pkgutil.walk_packages(keras_colorize.__path__, "keras_colorize."):
+    try:
+        importlib.import_module(module.name)
+    except ModuleNotFoundError as error:
+        if error.name.startswith("keras_colorize"):
+            raise
+changed = {name for name in {*environ, *os.environ} if environ.get(name) != os.environ.get(name)}
+print(sorted(changed), matplotlib.get_backend())
+"""
+
+
+def test_importing_the_library_leaves_the_environment_and_matplotlibs_backend_as_they_were():
+    result = subprocess.run(
+        [sys.executable, "-c", SIDE_EFFECTS], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[] svg"
+
+
+def test_importing_the_package_leaves_tensorflow_to_the_entry_points():
+    script = "import sys, keras_colorize; print('tensorflow' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=60)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "False\n"
