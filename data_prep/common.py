@@ -3,20 +3,18 @@ out, counted by a `keras_colorize.progress.Tally`."""
 
 from pathlib import Path
 
-from keras_colorize.files import check_output_folder, check_outside
+from keras_colorize.files import EVERY_FILE, prepare_output
 from keras_colorize.images import OUTPUT_SUFFIX, ImageError, free_output_name, list_images, write_image
 from keras_colorize.progress import Tally
 
 
-def new_output_folder(out, overwrite=False, remedy="choose a new output folder"):
-    """Create `out`; refuse one that already holds files unless `overwrite`.
+def new_output_folder(out, overwrite=False, remedy="choose a new output folder", source=None):
+    """Create `out`; refuse one that already holds files unless `overwrite`, or that lies in
+    `source` (`files.prepare_output`).
 
     `remedy` ends the refusal's message: what the user can do instead.
     """
-    out = Path(out)
-    check_output_folder(out, "pass a folder")
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise FileExistsError(f"{out}: exists and is not empty; {remedy}")
+    out = prepare_output(out, overwrite, hint="pass a folder", outputs=EVERY_FILE, remedy=remedy, source=source)
     out.mkdir(parents=True, exist_ok=True)
     return out
 
@@ -27,8 +25,7 @@ def prepare_output_folder(out, source):
         raise NotADirectoryError(f"{source}: is a file; this step takes a folder of images")
     if not Path(source).is_dir():
         raise FileNotFoundError(f"{source}: no such folder")
-    check_outside(out, source)
-    return new_output_folder(out)
+    return new_output_folder(out, source=source)
 
 
 def map_folder(source, out, transform, label, verbose=True):

@@ -105,10 +105,8 @@ def _convert_images(args):
     if not paths:
         why = "".join(f"; {error}" for error in problems)
         raise CommandError(f"no image files found in {' '.join(args.inputs)}{why}")
-    files.check_output_folder(args.out, "-o takes a folder (created when missing)")
-    blocked = files.unwritable_folder(args.out / "colorized.png")  # else found after all the work
-    if blocked:
-        raise CommandError(f"{args.out}: cannot be written; {blocked} is not a writable folder")
+    # Before any conversion: an unwritable folder would otherwise show only after all the work.
+    files.prepare_output(args.out, hint="-o takes a folder (created when missing)")
     via_sketch = getattr(args, "via_sketch", False)
     model = args.model or (PENCIL_SKETCH_MODEL if via_sketch else PHOTO_MODEL)
     takes_sketches = args.command == "sketch2photo" or via_sketch

@@ -20,7 +20,7 @@ import numpy as np
 import keras_colorize
 from keras_colorize import hdf5
 from keras_colorize.faces import centre_box, crop_to_box, face_or_centre_box
-from keras_colorize.files import check_free_space, check_outside, unwritable_folder
+from keras_colorize.files import check_free_space, check_outside, check_writable
 from keras_colorize.image_checks import ImageChecker
 from keras_colorize.image_folders import find_samples
 from keras_colorize.images import ImageError
@@ -235,9 +235,7 @@ def build_dataset(
         raise IsADirectoryError(f"{out}: is a folder; OUT is the HDF5 file to write, e.g. {out / 'data.h5'}")
     if out.exists() and not overwrite:
         raise FileExistsError(f"{out}: exists; pass overwrite=True (--overwrite) to replace it")
-    blocked = unwritable_folder(out)
-    if blocked:
-        raise PermissionError(f"{out}: cannot be written; {blocked} is not a writable folder")
+    check_writable(out)
     if encoding not in ENCODINGS:
         raise ValueError(f"encoding must be one of {sorted(ENCODINGS)}, not {encoding!r}")
     if identities not in IDENTITY_MODES:

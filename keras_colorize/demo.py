@@ -90,7 +90,7 @@ def written_by_demo(path):
 
 def check_out(out):
     """Refuse, before any training, an OUT that is a file or that holds someone else's results.png."""
-    files.check_output_folder(out, "pass --out a folder")
+    files.prepare_output(out, hint="pass --out a folder")
     results = out / RESULTS_NAME
     if results.exists() and not written_by_demo(results):
         raise FileExistsError(f"{results}: exists and the demo did not write it; pass another --out")

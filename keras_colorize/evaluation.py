@@ -428,24 +428,16 @@ def _write_outputs(out_dir, summary, scores, per_image):
         plotting.image_grid(scores.grid, out_dir / "samples.png", title, titles=titles)
 
 
-def _output_folder(out_dir, overwrite, data_path):
-    """`out_dir` as a Path, once it is known not to hold earlier outputs (unless `overwrite`)
+def _output_folder(out_dir, overwrite, data_path, outputs=OUTPUT_FILES):
+    """`out_dir` as a Path, once it is known not to hold earlier `outputs` (unless `overwrite`)
     nor to lie in a data folder, where the next evaluation would score its images."""
-    out_dir = Path(out_dir)
     try:
-        files.check_output_folder(out_dir, "--out takes a folder (created when missing)")
-        files.check_outside(out_dir, data_path)
-    except (ValueError, NotADirectoryError) as error:
-        raise EvaluationError(str(error)) from None
-    blocked = files.unwritable_folder(out_dir / OUTPUT_FILES[0])  # before the scoring, not after it
-    if blocked:
-        raise EvaluationError(f"{out_dir}: cannot be written; {blocked} is not a writable folder")
-    existing = [name for name in OUTPUT_FILES if (out_dir / name).exists()]
-    if existing and not overwrite:
-        raise EvaluationError(
-            f"{out_dir}: already holds {', '.join(existing)}; choose another output folder or overwrite them (evaluate.py --overwrite)"
+        return files.prepare_output(
+            out_dir, overwrite, hint="--out takes a folder (created when missing)", outputs=outputs,
+            remedy="choose another output folder or overwrite them (evaluate.py --overwrite)", source=data_path,
         )
-    return out_dir
+    except (ValueError, OSError) as error:
+        raise EvaluationError(str(error)) from None
 
 
 def _mean_and_std(result, column):
@@ -507,14 +499,9 @@ def joy2017(colorizer, dataset, out_dir, *, batch_size=16, limit=None, overwrite
     matcher) scored for the generated photos and for the sketches themselves, in
     `out_dir/<style>/` (`evaluate`'s files). `out_dir/joy2017.json` and `joy2017.txt` put both
     styles beside the paper's figures; returns that report."""
-    out_dir = Path(out_dir)
     for style in JOY2017_STYLES:
-        _output_folder(out_dir / style, overwrite, dataset.path)
-    existing = [name for name in JOY2017_FILES if (out_dir / name).exists()]
-    if existing and not overwrite:
-        raise EvaluationError(
-            f"{out_dir}: already holds {', '.join(existing)}; choose another output folder or overwrite them (evaluate.py --overwrite)"
-        )
+        _output_folder(Path(out_dir) / style, overwrite, dataset.path)
+    out_dir = _output_folder(out_dir, overwrite, dataset.path, JOY2017_FILES)
     summaries = {
         style: evaluate(
             colorizer, dataset, ["ssim", "psnr", "recognition"], out_dir / style, baselines=("sketch",),

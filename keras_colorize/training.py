@@ -560,7 +560,7 @@ def pairs_for(source, settings, training, cache=True):
 def train(settings, out_dir):
     """Train per `settings` into `out_dir`; returns the Keras History. Resumes an interrupted run.
     One process at a time trains into a folder (`runlock`: another gets RunFolderBusy)."""
-    files.check_output_folder(out_dir, "pass a folder for the run")
+    files.prepare_output(out_dir, hint="pass a folder for the run")
     if settings.strategy == "multiworker" and not multiworker.is_chief():
         return _train_as_extra_worker(settings)
     _check_run_folder(Path(out_dir))  # before the lock file: someone's own folder stays untouched
