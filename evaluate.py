@@ -27,7 +27,8 @@ console.import_tensorflow_quietly()  # a command's output opens without TensorFl
 
 from keras_colorize import evaluation, images, runs  # noqa: E402
 from keras_colorize.cli_types import add_max_pixels_argument, add_trust_argument, non_negative_int, positive_int  # noqa: E402
-from keras_colorize.colorizer import Colorizer, ModelLoadError  # noqa: E402
+from keras_colorize.colorizer import Colorizer  # noqa: E402
+from keras_colorize.errors import ModelLoadError  # noqa: E402
 
 
 def parse_args(argv=None):

@@ -12,7 +12,7 @@ from keras_colorize import console
 
 console.import_tensorflow_quietly()  # a command's output opens without TensorFlow's start-up lines
 
-from keras_colorize import augment, images, models, runlock, training  # noqa: E402
+from keras_colorize import augment, images, models, training  # noqa: E402
 from keras_colorize.cli_types import (  # noqa: E402
     add_max_pixels_argument,
     non_negative_float,
@@ -20,6 +20,7 @@ from keras_colorize.cli_types import (  # noqa: E402
     positive_float,
     positive_int,
 )
+from keras_colorize.errors import TrainingError  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -79,7 +80,7 @@ def main(argv=None):
     try:
         settings = training.default_settings(**args)
         training.train(settings, out)
-    except (training.RunFolderError, runlock.RunFolderBusy, training.TrainingDiverged, ValueError, OSError) as error:
+    except (TrainingError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -11,6 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_colorize import inference
+from keras_colorize.errors import TrainingError
 from keras_colorize.exporting import save_keras
 from keras_colorize.plotting import image_grid
 
@@ -90,12 +91,9 @@ class DiscriminatorWarmup(keras.callbacks.Callback):
         self.model.train_generator = epoch >= self.epochs
 
 
-class TrainingDiverged(RuntimeError):
-    """A loss became NaN or infinite: the weights are lost, and the run failed."""
-
-
 class StopOnDivergence(keras.callbacks.Callback):
-    """Raise TrainingDiverged at the first batch whose losses are not all finite.
+    """Raise a TrainingError at the first batch whose losses are not all finite: the weights
+    are lost, and the run failed.
 
     Unlike TerminateOnNaN's graceful stop, raising skips the epoch's end, so neither the
     history, the best checkpoint nor the backup takes in the broken epoch, and `train` writes
@@ -113,7 +111,7 @@ class StopOnDivergence(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         for name, value in (logs or {}).items():
             if name.endswith("loss") and not math.isfinite(float(value)):
-                raise TrainingDiverged(
+                raise TrainingError(
                     f"{self.run_dir}: training failed: {name} became {float(value)} at epoch "
                     f"{self._epoch + 1}, batch {batch + 1}; no model written. Run again with a lower "
                     "--lr (or check the data) to resume from the last finished epoch"

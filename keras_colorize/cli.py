@@ -35,14 +35,15 @@ console.import_tensorflow_quietly()  # a command's output opens without TensorFl
 
 from keras_colorize import files, images, samples, tflite, video  # noqa: E402
 from keras_colorize.cli_types import add_max_pixels_argument, add_trust_argument, positive_int  # noqa: E402
-from keras_colorize.colorizer import Colorizer, ModelLoadError  # noqa: E402
+from keras_colorize.colorizer import Colorizer  # noqa: E402
+from keras_colorize.errors import ColorizeError, ModelLoadError  # noqa: E402
 from keras_colorize.progress import Tally  # noqa: E402
 from keras_colorize.shipped import PENCIL_SKETCH_MODEL, PHOTO_MODEL, SKETCH_MODEL  # noqa: E402
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_ERROR = 0, 1, 2
 
 
-class CommandError(Exception):
+class CommandError(ColorizeError):
     """A problem that stops the whole command (exit status 2); the message says what to do."""
 
 

@@ -43,6 +43,7 @@ from pathlib import Path
 import numpy as np
 
 from keras_colorize import data, files, hdf5, images, inference, metrics, plotting, sketches
+from keras_colorize.errors import EvaluationError
 from keras_colorize.image_checks import is_grayscale
 from keras_colorize.image_folders import find_samples
 from keras_colorize.progress import Tally
@@ -78,10 +79,6 @@ IMAGE_SIZE_POLICY = (
 )
 OUTPUT_FILES = ("per_image.csv", "summary.json", "table.txt", "samples.png")
 SKETCHES_MADE_HERE = "pencil (made here at the model's input size: Colorizer.pencil_sketch)"
-
-
-class EvaluationError(ValueError):
-    """Data, a model or an output folder that cannot be used; the message names it and why."""
 
 
 @dataclasses.dataclass(frozen=True)

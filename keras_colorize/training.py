@@ -35,6 +35,7 @@ from keras_colorize import callbacks as kc_callbacks
 from keras_colorize import (
     console, data, datasets, exporting, files, losses, models, multiworker, runlock, runs, samples, shipped,
 )
+from keras_colorize.errors import TrainingError
 from keras_colorize.models.classifier import REBALANCING_MIX
 from keras_colorize.models.gan import ConditionalGAN
 
@@ -380,15 +381,6 @@ def compile_model(model, settings, train_pairs, steps_per_epoch):
 # --- the run ---------------------------------------------------------------------------------
 
 
-class RunFolderError(RuntimeError):
-    """The run folder holds a finished run that a new one would overwrite, or an interrupted
-    run of another network."""
-
-
-# A run whose loss became NaN or infinite: it fails, writing no model.keras or export/.
-TrainingDiverged = kc_callbacks.TrainingDiverged
-
-
 def _loss_switch_epoch(settings):
     """The epoch the second loss starts: half way by default, never before one epoch of the first."""
     return settings.second_loss_epoch or max(1, settings.epochs // 2)
@@ -428,7 +420,7 @@ def _check_resumes_the_same_model(out_dir, model_name, model_config):
     if (earlier.get("model"), earlier.get("model_config")) != (
         model_name, json.loads(json.dumps(model_config))
     ):
-        raise RunFolderError(
+        raise TrainingError(
             f"{out_dir}: holds an interrupted run of {earlier.get('model')} "
             f"{earlier.get('model_config')}; run its own command again to resume it, or "
             "choose another --out"
@@ -438,14 +430,14 @@ def _check_resumes_the_same_model(out_dir, model_name, model_config):
 def _check_run_folder(out_dir):
     """Refuse a finished run, and a folder of someone's files that a run would write over."""
     if (out_dir / "model.keras").exists() and not (out_dir / BACKUP).exists():
-        raise RunFolderError(
+        raise TrainingError(
             f"{out_dir}: holds a finished run (model.keras); choose another --out "
             "or remove it yourself"
         )
     # Before config.json, a run writes only the built-in sample there (hidden while partial).
     entries = {p.name for p in out_dir.iterdir() if not p.name.startswith(".")} if out_dir.is_dir() else set()
     if entries - {SAMPLE_FILE} and runs.read_if_run(out_dir) is None:
-        raise RunFolderError(
+        raise TrainingError(
             f"{out_dir}: holds files that are not a training run (no run config.json), which "
             "the run would write over; choose a new or empty --out"
         )
@@ -464,7 +456,7 @@ def _check_backup_readable(out_dir):
         print(f"{backup}: the first epoch's backup was cut off; starting the run over")
         shutil.rmtree(backup)
         return
-    raise RunFolderError(
+    raise TrainingError(
         f"{backup}: the interrupted run's backup cannot be read (its save was cut "
         f"off); remove {backup} to start the run over"
     )
@@ -559,7 +551,7 @@ def pairs_for(source, settings, training, cache=True):
 
 def train(settings, out_dir):
     """Train per `settings` into `out_dir`; returns the Keras History. Resumes an interrupted run.
-    One process at a time trains into a folder (`runlock`: another gets RunFolderBusy)."""
+    One process at a time trains into a folder (`runlock`: another gets a TrainingError)."""
     files.prepare_output(out_dir, hint="pass a folder for the run")
     if settings.strategy == "multiworker" and not multiworker.is_chief():
         return _train_as_extra_worker(settings)

@@ -33,7 +33,7 @@ console.import_tensorflow_quietly()  # a command's output opens without TensorFl
 
 from keras_colorize import Colorizer, evaluation, images, inference, plotting, shipped  # noqa: E402
 from keras_colorize.faces import centre_box, crop_to_box  # noqa: E402
-from keras_colorize.shipped import ModelLoadError  # noqa: E402
+from keras_colorize.errors import ModelLoadError  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 TEST_SETS = {  # name -> (HDF5 file under --data, what it is, the model inputs it scores)

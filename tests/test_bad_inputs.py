@@ -14,9 +14,8 @@ from PIL import Image
 from data_prep.__main__ import main as data_prep_main
 from data_prep.clean import clean_folder
 from keras_colorize import Colorizer, data, evaluation, training
-from keras_colorize.colorizer import ModelLoadError
 from keras_colorize.datasets import build_dataset
-from keras_colorize.errors import DataSourceError
+from keras_colorize.errors import DataSourceError, ModelLoadError
 
 BAD_NAME = os.fsdecode(b"bad\xff\xfename.png")  # what Python makes of a Latin-1 name on Linux
 

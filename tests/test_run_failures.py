@@ -12,7 +12,7 @@ import pytest
 
 import train
 from keras_colorize import Colorizer, exporting, models, runlock, training
-from keras_colorize.colorizer import ModelLoadError
+from keras_colorize.errors import ModelLoadError
 
 
 @pytest.fixture(scope="module")

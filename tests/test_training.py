@@ -19,6 +19,7 @@ import pytest
 import tensorflow as tf
 
 from keras_colorize import callbacks, data, losses, models, training
+from keras_colorize.errors import TrainingError
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -83,7 +84,7 @@ def test_finished_run_folder_is_never_overwritten(sample_h5, tmp_path):
     settings = _settings("sketch_inverter", sample_h5, epochs=1)
     training.train(settings, tmp_path / "run")
     before = (tmp_path / "run" / "model.keras").stat().st_mtime_ns
-    with pytest.raises(training.RunFolderError, match="finished run"):
+    with pytest.raises(TrainingError, match="finished run"):
         training.train(settings, tmp_path / "run")
     assert (tmp_path / "run" / "model.keras").stat().st_mtime_ns == before
 
@@ -212,7 +213,7 @@ def test_a_backup_that_cannot_be_read_is_a_one_line_error_saying_how_to_start_ov
     _interrupted_after_training(settings, run, monkeypatch)
     (run / "backup" / "latest.weights.h5").write_bytes(b"")  # the first epoch's save, cut off
     assert not (run / "backup" / "latest.weights.h5.bkp").exists()
-    with pytest.raises(training.RunFolderError, match=r"backup: the interrupted run's backup cannot be read.*remove"):
+    with pytest.raises(TrainingError, match=r"backup: the interrupted run's backup cannot be read.*remove"):
         training.train(settings, run)
 
 
@@ -237,7 +238,7 @@ def test_a_folder_of_other_files_is_refused_and_left_as_it_was(sample_h5, tmp_pa
     mine.mkdir()
     (mine / "config.json").write_text('{"learning": "my own notes"}')
     (mine / "history.csv").write_text("epoch,loss\n")
-    with pytest.raises(training.RunFolderError, match="mine: holds files that are not a training run"):
+    with pytest.raises(TrainingError, match="mine: holds files that are not a training run"):
         training.train(_settings("unet", sample_h5, epochs=1), mine)
     assert (mine / "config.json").read_text() == '{"learning": "my own notes"}'
     assert sorted(p.name for p in mine.iterdir()) == ["config.json", "history.csv"]
