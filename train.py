@@ -12,7 +12,7 @@ from keras_colorize import console
 
 console.import_tensorflow_quietly()  # a command's output opens without TensorFlow's start-up lines
 
-from keras_colorize import augment, images, models, training  # noqa: E402
+from keras_colorize import augment, images, models, training, training_settings  # noqa: E402
 from keras_colorize.cli_types import (  # noqa: E402
     add_max_pixels_argument,
     non_negative_float,
@@ -78,7 +78,7 @@ def main(argv=None):
         args["data"], *args["extra_data"] = args["data"]
     args.update(_overrides(args.pop("settings")))
     try:
-        settings = training.default_settings(**args)
+        settings = training_settings.default_settings(**args)
         training.train(settings, out)
     except (TrainingError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -23,7 +23,9 @@ from keras_colorize import console
 
 console.import_tensorflow_quietly()  # a command's output opens without TensorFlow's start-up lines
 
-from keras_colorize import files, images, inference, plotting, samples, shipped, training  # noqa: E402
+from keras_colorize import (  # noqa: E402
+    files, images, inference, plotting, samples, shipped, training, training_data, training_settings,
+)
 from keras_colorize.colorizer import Colorizer  # noqa: E402
 from keras_colorize.faces import crop_face  # noqa: E402
 from keras_colorize.shipped import PENCIL_SKETCH_MODEL, PHOTO_MODEL  # noqa: E402
@@ -54,8 +56,8 @@ def load_or_train(shipped_name, runs_dir):
     if not (run / "model.keras").is_file():
         print(f"no shipped {shipped_name} weights: training a small {name} on the sample photos "
               f"(about half a minute) into {run}", flush=True)
-        sample = training.build_sample_dataset(Path(runs_dir) / "sample.h5")
-        training.train(training.default_settings(name, data=str(sample), **QUICK_TRAINING), run)
+        sample = training_data.build_sample_dataset(Path(runs_dir) / "sample.h5")
+        training.train(training_settings.default_settings(name, data=str(sample), **QUICK_TRAINING), run)
     return Colorizer.load(run)
 
 

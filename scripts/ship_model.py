@@ -20,7 +20,7 @@ console.import_tensorflow_quietly()  # a command's output opens without TensorFl
 
 import keras  # noqa: E402
 
-from keras_colorize import Colorizer, evaluation, models, runs, shipped, training  # noqa: E402
+from keras_colorize import Colorizer, evaluation, models, runs, shipped, training_settings  # noqa: E402
 
 # Runs made before `train` recorded the data it resolved wrote "" for the default data:
 # the standard file `make data` puts here.
@@ -55,8 +55,8 @@ def _loss(settings):
     if "l1_weight" in config:
         return f"adversarial BCE + {config['l1_weight']:g} x L1"
     loss = settings["loss"]
-    mix = settings.get("rebalancing_mix", training.TrainingSettings.rebalancing_mix)
-    if loss == "rebalanced" and mix != training.TrainingSettings.rebalancing_mix:
+    mix = settings.get("rebalancing_mix", training_settings.TrainingSettings.rebalancing_mix)
+    if loss == "rebalanced" and mix != training_settings.TrainingSettings.rebalancing_mix:
         loss += f" (lambda {mix:g})"
     return " then ".join(filter(None, (loss, settings["second_loss"])))
 
@@ -79,7 +79,7 @@ def training_stages(run):
     while settings is not None:
         with open(run / "history.csv", newline="") as handle:
             history = list(csv.DictReader(handle))
-        data = settings["data"] or str(STANDARD_DATA_DIR / training.SHARED_DATA_FILES[settings["model"]])
+        data = settings["data"] or str(STANDARD_DATA_DIR / training_settings.SHARED_DATA_FILES[settings["model"]])
         stages.append({
             "run": str(run), "model": settings["model"], "data": data, "preset": settings["preset"],
             "extra_data": settings.get("extra_data", []), "data_weights": settings.get("data_weights", []),

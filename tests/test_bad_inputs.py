@@ -13,7 +13,7 @@ from PIL import Image
 
 from data_prep.__main__ import main as data_prep_main
 from data_prep.clean import clean_folder
-from keras_colorize import Colorizer, data, evaluation, training
+from keras_colorize import Colorizer, data, evaluation, training_data
 from keras_colorize.datasets import build_dataset
 from keras_colorize.errors import DataSourceError, ModelLoadError
 
@@ -66,7 +66,7 @@ def test_build_names_a_loop_of_links_as_source_or_out_in_one_line(folder_with_a_
 
 @pytest.fixture(scope="module")
 def sample_h5(tmp_path_factory):
-    return training.build_sample_dataset(tmp_path_factory.mktemp("sample") / "sample.h5")
+    return training_data.build_sample_dataset(tmp_path_factory.mktemp("sample") / "sample.h5")
 
 
 def _damaged_copy(sample_h5, path, damage):

@@ -20,6 +20,8 @@ from keras_colorize import (
     pretrained,
     samples,
     training,
+    training_data,
+    training_settings,
 )
 from keras_colorize.sketches import pencil_sketch_at
 
@@ -39,13 +41,13 @@ evaluate_cli = _load_cli()
 
 @pytest.fixture(scope="module")
 def sample_h5(tmp_path_factory):
-    return training.build_sample_dataset(tmp_path_factory.mktemp("sample") / "sample.h5")
+    return training_data.build_sample_dataset(tmp_path_factory.mktemp("sample") / "sample.h5")
 
 
 @pytest.fixture(scope="module")
 def unet_run(sample_h5, tmp_path_factory):
     """A LAB U-Net trained for 2 steps: a real run folder with model.keras and export/."""
-    settings = training.default_settings(
+    settings = training_settings.default_settings(
         "unet", data=str(sample_h5), epochs=1, batch_size=2, steps_per_epoch=2,
         validation_steps=1, triplet_samples=2, precision="float32",
     )
