@@ -21,9 +21,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from keras_colorize import evaluation, images, runs
-from keras_colorize.cli import add_max_pixels_argument, add_trust_argument, non_negative_int, positive_int
-from keras_colorize.colorizer import Colorizer, ModelLoadError
+from keras_colorize import console
+
+console.import_tensorflow_quietly()  # a command's output opens without TensorFlow's start-up lines
+
+from keras_colorize import evaluation, images, runs  # noqa: E402
+from keras_colorize.cli_types import add_max_pixels_argument, add_trust_argument, non_negative_int, positive_int  # noqa: E402
+from keras_colorize.colorizer import Colorizer  # noqa: E402
+from keras_colorize.errors import ModelLoadError  # noqa: E402
 
 
 def parse_args(argv=None):

@@ -8,14 +8,19 @@ import argparse
 import json
 import sys
 
-from keras_colorize import augment, images, models, runlock, training
-from keras_colorize.cli import (
+from keras_colorize import console
+
+console.import_tensorflow_quietly()  # a command's output opens without TensorFlow's start-up lines
+
+from keras_colorize import augment, images, models, training, training_settings  # noqa: E402
+from keras_colorize.cli_types import (  # noqa: E402
     add_max_pixels_argument,
     non_negative_float,
     non_negative_int,
     positive_float,
     positive_int,
 )
+from keras_colorize.errors import TrainingError  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -73,9 +78,9 @@ def main(argv=None):
         args["data"], *args["extra_data"] = args["data"]
     args.update(_overrides(args.pop("settings")))
     try:
-        settings = training.default_settings(**args)
+        settings = training_settings.default_settings(**args)
         training.train(settings, out)
-    except (training.RunFolderError, runlock.RunFolderBusy, training.TrainingDiverged, ValueError, OSError) as error:
+    except (TrainingError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

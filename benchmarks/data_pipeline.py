@@ -28,9 +28,9 @@ import tensorflow as tf
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # data_prep is importable from a checkout without installing
 
-from data_prep.build import build_dataset
 from data_prep.standard import STANDARD_DATASETS
 from keras_colorize import data
+from keras_colorize.datasets import build_dataset
 
 STANDARD_FILE = "lfw128.h5"
 BATCH_SIZE = 32

@@ -30,6 +30,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from keras_colorize import console  # noqa: E402
+
+console.import_tensorflow_quietly()  # a command's output opens without TensorFlow's start-up lines
+
 from keras_colorize import (
     Colorizer,
     evaluation,

@@ -23,6 +23,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from keras_colorize import console  # noqa: E402
+
+console.import_tensorflow_quietly()  # a command's output opens without TensorFlow's start-up lines
+
 from keras_colorize import Colorizer, evaluation, inference, models, shipped  # noqa: E402
 
 METRICS = ["psnr", "ssim", "colorfulness", "fid_mobilenet"]

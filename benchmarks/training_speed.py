@@ -4,7 +4,7 @@
         [--models unet sketch_inverter ...] [--precisions float32 mixed_bfloat16] [--steps 20]
 
 Each (model, preset, precision) runs in its own process (a dtype policy is process-global):
-the model's training pipeline (`training.pairs_for`) on the HDF5 file's train split.
+the model's training pipeline (`training_data.pairs_for`) on the HDF5 file's train split.
 
 - Input rate: the pipeline alone, images/s over its first pass (reading, resizing, colour
   conversion) and over the next `--input-batches` batches (from memory where the pipeline
@@ -130,11 +130,11 @@ def measure(model_name, preset, precision, data_path, steps, warmup, batch_size,
     """Time the input pipeline, then train `warmup + steps` steps in this process."""
     import keras
 
-    from keras_colorize import data, models, training
+    from keras_colorize import data, models, training, training_data, training_settings
     from keras_colorize.models.flops import training_step_flops
 
     keras.mixed_precision.set_global_policy(precision)
-    settings = training.default_settings(
+    settings = training_settings.default_settings(
         model_name, preset=preset, batch_size=batch_size, precision=precision,
         steps_per_execution=steps_per_execution,
     )
@@ -142,7 +142,7 @@ def measure(model_name, preset, precision, data_path, steps, warmup, batch_size,
     size = model.input_shape[1]
     source = data.resize_samples(data.from_hdf5(data_path, "train"), size)
     epoch_images = int(source.cardinality())
-    pairs = training.pairs_for(source, settings, training=True)
+    pairs = training_data.pairs_for(source, settings, training=True)
     cached = data.cached_bytes(pairs) <= data.CACHE_BUDGET_BYTES
     first_pass, steady = pipeline_rates(pairs, batch_size, input_batches, cached, data.SHUFFLE_BUFFER)
     pairs = pairs.repeat()

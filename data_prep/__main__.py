@@ -4,21 +4,27 @@ import argparse
 import sys
 from pathlib import Path
 
-from data_prep.build import ENCODINGS, IDENTITY_MODES, build_dataset
-from data_prep.clean import ImageChecker, clean_folder
-from data_prep.demo import run_demo
-from data_prep.faces import crop_faces_folder
-from data_prep.pairs import SKETCH_SIDES, split_pairs_folder
-from data_prep.sketch import RANDOM_STYLE, SKETCH_STYLES, check_kernel_size, sketch_folder, style_names
-from data_prep.standard import build_standard
-from keras_colorize import images
-from keras_colorize.cli import (
+from keras_colorize import console
+
+console.import_tensorflow_quietly()  # a command's output opens without TensorFlow's start-up lines
+
+from data_prep.clean import clean_folder  # noqa: E402
+from data_prep.demo import run_demo  # noqa: E402
+from data_prep.faces import crop_faces_folder  # noqa: E402
+from data_prep.pairs import split_pairs_folder  # noqa: E402
+from data_prep.sketch import sketch_folder  # noqa: E402
+from data_prep.standard import build_standard  # noqa: E402
+from keras_colorize import images  # noqa: E402
+from keras_colorize.cli_types import (  # noqa: E402
     add_max_pixels_argument,
     float_in,
     non_negative_float,
     non_negative_int,
     positive_int,
 )
+from keras_colorize.datasets import ENCODINGS, IDENTITY_MODES, SKETCH_SIDES, build_dataset  # noqa: E402
+from keras_colorize.image_checks import ImageChecker  # noqa: E402
+from keras_colorize.sketches import RANDOM_STYLE, SKETCH_STYLES, check_kernel_size, style_names  # noqa: E402
 
 
 def _kernel_size(text):

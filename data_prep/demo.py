@@ -8,27 +8,25 @@ Writes into a new or empty output folder, or with `overwrite` replaces its own f
 
 from pathlib import Path
 
-import h5py
 import numpy as np
 from matplotlib.figure import Figure
 
-from data_prep.build import SPLITS, build_dataset
 from data_prep.common import new_output_folder
-from data_prep.sketch import line_sketch
+from keras_colorize import hdf5
+from keras_colorize.datasets import build_dataset
 from keras_colorize.inference import gray_version
 from keras_colorize.samples import write_sample_folder
+from keras_colorize.sketches import line_sketch
 
 GRID_COLUMNS = ("photo", "gray", "pencil sketch", "line sketch")
 
 
 def read_pairs(dataset_path):
     """(photos (n, N, N, 3), pencil sketches (n, N, N), names) of every split of a dataset file."""
-    with h5py.File(dataset_path, "r") as file:
-        groups = [file[split] for split in SPLITS]
-        photos = np.concatenate([group["rgb"][:] for group in groups])
-        sketches = np.concatenate([group["sketch"][:] for group in groups])
-        names = [name.decode() for group in groups for name in group["source"][:]]
-    return photos, sketches, names
+    splits = [hdf5.open_split(dataset_path, split) for split in hdf5.SPLITS]
+    rows = [row for split in splits for row in split.rows()]
+    names = [str(name) for split in splits for name in split.source_names()]
+    return np.stack([row["rgb"] for row in rows]), np.stack([row["sketch"] for row in rows]), names
 
 
 def plot_pairs(photos, sketches, names, path):

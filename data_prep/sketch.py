@@ -1,6 +1,6 @@
 """Sketch a folder of photos (`python -m data_prep sketch`), in any style of
 `keras_colorize.sketches` (pencil, line, contour, random), where the styles themselves live:
-the training pipeline and the apps draw sketches too, and the library does not import data_prep.
+the training pipeline and the apps draw sketches too.
 """
 
 import zlib

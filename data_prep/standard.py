@@ -22,7 +22,7 @@ their class folders are not identities.
 
 from pathlib import Path
 
-from data_prep.build import build_dataset
+from keras_colorize.datasets import build_dataset
 
 STANDARD_DATASETS = {
     "lfw128.h5": (["lfw/images"], dict(size=128, sketch="pencil", center_crop=0.64)),

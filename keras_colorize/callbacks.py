@@ -7,48 +7,13 @@ import time
 from pathlib import Path
 
 import keras
-import matplotlib
+import numpy as np
+import tensorflow as tf
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-from keras_colorize import inference  # noqa: E402
-from keras_colorize.exporting import save_keras  # noqa: E402
-
-TRIPLET_COLUMNS = ("input", "ground truth", "prediction")
-
-
-def image_grid(rows, path, title="", titles=None, metadata=None):
-    """Save a grid of image rows (each a sequence of uint8 RGB images) as a PNG (or a JPEG,
-    when `path` ends in .jpg).
-
-    `titles` label the columns; by default three columns are input / ground truth / prediction.
-    `metadata` adds PNG text fields, e.g. {"Software": ...} to tell the file's writer later.
-    """
-    rows = [list(row) for row in rows]
-    columns = len(rows[0])
-    figure, axes = plt.subplots(
-        len(rows), columns, figsize=(2.2 * columns, 2.2 * len(rows)), squeeze=False
-    )
-    for row_axes, row in zip(axes, rows):
-        for axis, image in zip(row_axes, row):
-            axis.imshow(image)
-            axis.set_xticks([])
-            axis.set_yticks([])
-    if titles is None:
-        titles = TRIPLET_COLUMNS if columns == 3 else ()
-    for axis, label in zip(axes[0], titles):
-        axis.set_title(label, fontsize=9)
-    if title:
-        figure.suptitle(title, fontsize=10)
-    # Keep a strip at the top for the title, clear of the column labels.
-    figure.tight_layout(rect=(0, 0, 1, 1 - 0.3 / figure.get_figheight() if title else 1))
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=80, metadata=metadata)
-    plt.close(figure)
-    return Path(path)
+from keras_colorize import inference
+from keras_colorize.errors import TrainingError
+from keras_colorize.exporting import save_keras
+from keras_colorize.plotting import image_grid
 
 
 class PredictionTriplets(keras.callbacks.Callback):
@@ -126,12 +91,9 @@ class DiscriminatorWarmup(keras.callbacks.Callback):
         self.model.train_generator = epoch >= self.epochs
 
 
-class TrainingDiverged(RuntimeError):
-    """A loss became NaN or infinite: the weights are lost, and the run failed."""
-
-
 class StopOnDivergence(keras.callbacks.Callback):
-    """Raise TrainingDiverged at the first batch whose losses are not all finite.
+    """Raise a TrainingError at the first batch whose losses are not all finite: the weights
+    are lost, and the run failed.
 
     Unlike TerminateOnNaN's graceful stop, raising skips the epoch's end, so neither the
     history, the best checkpoint nor the backup takes in the broken epoch, and `train` writes
@@ -149,7 +111,7 @@ class StopOnDivergence(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         for name, value in (logs or {}).items():
             if name.endswith("loss") and not math.isfinite(float(value)):
-                raise TrainingDiverged(
+                raise TrainingError(
                     f"{self.run_dir}: training failed: {name} became {float(value)} at epoch "
                     f"{self._epoch + 1}, batch {batch + 1}; no model written. Run again with a lower "
                     "--lr (or check the data) to resume from the last finished epoch"

@@ -26,19 +26,24 @@ model, video or output error stopped the command, or no input could be converted
 """
 
 import argparse
-import math
 import sys
 from pathlib import Path
 
-from data_prep.common import OUTPUT_SUFFIX, Tally
-from keras_colorize import files, images, samples, tflite, video
-from keras_colorize.colorizer import Colorizer, ModelLoadError
-from keras_colorize.shipped import PENCIL_SKETCH_MODEL, PHOTO_MODEL, SKETCH_MODEL
+from keras_colorize import console
+
+console.import_tensorflow_quietly()  # a command's output opens without TensorFlow's start-up lines
+
+from keras_colorize import files, images, samples, tflite, video  # noqa: E402
+from keras_colorize.cli_types import add_max_pixels_argument, add_trust_argument, positive_int  # noqa: E402
+from keras_colorize.colorizer import Colorizer  # noqa: E402
+from keras_colorize.errors import ColorizeError, ModelLoadError  # noqa: E402
+from keras_colorize.progress import Tally  # noqa: E402
+from keras_colorize.shipped import PENCIL_SKETCH_MODEL, PHOTO_MODEL, SKETCH_MODEL  # noqa: E402
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_ERROR = 0, 1, 2
 
 
-class CommandError(Exception):
+class CommandError(ColorizeError):
     """A problem that stops the whole command (exit status 2); the message says what to do."""
 
 
@@ -83,7 +88,7 @@ def convert_file(colorizer, path, out_dir, prepare):
     """Colorize one image file into `out_dir`, under the first free name of its stem; a large
     one straight into its PNG, in strips (bounded memory)."""
     image = images.open_image(path)
-    out_path = out_dir / images.free_output_name([out_dir], path.stem, OUTPUT_SUFFIX)
+    out_path = out_dir / images.free_output_name([out_dir], path.stem, images.OUTPUT_SUFFIX)
     if prepare is None and colorizer.colorizes_in_strips(*image.size):
         colorizer.colorize_to_png(image, path, out_path)
         return
@@ -101,10 +106,8 @@ def _convert_images(args):
     if not paths:
         why = "".join(f"; {error}" for error in problems)
         raise CommandError(f"no image files found in {' '.join(args.inputs)}{why}")
-    files.check_output_folder(args.out, "-o takes a folder (created when missing)")
-    blocked = files.unwritable_folder(args.out / "colorized.png")  # else found after all the work
-    if blocked:
-        raise CommandError(f"{args.out}: cannot be written; {blocked} is not a writable folder")
+    # Before any conversion: an unwritable folder would otherwise show only after all the work.
+    files.prepare_output(args.out, hint="-o takes a folder (created when missing)")
     via_sketch = getattr(args, "via_sketch", False)
     model = args.model or (PENCIL_SKETCH_MODEL if via_sketch else PHOTO_MODEL)
     takes_sketches = args.command == "sketch2photo" or via_sketch
@@ -192,42 +195,6 @@ def _serve(args):
     return EXIT_OK
 
 
-def int_at_least(minimum):
-    """An argparse type: an int of at least `minimum`."""
-    def parse(text):
-        value = int(text)
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be at least {minimum}, not {value}")
-        return value
-
-    parse.__name__ = "int"  # argparse names the type in "invalid int value: 'x'"
-    return parse
-
-
-positive_int = int_at_least(1)
-non_negative_int = int_at_least(0)
-
-
-def float_in(low, high=math.inf, *, low_included=True):
-    """An argparse type: a float from `low` (or above it) to at most `high`; NaN is refused."""
-    bounds = f"at least {low}" if low_included else f"above {low}"
-    if high < math.inf:
-        bounds += f" and at most {high}"
-
-    def parse(text):
-        value = float(text)
-        if not ((value >= low if low_included else value > low) and value <= high):  # NaN fails both
-            raise argparse.ArgumentTypeError(f"must be {bounds}, not {value}")
-        return value
-
-    parse.__name__ = "float"
-    return parse
-
-
-positive_float = float_in(0, low_included=False)
-non_negative_float = float_in(0)
-
-
 def _add_image_arguments(parser, default_model, model_help):
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders or globs")
     parser.add_argument("-o", "--out", type=Path, required=True, metavar="OUTDIR",
@@ -244,18 +211,6 @@ def add_render_size_argument(parser):
                              "proportion (a multiple of the model's stride; Keras models only); "
                              "default: the model's own input size on the short side (models with "
                              "global features: their own square size)")
-
-
-def add_max_pixels_argument(parser):
-    parser.add_argument("--max-pixels", type=positive_int, default=images.DEFAULT_MAX_PIXELS, metavar="N",
-                        help="refuse images declaring more pixels, before decoding them "
-                             f"(default {images.DEFAULT_MAX_PIXELS:,}: a 12000 x 12000 scan fits)")
-
-
-def add_trust_argument(parser):
-    parser.add_argument("--trust-savedmodel", action="store_true",
-                        help="load a SavedModel --model even if its graph holds operations this "
-                             "package's exports never use (file, process): it runs them")
 
 
 def build_parser():

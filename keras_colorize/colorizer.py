@@ -22,7 +22,7 @@ from keras_colorize import (
     data, exporting, files, images, inference, models, runs, savedmodel_check, shipped, striped, tflite,
 )
 from keras_colorize.sketches import pencil_sketch_at
-from keras_colorize.shipped import ModelLoadError
+from keras_colorize.errors import ModelLoadError
 
 IMAGE_SHAPES = "(H, W), (H, W, 1) or (H, W, 3)"
 INPUT_NAMES = {"sketch": "drawn sketches", "gray": "photos"}  # by `Colorizer.input_kind`

@@ -44,13 +44,13 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-import h5py
 import keras
 import numpy as np
 import tensorflow as tf
 
 from keras_colorize import augment as augment_lib
-from keras_colorize import color, images
+from keras_colorize import color, hdf5, images
+from keras_colorize.errors import DataSourceError
 
 logger = logging.getLogger(__name__)
 
@@ -58,20 +58,6 @@ PARALLEL_CALLS = 2
 PREFETCH_BATCHES = 2
 CACHE_BUDGET_BYTES = 2 * 2**30  # `make_dataset(cache="auto")` caches what fits in this
 SHUFFLE_BUFFER = 512  # samples; a training pipeline reads this many before its first batch
-HDF5_FORMAT = "keras-colorize"
-HDF5_VERSION = 1
-HDF5_CHANNELS = {"rgb": (3,), "lab": (3,), "sketch": ()}  # each image column's row: (S, S) + this
-# No compression stores image rows in less than this fraction of their bytes (gzip's best is
-# about 1/1000; lzf, which `data_prep build` uses, about 1/1.2 on photos). A header declaring
-# far more rows than the file stores (10**9 rows in a few KB) is refused: reading it would
-# never end. Room is left for a split resized beyond the rows written (tests do that).
-LEAST_STORED_FRACTION = 1 / 10_000
-HDF5_BLOCK_BYTES = 64 << 20  # rows read at once: at most this many bytes
-
-
-class DataSourceError(images.ImageError):
-    """A data source (HDF5 file, image folder) that cannot be used; names it and the problem."""
-
 
 # --- element formats -------------------------------------------------------------------------
 
@@ -195,33 +181,22 @@ def from_arrays(rgb, sketch=None):
 
 
 def from_hdf5(path, split="train", *, block_size=64):
-    """Stream one split of a `data_prep build` HDF5 file (format: docs/data.md).
+    """Stream one split of a `data_prep build` HDF5 file (`keras_colorize.hdf5`), after
+    checking it (a `DataSourceError` names what is wrong)."""
+    return from_hdf5_split(hdf5.open_split(path, split), block_size=block_size)
 
-    Rows are read `block_size` at a time by a generator, so memory stays flat however large
-    the file. The builder stores rows in a seeded-shuffled order, so a shuffle buffer much
-    smaller than the split still mixes well. Uses the "rgb" images when the file has them,
-    else decodes the "lab" ones.
+
+def from_hdf5_split(split, *, block_size=64):
+    """Stream an `hdf5.Split`, `block_size` rows read at a time (`Split.rows`).
+
+    The builder stores rows in a seeded-shuffled order, so a shuffle buffer much smaller than
+    the split still mixes well. Uses the "rgb" images when the file has them, else decodes the
+    "lab" ones.
     """
-    path = Path(path)
-    columns, count, image_size = _inspect_hdf5(path, split)
-    signature = {
-        column: tf.TensorSpec((image_size, image_size) + HDF5_CHANNELS[column], tf.uint8)
-        for column in columns
-    }
-
-    row_bytes = image_size * image_size * sum(int(np.prod(HDF5_CHANNELS[column])) for column in columns)
-    block_size = max(1, min(block_size, HDF5_BLOCK_BYTES // row_bytes))
-
-    def rows():
-        with h5py.File(path, "r") as file:
-            group = file[split]
-            for start in range(0, count, block_size):
-                block = {column: group[column][start : start + block_size] for column in columns}
-                for row in range(len(block[columns[0]])):
-                    yield {column: block[column][row] for column in columns}
-
+    signature = {column: tf.TensorSpec(split.row_shape(column), tf.uint8) for column in split.columns}
+    rows = functools.partial(split.rows, block_size)
     dataset = tf.data.Dataset.from_generator(rows, output_signature=signature)
-    return _decoded(dataset.apply(tf.data.experimental.assert_cardinality(count)))
+    return _decoded(dataset.apply(tf.data.experimental.assert_cardinality(split.count)))
 
 
 def from_folder(folder, size, *, skipped=None):
@@ -246,78 +221,6 @@ def resize_samples(samples, size):
         return {name: _centre_square(image, size) for name, image in sample.items()}
 
     return _with_options(samples.map(resize, num_parallel_calls=PARALLEL_CALLS))
-
-
-def _inspect_hdf5(path, split):
-    """Check that `path` is a usable keras-colorize file -> (columns to read, rows, image size)."""
-    if not path.is_file():
-        raise DataSourceError(path, "missing", "no such file")
-    try:
-        file = h5py.File(path, "r")
-    except OSError as error:
-        raise DataSourceError(path, "not_hdf5", str(error)) from None
-    with file:
-        file_format = file.attrs.get("format", "")
-        if isinstance(file_format, bytes):
-            file_format = file_format.decode()
-        if file_format != HDF5_FORMAT:
-            raise DataSourceError(
-                path, "not_keras_colorize",
-                f"no format={HDF5_FORMAT!r} attribute; make one with `data_prep build`",
-            )
-        if file.attrs.get("version", 0) > HDF5_VERSION:
-            raise DataSourceError(
-                path, "unsupported_version",
-                f"version {file.attrs['version']}; this keras-colorize reads up to {HDF5_VERSION}",
-            )
-        if not isinstance(file.get(split), h5py.Group):
-            present = [name for name in file if isinstance(file[name], h5py.Group)]
-            raise DataSourceError(path, "missing_split", f"no split {split!r}; it has {present}")
-        group = file[split]
-        encoding = next((name for name in ("rgb", "lab") if name in group), None)
-        if encoding is None:
-            raise DataSourceError(path, "no_images", f"split {split!r} has neither 'rgb' nor 'lab'")
-        columns = (encoding, "sketch") if "sketch" in group else (encoding,)
-        image_size = int(file.attrs.get("image_size", 0))
-        _check_declared_sizes(path, split, group, columns + (("source",) if "source" in group else ()), image_size)
-        count = len(group[encoding])
-        for column in columns:
-            expected = (count, image_size, image_size) + HDF5_CHANNELS[column]
-            if group[column].shape != expected or group[column].dtype != np.uint8:
-                raise DataSourceError(
-                    path, "inconsistent_columns",
-                    f"{split}/{column} is {group[column].dtype} {group[column].shape}; with image_size="
-                    f"{image_size} and {count} {split}/{encoding} rows it should be uint8 {expected}",
-                )
-        if "source" in group and group["source"].shape != (count,):
-            raise DataSourceError(
-                path, "inconsistent_columns",
-                f"{split}/source names {len(group['source'])} files for {count} {split}/{encoding} rows",
-            )
-        return columns, count, image_size
-
-
-def _check_declared_sizes(path, split, group, columns, image_size):
-    """Refuse, before reading any row, images larger than --max-pixels and columns that declare
-    far more bytes than the file stores: both would decode into memory without bound."""
-    try:
-        images.check_declared_size(path, image_size, image_size)
-    except images.ImageError as error:
-        raise DataSourceError(path, "too_large", f"image_size: {error.detail}") from None
-    for column in columns:
-        try:
-            dataset = group[column]
-        except (KeyError, OSError) as error:  # an external or soft link to nothing
-            raise DataSourceError(path, "unreadable", f"{split}/{column}: {str(error).splitlines()[0]}") from None
-        if not isinstance(dataset, h5py.Dataset):
-            raise DataSourceError(path, "not_a_dataset", f"{split}/{column} is a group, not a dataset")
-        declared, stored = dataset.size * dataset.dtype.itemsize, dataset.id.get_storage_size()
-        if declared > 1 << 20 and stored < declared * LEAST_STORED_FRACTION:
-            raise DataSourceError(
-                path, "declared_beyond_stored",
-                f"{split}/{column} declares {dataset.shape[0]:,} rows ({declared / 1e9:.1f} GB) but "
-                f"the file stores {stored:,} bytes of them",
-            )
 
 
 def _image_files(folder, skipped):

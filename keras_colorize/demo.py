@@ -19,10 +19,16 @@ from pathlib import Path
 
 from PIL import Image
 
-from data_prep.faces import crop_face
-from keras_colorize import callbacks, files, images, inference, samples, shipped, training
-from keras_colorize.colorizer import Colorizer
-from keras_colorize.shipped import PENCIL_SKETCH_MODEL, PHOTO_MODEL
+from keras_colorize import console
+
+console.import_tensorflow_quietly()  # a command's output opens without TensorFlow's start-up lines
+
+from keras_colorize import (  # noqa: E402
+    files, images, inference, plotting, samples, shipped, training, training_data, training_settings,
+)
+from keras_colorize.colorizer import Colorizer  # noqa: E402
+from keras_colorize.faces import crop_face  # noqa: E402
+from keras_colorize.shipped import PENCIL_SKETCH_MODEL, PHOTO_MODEL  # noqa: E402
 
 # What to train when a shipped model is missing (a development checkout): the models that
 # learn fastest from six photos.
@@ -50,8 +56,8 @@ def load_or_train(shipped_name, runs_dir):
     if not (run / "model.keras").is_file():
         print(f"no shipped {shipped_name} weights: training a small {name} on the sample photos "
               f"(about half a minute) into {run}", flush=True)
-        sample = training.build_sample_dataset(Path(runs_dir) / "sample.h5")
-        training.train(training.default_settings(name, data=str(sample), **QUICK_TRAINING), run)
+        sample = training_data.build_sample_dataset(Path(runs_dir) / "sample.h5")
+        training.train(training_settings.default_settings(name, data=str(sample), **QUICK_TRAINING), run)
     return Colorizer.load(run)
 
 
@@ -86,7 +92,7 @@ def written_by_demo(path):
 
 def check_out(out):
     """Refuse, before any training, an OUT that is a file or that holds someone else's results.png."""
-    files.check_output_folder(out, "pass --out a folder")
+    files.prepare_output(out, hint="pass --out a folder")
     results = out / RESULTS_NAME
     if results.exists() and not written_by_demo(results):
         raise FileExistsError(f"{results}: exists and the demo did not write it; pass another --out")
@@ -99,7 +105,7 @@ def run_demo(out, photo_colorizer=None, sketch_colorizer=None):
     photo_colorizer = photo_colorizer or load_or_train(PHOTO_MODEL, out / "runs")
     sketch_colorizer = sketch_colorizer or load_or_train(PENCIL_SKETCH_MODEL, out / "runs")
     print(f"gray -> colour: {photo_colorizer.source}\nsketch -> photo: {sketch_colorizer.source}")
-    return callbacks.image_grid(
+    return plotting.image_grid(
         result_rows(photo_colorizer, sketch_colorizer),
         out / RESULTS_NAME,
         f"{_label(photo_colorizer)} (gray photos), {_label(sketch_colorizer)} (last row: a face's sketch)",

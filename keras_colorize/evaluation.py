@@ -40,13 +40,13 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-import h5py
 import numpy as np
 
-from data_prep.build import find_samples
-from data_prep.clean import is_grayscale
-from data_prep.common import Tally
-from keras_colorize import callbacks, data, files, images, inference, metrics, sketches
+from keras_colorize import data, files, hdf5, images, inference, metrics, plotting, sketches
+from keras_colorize.errors import EvaluationError
+from keras_colorize.image_checks import is_grayscale
+from keras_colorize.image_folders import find_samples
+from keras_colorize.progress import Tally
 from keras_colorize.sketches import to_gray
 
 # Metric names as `evaluate.py --metrics` takes them -> the columns each one reports.
@@ -81,10 +81,6 @@ OUTPUT_FILES = ("per_image.csv", "summary.json", "table.txt", "samples.png")
 SKETCHES_MADE_HERE = "pencil (made here at the model's input size: Colorizer.pencil_sketch)"
 
 
-class EvaluationError(ValueError):
-    """Data, a model or an output folder that cannot be used; the message names it and why."""
-
-
 @dataclasses.dataclass(frozen=True)
 class Sample:
     name: str
@@ -111,7 +107,7 @@ class EvalData:
 def open_data(path, split="test"):
     """An HDF5 file's `split`, or a folder of photos (with `sketches/`, or `split/` folders)."""
     path = Path(path)
-    if path.is_file() and h5py.is_hdf5(path):
+    if hdf5.is_hdf5(path):
         return _hdf5_data(path, split)
     if path.is_dir():
         return _folder_data(path, split)
@@ -121,15 +117,11 @@ def open_data(path, split="test"):
 
 
 def _hdf5_data(path, split):
-    stream = data.from_hdf5(path, split)  # checks the file; DataSourceError names the problem
-    count = int(stream.cardinality())
-    with h5py.File(path, "r") as file:
-        group = file[split]
-        # Names of files that were not UTF-8 come back with \xNN escapes instead of failing.
-        names = group["source"].asstr(errors="backslashreplace")[...] if "source" in group else range(count)
-        sketches = file.attrs.get("sketch", "")
-    if count == 0:
+    opened = hdf5.open_split(path, split)  # DataSourceError names what is wrong with the file
+    if opened.count == 0:
         raise EvaluationError(f"{path}: split {split!r} is empty; choose another split")
+    names = opened.source_names()
+    stream = data.from_hdf5_split(opened)
     as_uint8 = stream.map(lambda sample: {key: inference.to_uint8(value) for key, value in sample.items()})
 
     def read(with_sketches=True):
@@ -137,8 +129,7 @@ def _hdf5_data(path, split):
             sketch = sample["sketch"][..., 0] if with_sketches and "sketch" in sample else None
             yield Sample(str(name), sample["rgb"], sketch)
 
-    sketches = sketches.decode() if isinstance(sketches, bytes) else str(sketches)
-    return EvalData(path, "hdf5", split, count, sketches, read)
+    return EvalData(path, "hdf5", split, opened.count, opened.sketch, read)
 
 
 def _folder_data(path, split):
@@ -431,27 +422,19 @@ def _write_outputs(out_dir, summary, scores, per_image):
         titles = (f"input ({summary['model']['input']})", "ground truth", "prediction",
                   *(f"{system} baseline" for system in scores.systems[1:]))
         title = f"{summary['model']['name']} on {Path(summary['data']['path']).name}"
-        callbacks.image_grid(scores.grid, out_dir / "samples.png", title, titles=titles)
+        plotting.image_grid(scores.grid, out_dir / "samples.png", title, titles=titles)
 
 
-def _output_folder(out_dir, overwrite, data_path):
-    """`out_dir` as a Path, once it is known not to hold earlier outputs (unless `overwrite`)
+def _output_folder(out_dir, overwrite, data_path, outputs=OUTPUT_FILES):
+    """`out_dir` as a Path, once it is known not to hold earlier `outputs` (unless `overwrite`)
     nor to lie in a data folder, where the next evaluation would score its images."""
-    out_dir = Path(out_dir)
     try:
-        files.check_output_folder(out_dir, "--out takes a folder (created when missing)")
-        files.check_outside(out_dir, data_path)
-    except (ValueError, NotADirectoryError) as error:
-        raise EvaluationError(str(error)) from None
-    blocked = files.unwritable_folder(out_dir / OUTPUT_FILES[0])  # before the scoring, not after it
-    if blocked:
-        raise EvaluationError(f"{out_dir}: cannot be written; {blocked} is not a writable folder")
-    existing = [name for name in OUTPUT_FILES if (out_dir / name).exists()]
-    if existing and not overwrite:
-        raise EvaluationError(
-            f"{out_dir}: already holds {', '.join(existing)}; choose another output folder or overwrite them (evaluate.py --overwrite)"
+        return files.prepare_output(
+            out_dir, overwrite, hint="--out takes a folder (created when missing)", outputs=outputs,
+            remedy="choose another output folder or overwrite them (evaluate.py --overwrite)", source=data_path,
         )
-    return out_dir
+    except (ValueError, OSError) as error:
+        raise EvaluationError(str(error)) from None
 
 
 def _mean_and_std(result, column):
@@ -513,14 +496,9 @@ def joy2017(colorizer, dataset, out_dir, *, batch_size=16, limit=None, overwrite
     matcher) scored for the generated photos and for the sketches themselves, in
     `out_dir/<style>/` (`evaluate`'s files). `out_dir/joy2017.json` and `joy2017.txt` put both
     styles beside the paper's figures; returns that report."""
-    out_dir = Path(out_dir)
     for style in JOY2017_STYLES:
-        _output_folder(out_dir / style, overwrite, dataset.path)
-    existing = [name for name in JOY2017_FILES if (out_dir / name).exists()]
-    if existing and not overwrite:
-        raise EvaluationError(
-            f"{out_dir}: already holds {', '.join(existing)}; choose another output folder or overwrite them (evaluate.py --overwrite)"
-        )
+        _output_folder(Path(out_dir) / style, overwrite, dataset.path)
+    out_dir = _output_folder(out_dir, overwrite, dataset.path, JOY2017_FILES)
     summaries = {
         style: evaluate(
             colorizer, dataset, ["ssim", "psnr", "recognition"], out_dir / style, baselines=("sketch",),

@@ -67,6 +67,34 @@ def _remove(path):
         path.unlink(missing_ok=True)
 
 
+EVERY_FILE = "*"
+
+
+def prepare_output(path, overwrite=False, *, hint, outputs=(), remedy="choose another output folder", source=None):
+    """Check the folder a job will write into, before the job's work; returns it as a Path.
+
+    Refused: a file at or above `path` (`hint` says what to pass instead); `path` at or inside
+    `source`, the job's input; a folder the job cannot write in; and, unless `overwrite`, a
+    folder already holding any of `outputs` (the names the job writes; `EVERY_FILE`: anything
+    at all), the message ending in `remedy`.
+    """
+    path = Path(path)
+    check_output_folder(path, hint)
+    if source is not None:
+        check_outside(path, source)
+    check_writable(path / "output", shown=path)
+    if overwrite or not path.is_dir():
+        return path
+    if outputs == EVERY_FILE:
+        if any(path.iterdir()):
+            raise FileExistsError(f"{path}: exists and is not empty; {remedy}")
+        return path
+    existing = [name for name in outputs if (path / name).exists()]
+    if existing:
+        raise FileExistsError(f"{path}: already holds {', '.join(existing)}; {remedy}")
+    return path
+
+
 def check_output_folder(path, remedy):
     """Refuse an output folder that is a file or lies under one, before any work rather than
     with an errno after it; `remedy` ends the message: what to pass instead."""
@@ -112,6 +140,14 @@ def unwritable_folder(path):
     if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
         return folder
     return None
+
+
+def check_writable(path, shown=None):
+    """PermissionError naming `shown` (by default `path`) when `path` cannot be created: see
+    `unwritable_folder`."""
+    blocked = unwritable_folder(path)
+    if blocked:
+        raise PermissionError(f"{shown or path}: cannot be written; {blocked} is not a writable folder")
 
 
 def _nearest_existing(path):

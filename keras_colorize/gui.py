@@ -17,7 +17,8 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageOps, ImageTk
 
 from keras_colorize import images
-from keras_colorize.colorizer import Colorizer, ModelLoadError
+from keras_colorize.colorizer import Colorizer
+from keras_colorize.errors import ColorizeError, ModelLoadError
 from keras_colorize.inference import gray_version
 
 CANVAS_SIZE = 256
@@ -27,7 +28,7 @@ EMPTY_RESULT = "#d9d9d9"
 IMAGE_FILES = [("Images", " ".join(f"*{suffix}" for suffix in images.IMAGE_SUFFIXES)), ("All files", "*")]
 
 
-class NoDisplayError(RuntimeError):
+class NoDisplayError(ColorizeError, RuntimeError):
     """Tk found no display to open a window on."""
 
 

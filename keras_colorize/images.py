@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from keras_colorize.errors import ImageError, printable
 from keras_colorize.files import written_atomically
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".ppm", ".pgm")
@@ -21,26 +22,10 @@ SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
 # Declared sizes above this are refused before decoding: a 164 KB PNG can declare 13000 x 13000
 # pixels (8.6 GB decoded). A 12000 x 12000 scan (144 megapixels) passes; --max-pixels changes it.
 DEFAULT_MAX_PIXELS = 150_000_000
+OUTPUT_SUFFIX = ".png"  # lossless, so a written image is exactly what was computed
 max_pixels = DEFAULT_MAX_PIXELS
 # Pillow's own guard only warns up to twice its limit, and would refuse a --max-pixels above it.
 Image.MAX_IMAGE_PIXELS = None
-
-
-class ImageError(ValueError):
-    """A file that cannot be used as an image; `reason` is a short machine-friendly tag."""
-
-    def __init__(self, path, reason, detail=""):
-        self.path = printable(path)
-        self.reason = reason
-        self.detail = detail
-        message = f"{self.path}: {reason}" + (f" ({detail})" if detail else "")
-        super().__init__(message)
-
-
-def printable(path):
-    """`path` as text that can be printed and written to UTF-8 files: bytes of a file name that
-    are not UTF-8 (kept by Python as lone surrogates, which crash `print`) become \\xNN."""
-    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def check_file(path, kind="an image file", error=ImageError):

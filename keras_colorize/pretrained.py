@@ -23,6 +23,7 @@ import keras
 import numpy as np
 
 from keras_colorize import color
+from keras_colorize.errors import ColorizeError
 
 ALPHA = 0.75
 TFJS_FOLDER = "mobilenet_v1_0.75_224"
@@ -32,7 +33,7 @@ KERNEL_ALIASES = {"depthwise_kernel": "kernel"}
 DTYPES = {"float32": np.float32, "int32": np.int32, "uint8": np.uint8, "uint16": np.uint16}
 
 
-class PretrainedWeightsError(ValueError):
+class PretrainedWeightsError(ColorizeError, ValueError):
     """A pretrained-weights file or folder that cannot be read into the network; names it."""
 
 

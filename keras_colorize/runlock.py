@@ -13,16 +13,14 @@ import fcntl
 import os
 from pathlib import Path
 
+from keras_colorize.errors import TrainingError
+
 LOCK_FILE = ".lock"
-
-
-class RunFolderBusy(RuntimeError):
-    """Another process is training into the run folder."""
 
 
 @contextlib.contextmanager
 def locked(run_dir):
-    """Hold `run_dir`'s lock for the block (creating the folder); RunFolderBusy naming the
+    """Hold `run_dir`'s lock for the block (creating the folder); a TrainingError naming the
     holder's PID when another process holds it. A folder made here that holds nothing but the
     lock when the block ends (a refused run) is removed again."""
     run_dir = Path(run_dir)
@@ -33,7 +31,7 @@ def locked(run_dir):
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise RunFolderBusy(
+            raise TrainingError(
                 f"{run_dir}: another training run (process {_holder(lock)}) is using this folder; "
                 "wait for it to end or choose another --out"
             ) from None

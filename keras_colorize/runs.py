@@ -8,10 +8,12 @@ behind a run's export/), evaluate.py (the data a run trained on) and scripts/shi
 import json
 from pathlib import Path
 
+from keras_colorize.errors import ColorizeError
+
 RUN_CONFIG = "config.json"
 
 
-class RunRecordError(ValueError):
+class RunRecordError(ColorizeError, ValueError):
     """A folder's config.json is missing, unreadable, or not a run's record."""
 
 

@@ -23,6 +23,8 @@ from pathlib import Path
 from google.protobuf.message import DecodeError
 from tensorflow.core.protobuf import saved_model_pb2
 
+from keras_colorize.errors import ModelLoadError
+
 # Ops of the serving graphs that `export_serving` writes for every registered model, and the
 # elementwise, shape and control-flow relatives a new model may add. None touches the outside
 # world; an op missing here makes an export of a new model need --trust-savedmodel, not unsafe.
@@ -44,7 +46,7 @@ SAFE_OBJECT_KINDS = frozenset({"user_object", "function", "bare_concrete_functio
 TRUST_HINT = "load it only if you trust its author: --trust-savedmodel (Colorizer.load(..., trust_savedmodel=True))"
 
 
-class UntrustedSavedModel(ValueError):
+class UntrustedSavedModel(ModelLoadError):
     """A SavedModel that does not have the shape of one this package exports."""
 
 

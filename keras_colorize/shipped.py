@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from keras_colorize import files, models
+from keras_colorize.errors import ModelLoadError
 from keras_colorize.models.gan import ConditionalGAN
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
@@ -37,18 +38,6 @@ def source_of(name):
 def name_in(source):
     """The shipped name a `Colorizer.source` names; None for a model loaded from a path."""
     return source.removeprefix(SOURCE_PREFIX) if source.startswith(SOURCE_PREFIX) else None
-
-
-class ModelLoadError(ValueError):
-    """A path or name that does not hold a usable model; says which and why.
-
-    Here rather than in `colorizer` (which imports this module) so that `ShippedModelError` can
-    be one: the apps catch ModelLoadError alone.
-    """
-
-
-class ShippedModelError(ModelLoadError):
-    """A shipped name or file that cannot be used; the message says which and why."""
 
 
 def available(folder=None):
@@ -107,7 +96,7 @@ def _set_weights(model, name, folder, recorded):
         weights = [stored[key].astype(np.float32) for key in sorted(stored.files)]
     expected = [tuple(variable.shape) for variable in holder.weights]
     if [array.shape for array in weights] != expected:
-        raise ShippedModelError(
+        raise ModelLoadError(
             f"{weights_path}: its arrays do not fit {model.name} (shipped as {recorded['model']} "
             f"{recorded['config']})"
         )
@@ -119,5 +108,5 @@ def description(name, folder=None):
     folder = Path(folder or WEIGHTS_DIR)
     # Only the names listed there: "../../x" must not reach files outside the folder.
     if name not in available(folder) or not (folder / f"{name}.npz").is_file():
-        raise ShippedModelError(f"{name}: not a shipped model (shipped: {available(folder) or 'none'})")
+        raise ModelLoadError(f"{name}: not a shipped model (shipped: {available(folder) or 'none'})")
     return json.loads((folder / f"{name}.json").read_text())

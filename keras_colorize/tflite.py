@@ -26,7 +26,7 @@ from tensorflow.lite.python import schema_py_generated as schema
 from tensorflow.lite.tools import flatbuffer_utils
 
 from keras_colorize import console, files, models
-from keras_colorize.shipped import ModelLoadError
+from keras_colorize.errors import ModelLoadError
 
 SUFFIX = ".tflite"
 QUANTIZATIONS = ("float32", "float16")

@@ -37,10 +37,6 @@ from keras_colorize.console import is_terminal
 from keras_colorize.files import unwritable_folder, written_atomically
 from keras_colorize.images import IMAGE_SUFFIXES, ImageError, check_file, gray_to_rgb, printable
 
-# FFmpeg's own errors ("moov atom not found") would precede the one-line error that names
-# the file; read by OpenCV when FFmpeg first opens a file. 8: fatal errors only.
-os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "8")
-
 FOURCC = "mp4v"  # MPEG-4 part 2: written by every OpenCV build, no external encoder needed
 # The containers OpenCV writes FOURCC into. Others fail, or worse: an image suffix (.png) makes
 # OpenCV write the first frame as a still image and drop the rest without a word.
@@ -108,6 +104,9 @@ def _still_image_format(path):
 def open_video(path):
     """An opened `cv2.VideoCapture`, or VideoError when `path` is not a readable video."""
     check_source(path)
+    # FFmpeg's own errors ("moov atom not found") would precede the one-line error that names
+    # the file; read by OpenCV when FFmpeg first opens a file. 8: fatal errors only.
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "8")
     capture = cv2.VideoCapture(str(path))
     if not capture.isOpened():
         raise VideoError(path, "not_a_video", "OpenCV cannot open it")

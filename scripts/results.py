@@ -27,9 +27,13 @@ from pathlib import Path
 
 import cv2
 
-from data_prep.faces import centre_box, crop_to_box
-from keras_colorize import Colorizer, callbacks, evaluation, images, inference, shipped
-from keras_colorize.shipped import ModelLoadError
+from keras_colorize import console
+
+console.import_tensorflow_quietly()  # a command's output opens without TensorFlow's start-up lines
+
+from keras_colorize import Colorizer, evaluation, images, inference, plotting, shipped  # noqa: E402
+from keras_colorize.faces import centre_box, crop_to_box  # noqa: E402
+from keras_colorize.errors import ModelLoadError  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 TEST_SETS = {  # name -> (HDF5 file under --data, what it is, the model inputs it scores)
@@ -251,7 +255,7 @@ def historical_grid(sources, folder, path):
         # main has rewritten the cards and README by now: a missing folder must not end it in an error.
         print(f"skipped {path}: no readable photographs in {folder}")
         return
-    callbacks.image_grid(rows, path, f"old photographs ({folder.name})", titles=["input", *sources])
+    plotting.image_grid(rows, path, f"old photographs ({folder.name})", titles=["input", *sources])
 
 
 def general_grid(sources, folder, path):
@@ -269,7 +273,7 @@ def general_grid(sources, folder, path):
         photo = crop_to_box(photo, centre_box(photo.shape), GRID_WIDTH)
         gray = inference.gray_version(photo)
         rows.append([gray, photo, *(colorizer.colorize(gray) for colorizer in colorizers)])
-    callbacks.image_grid(rows, path, f"general photos ({folder.name}, test)", titles=["input", "photo", *sources])
+    plotting.image_grid(rows, path, f"general photos ({folder.name}, test)", titles=["input", "photo", *sources])
 
 
 def sketch_grid(sources, data_dir, path):
@@ -282,7 +286,7 @@ def sketch_grid(sources, data_dir, path):
         rows.append([sketch, sample.truth, *(colorizer.colorize(sketch) for colorizer in colorizers)])
         if len(rows) == GRID_PHOTOS:
             break
-    callbacks.image_grid(rows, path, "CUFS test sketches (drawn by artists)",
+    plotting.image_grid(rows, path, "CUFS test sketches (drawn by artists)",
                            titles=["sketch", "photo", *sources])
 
 

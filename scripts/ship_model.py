@@ -14,7 +14,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-from keras_colorize import Colorizer, evaluation, models, runs, shipped, training
+from keras_colorize import console
+
+console.import_tensorflow_quietly()  # a command's output opens without TensorFlow's start-up lines
+
+import keras  # noqa: E402
+
+from keras_colorize import Colorizer, evaluation, models, runs, shipped, training_settings  # noqa: E402
 
 # Runs made before `train` recorded the data it resolved wrote "" for the default data:
 # the standard file `make data` puts here.
@@ -49,8 +55,8 @@ def _loss(settings):
     if "l1_weight" in config:
         return f"adversarial BCE + {config['l1_weight']:g} x L1"
     loss = settings["loss"]
-    mix = settings.get("rebalancing_mix", training.TrainingSettings.rebalancing_mix)
-    if loss == "rebalanced" and mix != training.TrainingSettings.rebalancing_mix:
+    mix = settings.get("rebalancing_mix", training_settings.TrainingSettings.rebalancing_mix)
+    if loss == "rebalanced" and mix != training_settings.TrainingSettings.rebalancing_mix:
         loss += f" (lambda {mix:g})"
     return " then ".join(filter(None, (loss, settings["second_loss"])))
 
@@ -73,7 +79,7 @@ def training_stages(run):
     while settings is not None:
         with open(run / "history.csv", newline="") as handle:
             history = list(csv.DictReader(handle))
-        data = settings["data"] or str(STANDARD_DATA_DIR / training.SHARED_DATA_FILES[settings["model"]])
+        data = settings["data"] or str(STANDARD_DATA_DIR / training_settings.SHARED_DATA_FILES[settings["model"]])
         stages.append({
             "run": str(run), "model": settings["model"], "data": data, "preset": settings["preset"],
             "extra_data": settings.get("extra_data", []), "data_weights": settings.get("data_weights", []),
@@ -117,8 +123,6 @@ def ship(run, name, checkpoint, check_data, check_images, tolerance, replace=Fal
     if name in shipped.available() and not replace:
         raise ValueError(f"{name}: already shipped (keras_colorize/weights/{name}.npz); "
                          "pass --replace to ship this run in its place, or --name to ship it beside")
-    import keras  # here, not above: keras_colorize must import TensorFlow first, to hide its start-up lines
-
     model = keras.saving.load_model(run_model_path(run, checkpoint), compile=False)
     if "model_config" not in settings:
         raise ValueError(f"{run}/config.json has no model_config (the run is older than it); "

@@ -25,6 +25,10 @@ from selenium.webdriver.support.ui import WebDriverWait
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from keras_colorize import console  # noqa: E402
+
+console.import_tensorflow_quietly()  # a command's output opens without TensorFlow's start-up lines
+
 from keras_colorize import web  # noqa: E402
 from keras_colorize.inference import gray_version  # noqa: E402
 

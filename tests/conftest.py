@@ -64,15 +64,15 @@ def lfw_pairs(lfw_faces):
 def trained_run(tmp_path_factory):
     """`trained_run(model_name)`: a real run folder of that model, trained two steps on the
     built-in sample photos (a few seconds each; trained once per session, on first use)."""
-    from keras_colorize import training
+    from keras_colorize import training, training_data, training_settings
 
     root = tmp_path_factory.mktemp("trained_runs")
     runs = {}
 
     def run(model_name):
         if model_name not in runs:
-            sample = training.build_sample_dataset(root / "sample.h5")
-            settings = training.default_settings(
+            sample = training_data.build_sample_dataset(root / "sample.h5")
+            settings = training_settings.default_settings(
                 model_name, data=str(sample), epochs=1, batch_size=2, steps_per_epoch=2,
                 validation_steps=1, triplet_samples=2, precision="float32",
             )

@@ -12,10 +12,10 @@ import tensorflow as tf
 from PIL import Image
 
 from data_prep.__main__ import main as data_prep_main
-from data_prep.build import build_dataset
 from data_prep.clean import clean_folder
-from keras_colorize import Colorizer, data, evaluation, training
-from keras_colorize.colorizer import ModelLoadError
+from keras_colorize import Colorizer, data, evaluation, training_data
+from keras_colorize.datasets import build_dataset
+from keras_colorize.errors import DataSourceError, ModelLoadError
 
 BAD_NAME = os.fsdecode(b"bad\xff\xfename.png")  # what Python makes of a Latin-1 name on Linux
 
@@ -66,7 +66,7 @@ def test_build_names_a_loop_of_links_as_source_or_out_in_one_line(folder_with_a_
 
 @pytest.fixture(scope="module")
 def sample_h5(tmp_path_factory):
-    return training.build_sample_dataset(tmp_path_factory.mktemp("sample") / "sample.h5")
+    return training_data.build_sample_dataset(tmp_path_factory.mktemp("sample") / "sample.h5")
 
 
 def _damaged_copy(sample_h5, path, damage):
@@ -92,9 +92,9 @@ def _external_images(file):
 ])
 def test_malformed_hdf5_is_a_one_line_data_source_error(sample_h5, tmp_path, damage, problem):
     path = _damaged_copy(sample_h5, tmp_path / "damaged.h5", damage)
-    with pytest.raises(data.DataSourceError, match=f"damaged.h5: {problem}"):
+    with pytest.raises(DataSourceError, match=f"damaged.h5: {problem}"):
         data.from_hdf5(path, "train")  # what training and evaluate read through
-    with pytest.raises(data.DataSourceError, match=f"damaged.h5: {problem}"):
+    with pytest.raises(DataSourceError, match=f"damaged.h5: {problem}"):
         evaluation.open_data(path, "train")
 
 

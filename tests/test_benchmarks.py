@@ -159,11 +159,11 @@ def _peaks(monkeypatch, module, *gflops):
 
 @pytest.mark.parametrize("slow_moment", ["before", "after"])
 def test_a_slow_moment_of_the_machine_does_not_pass_for_its_peak(slow_moment, tmp_path, monkeypatch):
-    from keras_colorize import training
+    from keras_colorize import training_data
 
     peaks = (100.0, 400.0) if slow_moment == "before" else (400.0, 100.0)
     _peaks(monkeypatch, training_speed, *peaks)
-    data = training.build_sample_dataset(tmp_path / "sample.h5", size=64)
+    data = training_data.build_sample_dataset(tmp_path / "sample.h5", size=64)
     row = training_speed.measure("unet", "small", "float32", str(data), steps=3, warmup=1, batch_size=2,
                                  input_batches=2, steps_per_execution=1)
     assert row["float32_matmul_peak_gflops"] == 400.0

@@ -12,11 +12,11 @@ import pytest
 import skimage.data
 from PIL import Image
 
-from data_prep.faces import crop_face
-from data_prep.sketch import pencil_sketch
 from keras_colorize import cli, shipped
 from keras_colorize.colorizer import Colorizer
+from keras_colorize.faces import crop_face
 from keras_colorize.images import read_rgb, write_image
+from keras_colorize.sketches import pencil_sketch
 
 SIZES = {"coffee.jpg": (333, 517), "sub/cat.png": (120, 181), "gray.png": (90, 64)}
 

@@ -14,7 +14,8 @@ import tensorflow as tf
 from PIL import Image
 
 from keras_colorize import data, exporting, inference, models, shipped
-from keras_colorize.colorizer import Colorizer, ModelLoadError
+from keras_colorize.colorizer import Colorizer
+from keras_colorize.errors import ModelLoadError
 
 ODD_SIZE = (333, 517)
 

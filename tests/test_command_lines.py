@@ -9,8 +9,8 @@ import skimage.data
 
 import train
 from data_prep import __main__ as data_prep_main
-from data_prep.build import build_dataset
-from keras_colorize import models, training
+from keras_colorize import models, training, training_data, training_settings
+from keras_colorize.datasets import build_dataset
 
 
 def _train(capsys, *argv):
@@ -45,7 +45,7 @@ def test_mistyped_options_are_one_line_errors_that_leave_no_run_folder(argument,
 def test_builder_options_of_the_right_type_are_taken():
     assert models.config("unet", "small", base_filters=8)["base_filters"] == 8
     assert models.config("fusion", "small", vgg_weights=None)["vgg_weights"] is None
-    assert training.default_settings("unet", learning_rate=1, beta_1=0.5).learning_rate == 1
+    assert training_settings.default_settings("unet", learning_rate=1, beta_1=0.5).learning_rate == 1
 
 
 def test_a_negative_learning_rate_is_a_usage_error(tmp_path, capsys):
@@ -118,7 +118,7 @@ def test_ctrl_c_says_how_to_resume(tmp_path, capsys, monkeypatch):
 
 def test_the_sample_dataset_is_built_where_its_folder_does_not_exist_yet(tmp_path):
     # The demo's first run on a machine without shipped weights builds it under OUT/runs/.
-    path = training.build_sample_dataset(tmp_path / "new" / "runs" / "sample.h5", size=32)
+    path = training_data.build_sample_dataset(tmp_path / "new" / "runs" / "sample.h5", size=32)
     assert path.is_file()
     assert sorted(p.name for p in path.parent.iterdir()) == ["sample.h5"]
 
@@ -144,8 +144,8 @@ def test_data_prep_refuses_out_of_range_numbers_before_reading_anything(argv, na
     assert stopped.value.code == 2 and named in capsys.readouterr().err
 
 
-def test_the_data_prep_tally_counts_one_file_in_the_singular(tmp_path, capsys):
-    from data_prep.common import Tally
+def test_the_tally_counts_one_file_in_the_singular(tmp_path, capsys):
+    from keras_colorize.progress import Tally
 
     Tally(1, "sketching", verbose=True)
     Tally(np.int64(2), "sketching", verbose=True)

@@ -11,8 +11,9 @@ import tensorflow as tf
 from PIL import Image
 from skimage import color as skcolor
 
-from data_prep.build import build_dataset
-from keras_colorize import augment, color, data
+from keras_colorize import augment, color, data, hdf5
+from keras_colorize.datasets import build_dataset
+from keras_colorize.errors import DataSourceError
 
 SIZE = 48
 
@@ -343,7 +344,7 @@ def _hand_written_hdf5(path, rows, size=4):
     rgb[:, 0, 0, :] = 7  # and one pixel that is the same everywhere
     sketch = np.broadcast_to((index * 3 % 256).astype(np.uint8)[:, None, None], (rows, size, size))
     with h5py.File(path, "w") as file:
-        file.attrs.update(format=data.HDF5_FORMAT, version=data.HDF5_VERSION, image_size=size)
+        file.attrs.update(format=hdf5.FORMAT, version=hdf5.VERSION, image_size=size)
         file.create_dataset("train/rgb", data=rgb, chunks=(1, size, size, 3))
         file.create_dataset("train/sketch", data=sketch)
     return rgb, sketch
@@ -381,7 +382,7 @@ def test_from_hdf5_streams_instead_of_loading_the_split(tmp_path, photo_folder):
     with h5py.File(path, "a") as file:
         for column in file["train"].values():  # every column, or the file is refused
             column.resize(100_000, axis=0)
-        # A file must store 1/10,000 of the bytes it declares (`data.LEAST_STORED_FRACTION`):
+        # A file must store 1/10,000 of the bytes it declares (`hdf5.LEAST_STORED_FRACTION`):
         # a few rows of noise, which does not compress.
         noise = np.random.default_rng(0).integers(0, 256, (8, *file["train/rgb"].shape[1:]), dtype=np.uint8)
         file["train/rgb"][1000:1008] = noise
@@ -404,11 +405,11 @@ def test_from_hdf5_names_the_file_and_the_problem(tmp_path, photo_folder):
     with h5py.File(cases["not_keras_colorize"], "w") as file:
         file.create_dataset("x", data=np.zeros(3))
     for reason, path in cases.items():
-        with pytest.raises(data.DataSourceError, match=reason) as raised:
+        with pytest.raises(DataSourceError, match=reason) as raised:
             data.from_hdf5(path)
         assert raised.value.reason == reason and str(path) in str(raised.value)
     path = build(photo_folder, tmp_path / "ok.h5")
-    with pytest.raises(data.DataSourceError, match="no split 'validation'.*'train'"):
+    with pytest.raises(DataSourceError, match="no split 'validation'.*'train'"):
         data.from_hdf5(path, "validation")
 
 
@@ -429,7 +430,7 @@ def test_from_hdf5_refuses_columns_that_do_not_fit_together(tmp_path, edit):
         if column in file["train"]:
             del file[f"train/{column}"]
         file.create_dataset(f"train/{column}", data=replacement)
-    with pytest.raises(data.DataSourceError, match="edited.h5: inconsistent_columns") as raised:
+    with pytest.raises(DataSourceError, match="edited.h5: inconsistent_columns") as raised:
         data.from_hdf5(path)
     assert f"(train/{column} {detail}" in str(raised.value)
 
@@ -467,13 +468,13 @@ def test_from_folder_crops_the_centre_square_and_skips_broken_files(tmp_path):
     np.testing.assert_allclose(samples[1]["rgb"], np.broadcast_to(green, (16, 16, 3)), atol=1e-5)
     np.testing.assert_allclose(samples[2]["rgb"], np.broadcast_to(green, (16, 16, 3)), atol=1e-5)
     (tmp_path / "empty").mkdir()
-    with pytest.raises(data.DataSourceError, match="no_images"):
+    with pytest.raises(DataSourceError, match="no_images"):
         data.from_folder(tmp_path / "empty", 16)
     (tmp_path / "only_broken").mkdir()
     (tmp_path / "only_broken" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
-    with pytest.raises(data.DataSourceError, match="none of its 1 image files can be read"):
+    with pytest.raises(DataSourceError, match="none of its 1 image files can be read"):
         data.from_folder(tmp_path / "only_broken", 16)
-    with pytest.raises(data.DataSourceError, match="missing"):
+    with pytest.raises(DataSourceError, match="missing"):
         data.from_folder(tmp_path / "absent", 16)
 
 

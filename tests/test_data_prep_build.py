@@ -16,12 +16,13 @@ from skimage import color as skcolor
 
 from conftest import shared_path
 from data_prep.__main__ import main
-from data_prep.build import Sample, assign_splits, build_dataset
 from data_prep.demo import run_demo
-from data_prep.sketch import pencil_sketch, to_gray
 from data_prep.standard import build_standard
 from keras_colorize import color
+from keras_colorize.datasets import assign_splits, build_dataset
+from keras_colorize.image_folders import Sample
 from keras_colorize.images import read_rgb
+from keras_colorize.sketches import pencil_sketch, to_gray
 
 SIZE = 64
 REPO = Path(__file__).resolve().parents[1]

@@ -10,7 +10,8 @@ import skimage.data
 from PIL import Image
 
 from conftest import shared_path
-from data_prep.clean import ImageChecker, clean_folder, is_grayscale, is_near_constant
+from data_prep.clean import clean_folder
+from keras_colorize.image_checks import ImageChecker, is_grayscale, is_near_constant
 from keras_colorize.images import ImageError, read_rgb
 
 # file name -> the reason `clean` must give (None: kept)

@@ -9,13 +9,14 @@ from PIL import Image
 from conftest import shared_path
 from data_prep.__main__ import main
 from data_prep.clean import min_max_scale
-from data_prep.faces import (
-    centre_box, crop_face, crop_faces_folder, face_box, face_or_centre_box, find_face,
-)
-from data_prep.pairs import split_pair, split_pairs_folder
-from data_prep.sketch import line_sketch, make_sketch, pencil_sketch, pencil_sketch_at, sketch_folder
+from data_prep.faces import crop_faces_folder
+from data_prep.pairs import split_pairs_folder
+from data_prep.sketch import sketch_folder
+from keras_colorize.datasets import split_pair
+from keras_colorize.faces import centre_box, crop_face, face_box, face_or_centre_box, find_face
 from keras_colorize.images import ImageError, read_rgb, write_image
 from keras_colorize.samples import SAMPLE_NAMES, sample_photos, write_sample_folder
+from keras_colorize.sketches import line_sketch, make_sketch, pencil_sketch, pencil_sketch_at
 
 
 @pytest.fixture(scope="module")

@@ -19,8 +19,9 @@ import tensorflow as tf
 from PIL import Image
 from skimage import data as skdata
 
-from data_prep import clean, faces, sketch
-from keras_colorize import Colorizer, augment, color, evaluation, losses, models
+from data_prep import clean, sketch
+from data_prep import faces as face_crops
+from keras_colorize import Colorizer, augment, color, evaluation, faces, image_checks, losses, models
 from keras_colorize.models import flops, pix2pix
 from keras_colorize.models.classifier import build_classifier
 from keras_colorize.models.lab_unet_gan import build_lab_discriminator
@@ -58,8 +59,8 @@ def test_crop_faces_folder_margin_changes_the_crop(tmp_path, monkeypatch):
     monkeypatch.setattr(faces, "face_detector", lambda: _TwoFaces())
     photo = cv2.resize(skdata.astronaut(), (128, 128), interpolation=cv2.INTER_AREA)
     _save(tmp_path / "in", "a.png", photo)
-    faces.crop_faces_folder(tmp_path / "in", tmp_path / "tight", size=32, margin=0.0, verbose=False)
-    faces.crop_faces_folder(tmp_path / "in", tmp_path / "wide", size=32, margin=0.5, verbose=False)
+    face_crops.crop_faces_folder(tmp_path / "in", tmp_path / "tight", size=32, margin=0.0, verbose=False)
+    face_crops.crop_faces_folder(tmp_path / "in", tmp_path / "wide", size=32, margin=0.5, verbose=False)
     tight = np.asarray(Image.open(next((tmp_path / "tight").rglob("a.png"))))
     wide = np.asarray(Image.open(next((tmp_path / "wide").rglob("a.png"))))
     # margin 0: exactly the face box (60, 40, 40); margin 0.5: the 80-pixel square around it.
@@ -121,20 +122,20 @@ def _textured(height, width, tint=(0, 0, 0)):
 
 def test_faintly_tinted_photo_is_kept_not_called_grayscale(tmp_path):
     # Channels differ by 6 levels everywhere: a sepia-like tint is colour (tolerance 3).
-    assert clean.ImageChecker.gray_tolerance == 3
+    assert image_checks.ImageChecker.gray_tolerance == 3
     path = _save(tmp_path, "tinted.png", _textured(40, 40, tint=(6, 3, 0)))
-    clean.ImageChecker().check(path)
+    image_checks.ImageChecker().check(path)
     gray = _save(tmp_path, "gray.png", _textured(40, 40, tint=(1, 0, 0)))
     with pytest.raises(Exception, match="grayscale|R, G, B"):
-        clean.ImageChecker().check(gray)
+        image_checks.ImageChecker().check(gray)
 
 
 def test_image_exactly_min_size_is_kept(tmp_path):
     path = _save(tmp_path, "exact.png", _textured(32, 48, tint=(20, 0, 0)))
-    assert clean.ImageChecker(min_size=32).check(path).shape == (32, 48, 3)
+    assert image_checks.ImageChecker(min_size=32).check(path).shape == (32, 48, 3)
     small = _save(tmp_path, "small.png", _textured(31, 48, tint=(20, 0, 0)))
     with pytest.raises(Exception, match="too_small|< 32"):
-        clean.ImageChecker(min_size=32).check(small)
+        image_checks.ImageChecker(min_size=32).check(small)
 
 
 def test_clean_checks_files_without_a_suffix(tmp_path):
@@ -271,7 +272,7 @@ def test_evaluation_std_is_the_population_std_and_11px_images_are_scored(tmp_pat
 
 
 def test_hdf5_evaluation_names_images_by_their_source_and_grid_has_samples_rows(tmp_path):
-    from data_prep.build import build_dataset
+    from keras_colorize.datasets import build_dataset
 
     folder = _photos(tmp_path / "photos", 5, (32, 32))
     h5 = tmp_path / "d.h5"

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from data_prep.sketch import pencil_sketch_at
 from keras_colorize import (
     Colorizer,
     evaluation,
@@ -21,7 +20,10 @@ from keras_colorize import (
     pretrained,
     samples,
     training,
+    training_data,
+    training_settings,
 )
+from keras_colorize.sketches import pencil_sketch_at
 
 REPO = Path(__file__).resolve().parents[1]
 ALL_METRICS = ["psnr", "ssim", "colorfulness", "saturation", "ab_mae", "recognition"]
@@ -39,13 +41,13 @@ evaluate_cli = _load_cli()
 
 @pytest.fixture(scope="module")
 def sample_h5(tmp_path_factory):
-    return training.build_sample_dataset(tmp_path_factory.mktemp("sample") / "sample.h5")
+    return training_data.build_sample_dataset(tmp_path_factory.mktemp("sample") / "sample.h5")
 
 
 @pytest.fixture(scope="module")
 def unet_run(sample_h5, tmp_path_factory):
     """A LAB U-Net trained for 2 steps: a real run folder with model.keras and export/."""
-    settings = training.default_settings(
+    settings = training_settings.default_settings(
         "unet", data=str(sample_h5), epochs=1, batch_size=2, steps_per_epoch=2,
         validation_steps=1, triplet_samples=2, precision="float32",
     )

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from data_prep.build import build_dataset
 from data_prep.clean import clean_folder
 from keras_colorize import Colorizer, cli, evaluation, files, images
+from keras_colorize.datasets import build_dataset
 
 
 def _killed_writer(folder):

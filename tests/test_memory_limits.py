@@ -11,7 +11,8 @@ import pytest
 import skimage.data
 from PIL import Image
 
-from keras_colorize import Colorizer, cli, data, images, models, striped
+from keras_colorize import Colorizer, cli, data, hdf5, images, models, striped
+from keras_colorize.errors import DataSourceError
 from keras_colorize.images import ImageError
 
 
@@ -58,7 +59,7 @@ def test_an_animated_gif_says_it_uses_its_first_frame(tmp_path, capsys):
 
 def _keras_colorize_h5(path, rows, image_size, store_rows=True):
     with h5py.File(path, "w") as file:
-        file.attrs.update(format=data.HDF5_FORMAT, version=1, image_size=image_size)
+        file.attrs.update(format=hdf5.FORMAT, version=1, image_size=image_size)
         group = file.create_group("train")
         dataset = group.create_dataset("rgb", (rows, image_size, image_size, 3), np.uint8,
                                        chunks=(1, image_size, image_size, 3))
@@ -70,13 +71,13 @@ def _keras_colorize_h5(path, rows, image_size, store_rows=True):
 def test_an_hdf5_header_declaring_huge_images_is_refused_before_reading(tmp_path, max_pixels):
     path = _keras_colorize_h5(tmp_path / "wide.h5", 1, 64)
     max_pixels(1000)
-    with pytest.raises(data.DataSourceError, match=r"wide.h5: too_large \(image_size: 64 x 64 = 0.0041 megapixels"):
+    with pytest.raises(DataSourceError, match=r"wide.h5: too_large \(image_size: 64 x 64 = 0.0041 megapixels"):
         data.from_hdf5(path, "train")
 
 
 def test_an_hdf5_header_declaring_a_billion_rows_is_refused_before_reading(tmp_path):
     path = _keras_colorize_h5(tmp_path / "rows.h5", 10**9, 64, store_rows=False)
-    with pytest.raises(data.DataSourceError, match=r"rows.h5: declared_beyond_stored \(train/rgb declares "
+    with pytest.raises(DataSourceError, match=r"rows.h5: declared_beyond_stored \(train/rgb declares "
                                                    r"1,000,000,000 rows \(12288.0 GB\) but the file stores 0 bytes"):
         data.from_hdf5(path, "train")
 

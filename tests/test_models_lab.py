@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_colorize import color, data, losses, models, training
+from keras_colorize import color, data, losses, models, training, training_settings
 from keras_colorize.callbacks import DiscriminatorWarmup
 from keras_colorize.images import read_rgb
 from keras_colorize.models import fusion
@@ -354,7 +354,7 @@ def test_an_ssim_loss_scores_ab_alike_in_every_target_encoding(element_format):
 
 
 def test_training_compiles_an_ssim_loss_for_the_models_target_range():
-    settings = training.default_settings("fusion", loss="mse", second_loss="ssim")
+    settings = training_settings.default_settings("fusion", loss="mse", second_loss="ssim")
     assert training._pixel_loss(settings).second.value_range == (-1.0, 1.0)
 
 

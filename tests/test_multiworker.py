@@ -12,16 +12,16 @@ from pathlib import Path
 
 import numpy as np
 
-from keras_colorize import training
+from keras_colorize import training_data
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 WORKER = """
 import sys
 import numpy as np
-from keras_colorize import training
+from keras_colorize import training, training_settings
 
 out, data_path, weights_path = sys.argv[1:]
-settings = training.default_settings(
+settings = training_settings.default_settings(
     "unet", data=data_path, epochs=2, batch_size=4, steps_per_epoch=2, validation_steps=1,
     triplet_samples=2, precision="float32", strategy="multiworker", model_overrides={"base_filters": 8},
 )
@@ -41,7 +41,7 @@ def _free_ports(count):
 
 
 def test_two_workers_train_in_step_into_one_run_folder(tmp_path):
-    sample = training.build_sample_dataset(tmp_path / "sample.h5")
+    sample = training_data.build_sample_dataset(tmp_path / "sample.h5")
     cluster = {"worker": [f"127.0.0.1:{port}" for port in _free_ports(2)]}
     run = tmp_path / "run"
     workers = [

@@ -7,7 +7,8 @@ import skimage.color
 import skimage.data
 
 from keras_colorize import cli, inference, models, shipped
-from keras_colorize.colorizer import Colorizer, ModelLoadError
+from keras_colorize.colorizer import Colorizer
+from keras_colorize.errors import ModelLoadError
 
 
 @pytest.fixture(scope="module")

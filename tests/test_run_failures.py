@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 
 import train
-from keras_colorize import Colorizer, exporting, models, runlock, training
-from keras_colorize.colorizer import ModelLoadError
+from keras_colorize import Colorizer, exporting, models, runlock, training_data
+from keras_colorize.errors import ModelLoadError
 
 
 @pytest.fixture(scope="module")
 def sample_h5(tmp_path_factory):
-    return training.build_sample_dataset(tmp_path_factory.mktemp("sample") / "sample.h5")
+    return training_data.build_sample_dataset(tmp_path_factory.mktemp("sample") / "sample.h5")
 
 
 def _train_arguments(sample_h5, out, *extra, model="unet"):

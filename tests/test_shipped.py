@@ -10,7 +10,7 @@ import skimage.color
 import skimage.data
 
 from keras_colorize import Colorizer, models, shipped, training
-from keras_colorize.colorizer import ModelLoadError
+from keras_colorize.errors import ModelLoadError
 
 
 def _inputs(model, seed=0):
@@ -49,14 +49,14 @@ def test_a_gan_ships_its_generator_only_and_no_file_options(tmp_path):
 
 
 def test_unknown_names_and_misfit_weights_say_so(tmp_path):
-    with pytest.raises(shipped.ShippedModelError, match="nothing: not a shipped model"):
+    with pytest.raises(ModelLoadError, match="nothing: not a shipped model"):
         shipped.load("nothing", folder=tmp_path)
     config = models.config("unet", "small", base_filters=8)
     shipped.save(models.build("unet", **config), "unet", config, folder=tmp_path)
     description = json.loads((tmp_path / "unet.json").read_text())
     description["config"]["base_filters"] = 4
     (tmp_path / "unet.json").write_text(json.dumps(description))
-    with pytest.raises(shipped.ShippedModelError, match="unet.npz: its arrays do not fit"):
+    with pytest.raises(ModelLoadError, match="unet.npz: its arrays do not fit"):
         shipped.load("unet", folder=tmp_path)
 
 
@@ -142,7 +142,7 @@ def test_a_shipped_model_starts_a_run_at_another_image_size(tmp_path, monkeypatc
     training._load_initial_weights(larger, "shipped:unet")
     for started, shipped_array in zip(larger.get_weights(), small.get_weights()):
         np.testing.assert_allclose(started, shipped_array, atol=1e-2)  # float16 storage
-    with pytest.raises(shipped.ShippedModelError, match="unet.npz: its arrays do not fit"):
+    with pytest.raises(ModelLoadError, match="unet.npz: its arrays do not fit"):
         training._load_initial_weights(models.build("unet", "small", base_filters=4), "shipped:unet")
 
 

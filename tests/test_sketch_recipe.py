@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_colorize import data, losses, models, pretrained, samples, training
+from keras_colorize import data, losses, models, pretrained, samples, training, training_data, training_settings
 from keras_colorize.models import pix2pix
 
 
@@ -50,7 +50,7 @@ def test_mse_plus_perceptual_is_a_sum_loss_that_survives_serialization():
 
 
 def test_a_perceptual_loss_is_refused_for_models_that_do_not_predict_rgb():
-    settings = training.default_settings("unet", loss="mse+perceptual")
+    settings = training_settings.default_settings("unet", loss="mse+perceptual")
     with pytest.raises(ValueError, match="not sRGB images"):
         training._pixel_loss(settings)
 
@@ -95,14 +95,14 @@ def test_pix2pix_with_resize_convolutions_trains_a_step(photos):
 def test_a_sketch_inverter_trains_a_step_on_random_sketch_styles_with_the_perceptual_loss(photos):
     if pretrained.find_imagenet_tfjs() is None:
         pytest.skip("needs the ImageNet MobileNet in ../shared/pretrained")
-    settings = training.default_settings(
+    settings = training_settings.default_settings(
         "sketch_inverter", batch_size=2, loss="mse+perceptual", augment="sketch_styles_paper",
         model_overrides={"image_size": 32},
     )
     model = models.build("sketch_inverter", **models.config("sketch_inverter", **settings.model_overrides))
     photos_uint8 = np.round(photos[:, 8:40, 8:40] * 255).astype(np.uint8)
     blank = np.full(photos_uint8.shape[:3], 255, np.uint8)  # the pipeline draws the sketches
-    pairs = training.pairs_for(data.from_arrays(photos_uint8, blank), settings, training=True, cache=False)
+    pairs = training_data.pairs_for(data.from_arrays(photos_uint8, blank), settings, training=True, cache=False)
     loss = training.compile_model(model, settings, pairs, steps_per_epoch=1)
     assert isinstance(loss.second, losses.PerceptualLoss)
     history = model.fit(pairs.take(1), shuffle=False, verbose=0)

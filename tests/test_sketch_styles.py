@@ -163,17 +163,17 @@ def test_sketch_styles_keep_backgrounds_and_the_paper_variant_replaces_some():
 
 
 def test_validation_of_a_run_that_redraws_sketches_sees_random_styles_the_same_every_epoch():
-    from keras_colorize import training
+    from keras_colorize import training_data, training_settings
 
     photos = _photos()
     stored = np.full(photos.shape[:3], 255, np.uint8)
     source = data.from_arrays(photos, stored)
-    settings = training.default_settings("sketch_inverter", batch_size=len(photos), augment="sketch_styles")
-    validation = training.pairs_for(source, settings, training=False, cache=False)
+    settings = training_settings.default_settings("sketch_inverter", batch_size=len(photos), augment="sketch_styles")
+    validation = training_data.pairs_for(source, settings, training=False, cache=False)
     (inputs, targets), (again, _) = (tuple(tensor.numpy() for tensor in next(iter(validation))) for _ in range(2))
     assert (inputs < 0.9).any(axis=(1, 2, 3)).all()  # drawn anew: the stored sketches were blank
     np.testing.assert_array_equal(again, inputs)
     np.testing.assert_allclose(targets, photos / 255, atol=1e-6)  # no transform in validation
-    plain = training.default_settings("sketch_inverter", batch_size=len(photos), augment="paper_background")
-    kept, _ = next(iter(training.pairs_for(source, plain, training=False, cache=False)))
+    plain = training_settings.default_settings("sketch_inverter", batch_size=len(photos), augment="paper_background")
+    kept, _ = next(iter(training_data.pairs_for(source, plain, training=False, cache=False)))
     assert (kept.numpy() == 1.0).all()  # drawn sketches are what a drawn-pair run validates on

@@ -11,7 +11,8 @@ from tensorflow.lite.python import schema_py_generated as schema
 from tensorflow.lite.tools import flatbuffer_utils
 
 from keras_colorize import cli, tflite
-from keras_colorize.colorizer import Colorizer, ModelLoadError
+from keras_colorize.colorizer import Colorizer
+from keras_colorize.errors import ModelLoadError
 
 pytest.importorskip("ai_edge_litert", reason="needs the tflite extra (pip install 'keras-colorize[tflite]')")
 

@@ -18,7 +18,18 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_colorize import callbacks, data, losses, models, training
+from keras_colorize import (
+    callbacks,
+    data,
+    hardware,
+    losses,
+    models,
+    run_folder,
+    training,
+    training_data,
+    training_settings,
+)
+from keras_colorize.errors import TrainingError
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -26,7 +37,7 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def sample_h5(tmp_path_factory):
     """The built-in sample (scikit-image's photos with pencil sketches) as an HDF5 file."""
-    return training.build_sample_dataset(tmp_path_factory.mktemp("sample") / "sample.h5")
+    return training_data.build_sample_dataset(tmp_path_factory.mktemp("sample") / "sample.h5")
 
 
 def _settings(model, data_path, **overrides):
@@ -36,7 +47,7 @@ def _settings(model, data_path, **overrides):
         data=str(data_path), epochs=2, batch_size=2, steps_per_epoch=2, validation_steps=1,
         triplet_samples=2, precision="float32", model_overrides=bare,
     )
-    return training.default_settings(model, **{**defaults, **overrides})
+    return training_settings.default_settings(model, **{**defaults, **overrides})
 
 
 def _epochs_logged(run):
@@ -83,7 +94,7 @@ def test_finished_run_folder_is_never_overwritten(sample_h5, tmp_path):
     settings = _settings("sketch_inverter", sample_h5, epochs=1)
     training.train(settings, tmp_path / "run")
     before = (tmp_path / "run" / "model.keras").stat().st_mtime_ns
-    with pytest.raises(training.RunFolderError, match="finished run"):
+    with pytest.raises(TrainingError, match="finished run"):
         training.train(settings, tmp_path / "run")
     assert (tmp_path / "run" / "model.keras").stat().st_mtime_ns == before
 
@@ -108,8 +119,8 @@ def test_the_training_split_is_cached_only_when_the_run_reads_a_whole_pass(sampl
             caching.append(options.get("cache", True))
         return real_pairs_for(source, settings, **options)
 
-    real_pairs_for = training.pairs_for
-    monkeypatch.setattr(training, "pairs_for", recording_pairs_for)
+    real_pairs_for = training_data.pairs_for
+    monkeypatch.setattr(training_data, "pairs_for", recording_pairs_for)
     settings = _settings("sketch_inverter", sample_h5, epochs=epochs, steps_per_epoch=steps_per_epoch)
     training.train(settings, tmp_path / "run")
     # The pipeline `fit` reads, and the uncached one that compiling looks at.
@@ -123,7 +134,7 @@ def test_run_killed_after_an_epoch_resumes_without_training_an_epoch_twice(sampl
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 240
     # An epoch is finished once backed up: its history row is written just before.
-    while not (run / "backup" / training.BACKUP_EPOCH).exists():
+    while not (run / "backup" / run_folder.BACKUP_EPOCH).exists():
         assert process.poll() is None, "training ended before its first epoch was backed up"
         assert time.monotonic() < deadline, "no epoch finished in time"
         time.sleep(0.2)
@@ -195,7 +206,7 @@ def test_a_first_backup_cut_off_before_it_recorded_its_epoch_starts_the_run_over
     # A kill in the middle of the first save: the weights half written, no epoch recorded,
     # and the history row (written before the backup) there.
     (run / "backup" / "latest.weights.h5").write_bytes(b"")
-    (run / "backup" / training.BACKUP_EPOCH).unlink()
+    (run / "backup" / run_folder.BACKUP_EPOCH).unlink()
     assert _epochs_logged(run) == [0]
 
     history = training.train(settings, run)
@@ -212,15 +223,15 @@ def test_a_backup_that_cannot_be_read_is_a_one_line_error_saying_how_to_start_ov
     _interrupted_after_training(settings, run, monkeypatch)
     (run / "backup" / "latest.weights.h5").write_bytes(b"")  # the first epoch's save, cut off
     assert not (run / "backup" / "latest.weights.h5.bkp").exists()
-    with pytest.raises(training.RunFolderError, match=r"backup: the interrupted run's backup cannot be read.*remove"):
+    with pytest.raises(TrainingError, match=r"backup: the interrupted run's backup cannot be read.*remove"):
         training.train(settings, run)
 
 
 def test_a_resumed_run_replaces_its_best_checkpoint_only_with_a_better_epoch(tmp_path):
     (tmp_path / "history.csv").write_text("epoch,loss,val_mae\n0,0.5,0.031\n1,0.4,0.027\n2,0.4,0.029\n")
-    best = training._best_so_far(tmp_path / "history.csv", "val_mae")
+    best = run_folder.best_so_far(tmp_path / "history.csv", "val_mae")
     assert best == 0.027
-    assert training._best_so_far(tmp_path / "none.csv", "val_mae") == float("inf")
+    assert run_folder.best_so_far(tmp_path / "none.csv", "val_mae") == float("inf")
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     checkpoint = callbacks.BestCheckpoint(tmp_path / "best.keras", "val_mae", best=best)
     checkpoint.set_model(model)
@@ -237,7 +248,7 @@ def test_a_folder_of_other_files_is_refused_and_left_as_it_was(sample_h5, tmp_pa
     mine.mkdir()
     (mine / "config.json").write_text('{"learning": "my own notes"}')
     (mine / "history.csv").write_text("epoch,loss\n")
-    with pytest.raises(training.RunFolderError, match="mine: holds files that are not a training run"):
+    with pytest.raises(TrainingError, match="mine: holds files that are not a training run"):
         training.train(_settings("unet", sample_h5, epochs=1), mine)
     assert (mine / "config.json").read_text() == '{"learning": "my own notes"}'
     assert sorted(p.name for p in mine.iterdir()) == ["config.json", "history.csv"]
@@ -259,9 +270,9 @@ MIRRORED_SCRIPT = textwrap.dedent(
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     import keras
     import numpy as np
-    from keras_colorize import models, training
+    from keras_colorize import models, training, training_settings
     for model in ("unet", "pix2pix"):
-        settings = training.default_settings(
+        settings = training_settings.default_settings(
             model, data=sys.argv[1], epochs=1, batch_size=4, steps_per_epoch=2,
             validation_steps=1, triplet_samples=2, precision="float32", strategy="mirrored",
         )
@@ -299,29 +310,29 @@ def test_mirrored_strategy_on_two_logical_cpus_trains_the_unet_and_the_gan(sampl
 
 def test_precision_choice_follows_the_hardware(monkeypatch):
     monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [])
-    monkeypatch.setattr(training, "cpu_has_bf16", lambda: True)
-    assert training.choose_precision("auto") == "mixed_bfloat16"
-    monkeypatch.setattr(training, "cpu_has_bf16", lambda: False)
-    assert training.choose_precision("auto") == "float32"
+    monkeypatch.setattr(hardware, "cpu_has_bf16", lambda: True)
+    assert hardware.choose_precision("auto") == "mixed_bfloat16"
+    monkeypatch.setattr(hardware, "cpu_has_bf16", lambda: False)
+    assert hardware.choose_precision("auto") == "float32"
     monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: ["GPU:0"])
-    assert training.choose_precision("auto") == "mixed_float16"
-    assert training.choose_precision("float32") == "float32"
+    assert hardware.choose_precision("auto") == "mixed_float16"
+    assert hardware.choose_precision("float32") == "float32"
 
 
 def test_paper_settings_are_the_defaults_and_overrides_win():
-    settings = training.default_settings("sketch_inverter")
+    settings = training_settings.default_settings("sketch_inverter")
     assert settings.halve_lr_every_half_epoch and settings.loss == "mse"
-    unet = training.default_settings("unet", epochs=4, batch_size=None)
+    unet = training_settings.default_settings("unet", epochs=4, batch_size=None)
     assert (unet.loss, unet.second_loss, unet.epochs, unet.batch_size) == ("mae", "ssim", 4, 32)
-    pix2pix = training.default_settings("pix2pix")
+    pix2pix = training_settings.default_settings("pix2pix")
     assert (pix2pix.learning_rate, pix2pix.beta_1, pix2pix.batch_size) == (2e-4, 0.5, 1)
     with pytest.raises(ValueError, match="unknown model"):
-        training.default_settings("nope")
+        training_settings.default_settings("nope")
     with pytest.raises(ValueError, match=r"\['learning_rate'\] are training settings"):
-        training.default_settings("unet", model_overrides={"learning_rate": 0.1, "base_filters": 8})
-    for gan in training.GAN_MODELS:
+        training_settings.default_settings("unet", model_overrides={"learning_rate": 0.1, "base_filters": 8})
+    for gan in training_settings.GAN_MODELS:
         with pytest.raises(ValueError, match=rf"{gan} trains with adversarial BCE.*\['loss'\]"):
-            training.default_settings(gan, loss="mae")
+            training_settings.default_settings(gan, loss="mae")
 
 
 def _photo_folder(folder, count, size=72):
@@ -337,7 +348,7 @@ def _photo_folder(folder, count, size=72):
 
 def test_an_image_folder_splits_nine_to_one_with_known_sizes(tmp_path):
     folder = _photo_folder(tmp_path / "photos", 25)
-    train, validation = training.training_sources(folder, 64, "l_lab_unit")
+    train, validation = training_data.training_sources(folder, 64, "l_lab_unit")
     assert (int(train.cardinality()), int(validation.cardinality())) == (22, 3)
     assert len(list(train)) == 22 and len(list(validation)) == 3
 
@@ -352,17 +363,17 @@ def _solid_folder(folder, rgb, count=20, size=16):
 def test_mixed_sources_train_in_the_stated_shares_and_validate_on_every_source(sample_h5, tmp_path):
     red = _solid_folder(tmp_path / "red", (200, 30, 30))  # 18 train, 2 validation
     blue = _solid_folder(tmp_path / "blue", (30, 30, 200), count=10)  # 9 train, 1 validation
-    train, validation = training.mixed_training_sources([red, blue], [1, 3], 16, "l_ab", seed=0)
+    train, validation = training_data.mixed_training_sources([red, blue], [1, 3], 16, "l_ab", seed=0)
     reds = [bool(sample["rgb"][0, 0, 0] > 0.5) for sample in train]
     assert int(train.cardinality()) == len(reds) == 27  # an epoch is as long as both together
     assert sum(reds) == 7 and reds.count(False) == 20  # 1:3, the smaller source repeated
     shown = [bool(sample["rgb"][0, 0, 0] > 0.5) for sample in validation]
     assert shown == [True, True, False]  # the first source's first: the triplets show it
     # A source with sketches mixes with one without: samples keep what the format reads.
-    train, _ = training.mixed_training_sources([sample_h5, red], [], 16, "l_ab")
+    train, _ = training_data.mixed_training_sources([sample_h5, red], [], 16, "l_ab")
     assert set(train.element_spec) == {"rgb"}
     with pytest.raises(ValueError, match=r"one share >= 0 per data source \(2\)"):
-        training.mixed_training_sources([red, blue], [1], 16, "l_ab")
+        training_data.mixed_training_sources([red, blue], [1], 16, "l_ab")
 
 
 def test_train_py_passes_several_data_sources_and_their_shares(tmp_path, monkeypatch):
@@ -398,7 +409,7 @@ def test_the_default_data_is_recorded_and_an_interrupted_sample_build_starts_afr
     monkeypatch.chdir(tmp_path)  # no data/ here: the built-in sample is the default
     run = tmp_path / "run"
     run.mkdir()
-    from data_prep import build
+    from keras_colorize import datasets as build
 
     real_build = build.build_dataset
 
@@ -407,7 +418,7 @@ def test_the_default_data_is_recorded_and_an_interrupted_sample_build_starts_afr
 
     monkeypatch.setattr(build, "build_dataset", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        training.build_sample_dataset(run / "sample.h5")
+        training_data.build_sample_dataset(run / "sample.h5")
     monkeypatch.setattr(build, "build_dataset", real_build)
     training.train(_settings("unet", "", epochs=1), run)
     assert json.loads((run / "config.json").read_text())["data"] == str(run / "sample.h5")
@@ -476,10 +487,10 @@ def _epoch_order(pairs):
 
 
 def test_only_the_training_pipeline_is_reshuffled_every_epoch():
-    settings = training.default_settings("sketch_inverter", batch_size=4)
+    settings = training_settings.default_settings("sketch_inverter", batch_size=4)
     source = _numbered_samples(16)
-    train_pairs = training.pairs_for(source, settings, training=True)
-    validation_pairs = training.pairs_for(source, settings, training=False)
+    train_pairs = training_data.pairs_for(source, settings, training=True)
+    validation_pairs = training_data.pairs_for(source, settings, training=False)
 
     first, second = _epoch_order(train_pairs), _epoch_order(train_pairs)
     assert sorted(first) == sorted(second) == list(range(16))
@@ -491,7 +502,7 @@ def test_only_the_training_pipeline_is_reshuffled_every_epoch():
 
 def test_sketch_inverter_learning_rate_halves_every_half_epoch():
     """Joy & Singh: the learning rate is halved every half epoch, stepwise."""
-    settings = training.default_settings("sketch_inverter", learning_rate=1e-3)
+    settings = training_settings.default_settings("sketch_inverter", learning_rate=1e-3)
     tiny = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
     training.compile_model(tiny, settings, None, steps_per_epoch=10)
     for optimizer in (training._adam(settings, steps_per_epoch=10), tiny.optimizer):
@@ -500,13 +511,13 @@ def test_sketch_inverter_learning_rate_halves_every_half_epoch():
             # 10 steps per epoch: halved after steps 5, 10, 15, ... (step // 5 halvings).
             assert float(optimizer.learning_rate) == pytest.approx(1e-3 * 0.5 ** (step // 5)), step
     # The other papers keep the rate fixed.
-    constant = training._adam(training.default_settings("pix2pix"), steps_per_epoch=10)
+    constant = training._adam(training_settings.default_settings("pix2pix"), steps_per_epoch=10)
     constant.iterations.assign(25)
     assert float(constant.learning_rate) == pytest.approx(2e-4) and constant.beta_1 == 0.5
 
 
 def _checkpoint_and_stage(model_name, model, loss, tmp_path, **overrides):
-    settings = training.default_settings(model_name, batch_size=2, triplet_samples=2, **overrides)
+    settings = training_settings.default_settings(model_name, batch_size=2, triplet_samples=2, **overrides)
     chosen = training._callbacks(
         settings, tmp_path, model, None, loss, _numbered_samples(4), steps_per_epoch=3
     )
@@ -550,7 +561,7 @@ def _noise_photo_folder(folder, count, size=40):
 
 
 def test_an_hdf5_file_validates_on_its_val_split_and_on_train_only_without_one(tmp_path):
-    from data_prep.build import build_dataset
+    from keras_colorize.datasets import build_dataset
 
     photos = _noise_photo_folder(tmp_path / "photos", 8)
     with_val, without_val = tmp_path / "with_val.h5", tmp_path / "without_val.h5"
@@ -567,7 +578,7 @@ def test_an_hdf5_file_validates_on_its_val_split_and_on_train_only_without_one(t
 
     split_file = stored(with_val)
     assert (len(split_file["train"]), len(split_file["val"])) == (4, 2)
-    train, validation = training.training_sources(with_val, 32, "l_lab_unit")
+    train, validation = training_data.training_sources(with_val, 32, "l_lab_unit")
     assert int(validation.cardinality()) == 2
     np.testing.assert_array_equal(images(train), split_file["train"])
     np.testing.assert_array_equal(images(validation), split_file["val"])
@@ -575,7 +586,7 @@ def test_an_hdf5_file_validates_on_its_val_split_and_on_train_only_without_one(t
     # Without a val split (the built-in sample) the run validates on train.
     one_split = stored(without_val)
     assert (len(one_split["train"]), len(one_split["val"])) == (8, 0)
-    train, validation = training.training_sources(without_val, 32, "l_lab_unit")
+    train, validation = training_data.training_sources(without_val, 32, "l_lab_unit")
     assert int(validation.cardinality()) == 8
     np.testing.assert_array_equal(images(validation), one_split["train"])
 
@@ -583,26 +594,26 @@ def test_an_hdf5_file_validates_on_its_val_split_and_on_train_only_without_one(t
 def test_a_one_epoch_unet_run_stays_on_its_first_loss():
     # Half of one epoch rounds to 0, which would skip MAE and train on SSIM alone.
     half_way = {"second_loss_epoch": 0}
-    assert training._loss_switch_epoch(training.default_settings("unet", epochs=1, **half_way)) == 1
-    assert training._loss_switch_epoch(training.default_settings("unet", epochs=7, **half_way)) == 3
+    assert training._loss_switch_epoch(training_settings.default_settings("unet", epochs=1, **half_way)) == 1
+    assert training._loss_switch_epoch(training_settings.default_settings("unet", epochs=7, **half_way)) == 3
 
 
 def test_a_run_shorter_than_the_papers_switch_says_it_never_switches(capsys):
-    training._warn_if_the_loss_never_switches(training.default_settings("unet", epochs=10))
+    training._warn_if_the_loss_never_switches(training_settings.default_settings("unet", epochs=10))
     assert "ssim starts after epoch 24, and this run has 10: it trains with mae only" in capsys.readouterr().out
-    training._warn_if_the_loss_never_switches(training.default_settings("unet"))
+    training._warn_if_the_loss_never_switches(training_settings.default_settings("unet"))
     assert capsys.readouterr().out == ""
 
 
 def test_paper_settings_are_the_papers_numbers():
     # Joy & Singh, section VIII: "over 6 epochs with a batch size of 128 images".
-    sketch_inverter = training.default_settings("sketch_inverter")
+    sketch_inverter = training_settings.default_settings("sketch_inverter")
     assert (sketch_inverter.epochs, sketch_inverter.batch_size) == (6, 128)
     # Varjas & Vitanov (Hungarian abstract): SSIM "24 epoch után", then 20 epochs of it.
-    unet = training.default_settings("unet")
+    unet = training_settings.default_settings("unet")
     assert (unet.loss, unet.second_loss, unet.second_loss_epoch, unet.epochs) == ("mae", "ssim", 24, 44)
     # Zhang, section II.B: "the model is trained for 65 epochs".
-    assert training.default_settings("pix2pix").epochs == 65
+    assert training_settings.default_settings("pix2pix").epochs == 65
     # You et al., section III.C: "A batch size of 16"; eq. 2 is the mean squared error.
-    fusion = training.default_settings("fusion")
+    fusion = training_settings.default_settings("fusion")
     assert (fusion.batch_size, fusion.loss) == (16, "mse")

@@ -29,7 +29,7 @@ Where and why this departs from the paper (readings of what it leaves open):
   each decoder conv keeping its skip's filter count (a symmetric U-Net).
 - BatchNorm sits between each conv and its ReLU (the usual Keras order); the 1x1 sigmoid
   output layer has no BatchNorm, which would fight the sigmoid's range.
-- A run (`training.PAPER_SETTINGS`) switches from MAE to SSIM after 24 epochs, as the
+- A run (`training_settings.PAPER_SETTINGS`) switches from MAE to SSIM after 24 epochs, as the
   Hungarian abstract says, and lasts 44: its "20 epochs, after which no improvement" cannot
   be the whole run (20 < 24), so it is read as the SSIM stage's length.
 - The data is LFW at 128x128 (`data/lfw128.h5`); the paper's 240,000 IMDB-WIKI portraits

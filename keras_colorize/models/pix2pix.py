@@ -38,7 +38,7 @@ Presets: `paper` as above; `small` is 64x64 with 6 down / 5 up blocks and 32 bas
 (1x1 bottleneck, dropout still in the first 3 up blocks), whose discriminator (same layers)
 gives 6x6 patch logits, each seeing a 70x70 window: more than the whole image.
 
-Training (`training.PAPER_SETTINGS`): section II.B's 65 epochs with Adam, section II.A's
+Training (`training_settings.PAPER_SETTINGS`): section II.B's 65 epochs with Adam, section II.A's
 rotation / shear / zoom / shift / Gaussian-noise augmentation; the rate, beta_1, batch (1) and
 L1 weight (100) the paper leaves out are pix2pix's.
 

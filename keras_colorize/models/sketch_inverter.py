@@ -19,7 +19,7 @@ Layer table (paper preset, 100x100 input; "Table I" is the paper's numbering):
 | 8       | conv 5x5, 3, linear            | 100x100x3   |
 
 Trained with Adam on MSE against the photo in [0, 1] (element format "sketch_rgb"); a run
-(`training.PAPER_SETTINGS`) takes section VIII's 6 epochs of batch 128, the learning rate
+(`training_settings.PAPER_SETTINGS`) takes section VIII's 6 epochs of batch 128, the learning rate
 halved every half epoch.
 
 Where and why this departs from the paper:

@@ -40,7 +40,8 @@ from PIL import Image
 from starlette.background import BackgroundTask
 
 from keras_colorize import images, models, shipped, video
-from keras_colorize.colorizer import Colorizer, ModelLoadError, input_kind_of
+from keras_colorize.colorizer import Colorizer, input_kind_of
+from keras_colorize.errors import ColorizeError, ModelLoadError
 
 PAGE = Path(__file__).with_name("page.html")
 MAX_FILES = 32
@@ -53,7 +54,7 @@ colorizing = threading.Lock()
 NAMES = {"gray": "photo", "sketch": "sketch"}  # what each input kind is called on the page
 
 
-class UploadError(Exception):
+class UploadError(ColorizeError):
     """A request that cannot be served; `status` is its HTTP status, the message names the file."""
 
     def __init__(self, status, message):

@@ -1,21 +1,13 @@
-"""Building the HDF5 dataset files that `keras_colorize.data` reads (format: docs/data.md).
-
-A source is one of:
-
-- a folder of images, at any depth. With `identities="auto"`, images kept in one subfolder per
-  person (LFW: `<Person>/<Person>_NNNN.jpg`) are labelled with that folder's name, and the
-  train/val/test splits then never share a person;
-- a folder with `photos/` and `sketches/`: (photo, hand-drawn sketch) pairs, matched by name;
-- a folder with `train/` and `test/` (and maybe `val/`) subfolders, each of either kind above:
-  that split is kept; without `val/`, val is taken from train in the ratio of the fractions;
-- a single image file.
+"""Building the HDF5 dataset files that `keras_colorize.data` reads (format: docs/data.md),
+from the sources `keras_colorize.image_folders` finds. With `identities="auto"` the person
+folders become identity labels, and the train/val/test splits then never share a person; a
+source's train/ and test/ folders keep their split, and without val/, val is taken from train
+in the ratio of the fractions. Side-by-side (sketch | photo) images, the pix2pix format, are
+split into their two halves (`split_pair`).
 
 Only the paths are listed and split up front. The images are then decoded, checked (the
-`clean` checks), cropped, encoded and appended block by block, so memory does not grow with
-the dataset. Image datasets are lzf-compressed: photos compress little either way (LFW at
-128 x 128: lzf saves 6 %, gzip 15 %), and lzf writes 2-3x and reads 1.6x faster than gzip,
-which matters for a training loop that reads every epoch. lzf ships with h5py; other HDF5
-tools need its filter plugin.
+`keras_colorize.image_checks` checks), cropped, encoded and appended block by block
+(`hdf5.Writer`), so memory does not grow with the dataset.
 """
 
 import dataclasses
@@ -23,94 +15,40 @@ import json
 import time
 from pathlib import Path
 
-import cv2
-import h5py
 import numpy as np
-import tensorflow as tf
 
 import keras_colorize
-from data_prep.clean import ImageChecker
-from data_prep.common import Tally
-from data_prep.faces import centre_box, crop_to_box, face_or_centre_box
-from data_prep.pairs import SKETCH_SIDES, split_pair
-from data_prep.sketch import SKETCH_STYLES, make_sketch, to_gray
-from keras_colorize import color
-from keras_colorize.data import HDF5_FORMAT, HDF5_VERSION
-from keras_colorize.files import check_free_space, check_outside, unwritable_folder, written_atomically
-from keras_colorize.images import ImageError, list_images, read_rgb
+from keras_colorize import hdf5
+from keras_colorize.faces import centre_box, crop_to_box, face_or_centre_box
+from keras_colorize.files import check_free_space, check_outside, check_writable
+from keras_colorize.image_checks import ImageChecker
+from keras_colorize.image_folders import find_samples
+from keras_colorize.images import ImageError
+from keras_colorize.progress import Tally
+from keras_colorize.sketches import SKETCH_STYLES, make_sketch, to_gray
 
-SPLITS = ("train", "val", "test")
 ENCODINGS = {"rgb": ("rgb",), "lab": ("lab",), "both": ("rgb", "lab")}
 IDENTITY_MODES = ("auto", "none")
 DRAWN = "drawn"
-COMPRESSION = "lzf"
+# Which half of a side-by-side image holds the sketch differs between datasets (edges2shoes:
+# left; the anime pairs the pix2pix paper used: right), so it is always a parameter.
+SKETCH_SIDES = ("left", "right")
 
 
-@dataclasses.dataclass(frozen=True)
-class Sample:
-    """One row-to-be: a photo file and what is known about it before it is read."""
+def split_pair(image, sketch_side="left", path="<array>"):
+    """(H, 2H, C) side-by-side image -> (sketch half, photo half), each (H, H, C).
 
-    source: Path  # the folder it was found in; `name` is relative to it
-    path: Path
-    identity: str | None = None
-    split: str | None = None  # fixed by the source's train/val/test folders
-    drawn_sketch: Path | None = None
-
-    @property
-    def name(self):
-        return self.path.relative_to(self.source).as_posix()
-
-    def read_drawn_sketch(self, shape, decode=read_rgb):
-        """The sketch drawn from this photo, read by `decode`, at the photo's (height, width)
-        `shape`; an ImageError when sketches/ has no file of this photo's name."""
-        if self.drawn_sketch is None:
-            raise ImageError(self.path, "no_sketch", "no file of that name in sketches/")
-        drawn = decode(self.drawn_sketch)
-        if drawn.shape[:2] != tuple(shape):
-            drawn = cv2.resize(drawn, tuple(shape)[::-1], interpolation=cv2.INTER_AREA)
-        return drawn
-
-
-def _key(path, folder):
-    """A file's name within `folder`, without suffix: how a photo finds its drawn sketch."""
-    return path.relative_to(folder).with_suffix("").as_posix()
-
-
-def _folder_samples(source, folder, split):
-    """Samples of one folder, and whether it has drawn sketches (photos/ + sketches/)."""
-    photos, sketches = folder / "photos", folder / "sketches"
-    if photos.is_dir() and sketches.is_dir():
-        drawn = {_key(path, sketches): path for path in list_images(sketches, with_broken_links=True)}
-        samples = [
-            Sample(source, path, split=split, drawn_sketch=drawn.get(_key(path, photos)))
-            for path in list_images(photos, with_broken_links=True)
-        ]
-        return samples, True
-    samples = []
-    for path in list_images(folder, with_broken_links=True):
-        parts = path.relative_to(folder).parts
-        samples.append(Sample(source, path, parts[0] if len(parts) > 1 else None, split))
-    return samples, False
-
-
-def find_samples(source):
-    """The samples of one source (see the module docstring) and whether they come with drawn
-    sketches. A sample's identity is its person folder, if it lies in one."""
-    source = Path(source)
-    if source.is_file():
-        return [Sample(source.parent, source)], False
-    if not source.is_dir():
-        raise FileNotFoundError(f"{source}: no such file or folder")
-    given = [split for split in SPLITS if (source / split).is_dir()]
-    folders = [(source / split, split) for split in given] or [(source, None)]
-    samples, drawn = [], set()
-    for folder, split in folders:
-        found, has_drawn = _folder_samples(source, folder, split)
-        samples += found
-        drawn.add(has_drawn)
-    if len(drawn) > 1:
-        raise ValueError(f"{source}: some split folders have photos/ + sketches/, some do not")
-    return samples, drawn.pop()
+    The pix2pix datasets' halves are square; anything else (a photo that slipped into the
+    folder) is refused as `not_side_by_side` rather than cut into two half-photos.
+    """
+    if sketch_side not in SKETCH_SIDES:
+        raise ValueError(f"sketch_side must be one of {SKETCH_SIDES}, not {sketch_side!r}")
+    height, width = image.shape[:2]
+    if width != 2 * height:
+        detail = f"{width}x{height}: not two squares side by side ({2 * height}x{height})"
+        raise ImageError(path, "not_side_by_side", detail)
+    left, right = image[:, :height], image[:, height:]
+    return (left, right) if sketch_side == "left" else (right, left)
 
 
 def _divide(samples, fractions, rng):
@@ -137,9 +75,9 @@ def assign_splits(samples, fractions=(0.8, 0.1, 0.1), seed=0):
     if len(fractions) != 3 or min(fractions) < 0 or abs(sum(fractions) - 1) > 1e-6:
         raise ValueError(f"split fractions must be 3 numbers >= 0 summing to 1, not {fractions}")
     rng = np.random.default_rng(seed)
-    rows = {split: [s for s in samples if s.split == split] for split in SPLITS}
+    rows = {split: [s for s in samples if s.split == split] for split in hdf5.SPLITS}
     free = [s for s in samples if s.split is None]
-    for split, part in zip(SPLITS, _divide(free, fractions, rng)):
+    for split, part in zip(hdf5.SPLITS, _divide(free, fractions, rng)):
         rows[split] += part
     if not rows["val"] and rows["train"] and sum(fractions[:2]) > 0:
         given_train = [s for s in rows["train"] if s.split == "train"]
@@ -147,7 +85,7 @@ def assign_splits(samples, fractions=(0.8, 0.1, 0.1), seed=0):
         kept, carved = _divide(given_train, (train_share, 1 - train_share), rng)
         rows["train"] = [s for s in rows["train"] if s.split != "train"] + kept
         rows["val"] = carved
-    return {split: [rows[split][i] for i in rng.permutation(len(rows[split]))] for split in SPLITS}
+    return {split: [rows[split][i] for i in rng.permutation(len(rows[split]))] for split in hdf5.SPLITS}
 
 
 @dataclasses.dataclass
@@ -185,79 +123,6 @@ class _Preparer:
             )
             return box
         return centre_box(image.shape, self.center_crop)
-
-
-@tf.function(jit_compile=True)
-def _lab_storage(rgb):
-    # XLA fuses the colour maths into one pass over the pixels: ~6x faster than eager on CPU.
-    return color.lab_to_uint8(color.rgb_to_lab(tf.cast(rgb, tf.float32) / 255.0))
-
-
-def encode_lab(rgb, pad_to=None):
-    """uint8 RGB (n, H, W, 3) -> the uint8 LAB storage encoding, through keras_colorize.color.
-
-    Padding the batch to `pad_to` rows keeps its shape fixed, so XLA compiles only once.
-    """
-    count = len(rgb)
-    if pad_to and count < pad_to:
-        rgb = np.concatenate([rgb, np.zeros((pad_to - count, *rgb.shape[1:]), rgb.dtype)])
-    return _lab_storage(rgb).numpy()[:count]
-
-
-class _Writer:
-    """Appends rows to the /train, /val and /test groups of an open HDF5 file."""
-
-    def __init__(self, file, size, encodings, with_sketch, identities, block_size):
-        self.file = file
-        self.encodings = encodings
-        self.block_size = block_size
-        self.identity_index = {name: i for i, name in enumerate(identities)}
-        self.identities_per_split = {split: set() for split in SPLITS}
-        columns = {name: ((size, size, 3), np.uint8) for name in encodings}
-        if with_sketch:
-            columns["sketch"] = ((size, size), np.uint8)
-        for split in SPLITS:
-            group = file.create_group(split)
-            for name, (shape, dtype) in columns.items():
-                group.create_dataset(
-                    name, (0, *shape), dtype, maxshape=(None, *shape), chunks=(1, *shape),
-                    compression=COMPRESSION,
-                )
-            if identities:
-                group.create_dataset("identity", (0,), np.int32, maxshape=(None,), chunks=True)
-            group.create_dataset("source", (0,), h5py.string_dtype(), maxshape=(None,), chunks=True)
-        if identities:
-            file.create_dataset("identities", data=list(identities), dtype=h5py.string_dtype())
-
-    def append(self, split, rows):
-        """Append (sample, rgb, sketch) rows to `split`."""
-        if not rows:
-            return
-        samples, rgbs, sketches = zip(*rows)
-        rgb = np.stack(rgbs)
-        columns = {"source": [sample.name for sample in samples]}
-        if "rgb" in self.encodings:
-            columns["rgb"] = rgb
-        if "lab" in self.encodings:
-            columns["lab"] = encode_lab(rgb, pad_to=self.block_size)
-        if sketches[0] is not None:
-            columns["sketch"] = np.stack(sketches)
-        if self.identity_index:
-            identity = [self.identity_index[sample.identity] for sample in samples]
-            columns["identity"] = np.array(identity, np.int32)
-            self.identities_per_split[split].update(identity)
-        group = self.file[split]
-        for name, values in columns.items():
-            dataset = group[name]
-            start = dataset.shape[0]
-            dataset.resize(start + len(values), axis=0)
-            dataset[start:] = values
-
-    def identity_disjoint(self):
-        if not self.identity_index:
-            return False
-        train, val, test = self.identities_per_split.values()
-        return not (train & val or train & test or val & test)
 
 
 def _sketch_kind(sources_drawn, sketch, pairs):
@@ -346,7 +211,7 @@ def build_dataset(
     """Build one HDF5 dataset file from image sources; returns the summary dict.
 
     Args:
-        sources: folders or files (see the module docstring for the layouts).
+        sources: folders or files (layouts: `keras_colorize.image_folders`).
         out_path: the .h5 file; an existing one is refused unless `overwrite`.
         size: side of the stored square images.
         faces: crop around the largest face (Haar cascade) instead of the centre square;
@@ -370,9 +235,7 @@ def build_dataset(
         raise IsADirectoryError(f"{out}: is a folder; OUT is the HDF5 file to write, e.g. {out / 'data.h5'}")
     if out.exists() and not overwrite:
         raise FileExistsError(f"{out}: exists; pass overwrite=True (--overwrite) to replace it")
-    blocked = unwritable_folder(out)
-    if blocked:
-        raise PermissionError(f"{out}: cannot be written; {blocked} is not a writable folder")
+    check_writable(out)
     if encoding not in ENCODINGS:
         raise ValueError(f"encoding must be one of {sorted(ENCODINGS)}, not {encoding!r}")
     if identities not in IDENTITY_MODES:
@@ -390,20 +253,14 @@ def build_dataset(
     crop = f"face, margin {face_margin}" if faces else f"centre square, {center_crop} of the side"
 
     tally = Tally(len(samples), f"building {out}", verbose)
-    with written_atomically(out) as partial, h5py.File(partial, "w") as file:
-        encodings = ENCODINGS[encoding]
-        writer = _Writer(file, size, encodings, bool(sketch_kind), identity_names, block_size)
+    with hdf5.writing(out, size, ENCODINGS[encoding], bool(sketch_kind), identity_names, block_size) as writer:
         _write_rows(rows, prepare, writer, tally, block_size, out)
         if not tally.kept:  # a file of no images would fail only later, in training
             tally.finish(f"building {out}")
             raise ValueError(f"{out}: not written; none of the {len(samples)} images could be used")
-        counts = {name: len(file[name]["source"]) for name in SPLITS}
-        file.attrs.update(
-            format=HDF5_FORMAT,
-            version=HDF5_VERSION,
-            image_size=size,
-            encodings=",".join(encodings),
-            sketch=sketch_kind or "",
+        counts = writer.counts()
+        writer.finish(
+            sketch_kind or "",
             sources=json.dumps([str(source) for source in sources]),
             seed=seed,
             split_fractions=json.dumps([float(f) for f in split]),
@@ -411,7 +268,6 @@ def build_dataset(
             identity_disjoint=writer.identity_disjoint(),
             created_by=f"keras-colorize {keras_colorize.__version__} data_prep",
             crop=crop,
-            compression=COMPRESSION,
         )
     seconds = time.perf_counter() - started
     return tally.finish(
