@@ -103,7 +103,8 @@ def test_strips_colorize_as_the_whole_image_graph_does(small_colorizer, photo):
         return photo[top:bottom]
 
     strips = dict(striped.colorized_strips(small_colorizer._predictor, small_colorizer.element_format,
-                                           *photo.shape[:2], read, strip_pixels=533 * 50))
+                                           *photo.shape[:2], read, strip_pixels=533 * 50,
+                                           model_size=small_colorizer._model_size(*photo.shape[:2])))
     joined = np.concatenate([strips[top] for top in sorted(strips)])
     assert max(asked) == 50 and sum(asked) == 2 * 397  # read twice, never more than a strip
     assert np.abs(joined.astype(int) - whole).max() <= 1
