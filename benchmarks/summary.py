@@ -1,4 +1,4 @@
-"""Markdown tables of the benchmark results in benchmarks/results/ (for the README).
+"""Markdown tables of the benchmark results in benchmarks/results/ (for docs/benchmarks.md).
 
     python benchmarks/summary.py
 """
@@ -17,7 +17,7 @@ def _table(heading, rows):
 
 
 def _rate(value, preset):
-    """Images/s as the README shows them: paper presets train at a few per second."""
+    """Images/s as docs/benchmarks.md shows them: paper presets train at a few per second."""
     return f"{value:.2f}" if preset == "paper" else f"{value:.1f}"
 
 

@@ -23,8 +23,6 @@ def check_resumes_the_same_model(out_dir, model_name, model_config):
     earlier = runs.read_if_run(out_dir)
     if earlier is None:
         return  # no readable record: the backup itself will tell whether it fits
-    if "model_config" not in earlier:
-        return  # recorded before runs kept their builder config
     # Compared as JSON reads them back, so that a tuple in the config equals its list.
     if (earlier.get("model"), earlier.get("model_config")) != (
         model_name, json.loads(json.dumps(model_config))

@@ -22,11 +22,6 @@ import keras  # noqa: E402
 
 from keras_colorize import Colorizer, evaluation, models, runs, shipped, training_settings  # noqa: E402
 
-# Runs made before `train` recorded the data it resolved wrote "" for the default data:
-# the standard file `make data` puts here.
-STANDARD_DATA_DIR = Path("data")
-
-
 CHECKPOINTS = {"best": "best.keras", "final": "model.keras"}
 WEIGHTS_BUDGET_BYTES = 40e6  # all shipped models together, as the package promises
 
@@ -50,23 +45,20 @@ def _started_from(settings):
 
 def _loss(settings):
     """What the run minimised: a GAN's own objective (the loss setting does not apply to it)."""
-    config = models.config(settings["model"], settings["preset"],
-                           **settings.get("model_config", settings["model_overrides"]))
+    config = models.config(settings["model"], settings["preset"], **settings["model_config"])
     if "l1_weight" in config:
         return f"adversarial BCE + {config['l1_weight']:g} x L1"
     loss = settings["loss"]
+    # runs/ship/mobilenet_unet and the runs beside it were recorded before the setting existed.
     mix = settings.get("rebalancing_mix", training_settings.TrainingSettings.rebalancing_mix)
     if loss == "rebalanced" and mix != training_settings.TrainingSettings.rebalancing_mix:
         loss += f" (lambda {mix:g})"
     return " then ".join(filter(None, (loss, settings["second_loss"])))
 
 
-def _wall_seconds(run, history):
-    """The run's training time: the sum of its epochs' `epoch_seconds`, which survives resuming;
-    runs older than that column get the time from writing config.json to the last epoch."""
-    if history and "epoch_seconds" in history[0]:
-        return sum(float(row["epoch_seconds"] or 0) for row in history)
-    return (run / "history.csv").stat().st_mtime - (run / runs.RUN_CONFIG).stat().st_mtime
+def _wall_seconds(history):
+    """The run's training time: the sum of its epochs' `epoch_seconds`, which survives resuming."""
+    return sum(float(row["epoch_seconds"] or 0) for row in history)
 
 
 def training_stages(run):
@@ -79,19 +71,17 @@ def training_stages(run):
     while settings is not None:
         with open(run / "history.csv", newline="") as handle:
             history = list(csv.DictReader(handle))
-        data = settings["data"] or str(STANDARD_DATA_DIR / training_settings.SHARED_DATA_FILES[settings["model"]])
         stages.append({
-            "run": str(run), "model": settings["model"], "data": data, "preset": settings["preset"],
-            "extra_data": settings.get("extra_data", []), "data_weights": settings.get("data_weights", []),
-            # The full builder config, as a preset's values may change after the run; runs older
-            # than `model_config` recorded only what they changed in the preset.
-            "overrides": settings.get("model_config", settings["model_overrides"]), "epochs_run": len(history),
+            "run": str(run), "model": settings["model"], "data": settings["data"], "preset": settings["preset"],
+            "extra_data": settings["extra_data"], "data_weights": settings["data_weights"],
+            # The full builder config, as a preset's values may change after the run.
+            "overrides": settings["model_config"], "epochs_run": len(history),
             "steps_per_epoch": settings["steps_per_epoch"] or "one pass",
             "batch_size": settings["batch_size"], "learning_rate": settings["learning_rate"],
             "halve_lr_every_half_epoch": settings["halve_lr_every_half_epoch"],
             "loss": _loss(settings),
             "augment": settings["augment"], "precision": settings["precision"],
-            "wall_seconds": round(_wall_seconds(run, history)),
+            "wall_seconds": round(_wall_seconds(history)),
         })
         run, shipped_name = _started_from(settings)
         settings = runs.read_if_run(run) if run else None
@@ -124,9 +114,6 @@ def ship(run, name, checkpoint, check_data, check_images, tolerance, replace=Fal
         raise ValueError(f"{name}: already shipped (keras_colorize/weights/{name}.npz); "
                          "pass --replace to ship this run in its place, or --name to ship it beside")
     model = keras.saving.load_model(run_model_path(run, checkpoint), compile=False)
-    if "model_config" not in settings:
-        raise ValueError(f"{run}/config.json has no model_config (the run is older than it); "
-                         "add the builder config the run trained with")
     model_name, config = settings["model"], settings["model_config"]
     if temperature is not None:  # refused (ValueError) for a model without the option
         config = models.config(model_name, settings["preset"], **{**config, "temperature": temperature})

@@ -200,7 +200,7 @@ def test_rebalanced_loss_and_sum_loss_keep_their_settings_through_serialization(
 
 
 def test_augmentation_recipes_have_the_documented_settings():
-    # README: elastic = warp, then `gan` (with its input noise), then a sketch tone power in
+    # docs/training.md: elastic = warp, then `gan` (with its input noise), then a sketch tone power in
     # [1/2, 2]; pix2pix = jitter and mirroring.
     elastic = augment.get("elastic")
     assert elastic.sketch_gamma == 2.0

@@ -62,7 +62,8 @@ def test_shipping_a_run_writes_weights_that_load_and_a_card(trained_run, tmp_pat
 def _fake_run(folder, epochs, **settings):
     """A run folder with the config.json and history.csv `training_stages` reads."""
     folder.mkdir()
-    record = {"model": "unet", "data": "faces.h5", "preset": "small", "model_overrides": {},
+    record = {"model": "unet", "data": "faces.h5", "extra_data": [], "data_weights": [], "preset": "small",
+              "model_overrides": {},
               "model_config": models.config("unet"), "steps_per_epoch": None, "batch_size": 16,
               "learning_rate": 1e-3, "halve_lr_every_half_epoch": False, "loss": "mae",
               "second_loss": None, "augment": None, "precision": "float32", **settings}
