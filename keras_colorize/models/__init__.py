@@ -25,6 +25,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_colorize import console
 from keras_colorize.models.layers import ResizeUpSampling2D
 
 _BUILDERS = {}
@@ -192,7 +193,8 @@ def _fully_convolutional_stride(network):
     model_stride = stride(network)
     probe = np.zeros((1, model_stride, 2 * model_stride, network.input_shape[-1]), np.float32)
     try:
-        shape = tuple(network(probe, training=False).shape[1:3])
+        with console.native_logs_hidden():  # TensorFlow logs the failed concatenation it raises
+            shape = tuple(network(probe, training=False).shape[1:3])
     except (ValueError, tf.errors.OpError):  # global features need the model's own shape
         return None
     return model_stride if shape == probe.shape[1:3] else None
