@@ -25,7 +25,7 @@ from keras_colorize.models.gan import ConditionalGAN
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 # What the apps and the demo use unless told otherwise: the best shipped model of each task.
 PHOTO_MODEL = "mobilenet_unet"  # general photos and faces (README results)
-SKETCH_MODEL = "sketch_inverter"  # tuned to artists' sketches (CUFS)
+SKETCH_MODEL = "sketch_inverter"  # artists' sketches of many styles, painted on their own paper
 PENCIL_SKETCH_MODEL = "sketch_inverter_pencil"  # pencil sketches made from photos: gray2color --via-sketch, video
 SOURCE_PREFIX = "shipped:"  # a Colorizer's `source` when it was loaded by shipped name
 
