@@ -194,11 +194,11 @@ class Colorizer:
         Keras path's own pre- and post-processing (each one traced graph)."""
         network, description = tflite.load(path)
         name, element_format = description["model"], description["element_format"]
-        own_size, rendering = [description["image_size"]] * 2, tflite.rendering_of(description)
+        image_size, rendering = description["image_size"], tflite.rendering_of(description)
 
         @tf.function(reduce_retracing=True)
         def prepare(batch):
-            return inference.prepared(batch, element_format, inference.model_size(own_size, batch, rendering))
+            return inference.prepared(batch, element_format, inference.model_size((image_size, image_size), batch, rendering))
 
         finish = tf.function(functools.partial(inference.finished, element_format), reduce_retracing=True)
 
@@ -206,7 +206,7 @@ class Colorizer:
             full_inputs, model_inputs = prepare(batch)
             return finish(full_inputs, network(model_inputs.numpy())).numpy()
 
-        return cls(colorize_batch, name, element_format, path, own_size[0], rendering=rendering)
+        return cls(colorize_batch, name, element_format, path, image_size, rendering=rendering)
 
     EXPORT_FORMATS = ("savedmodel", "tflite")
 

@@ -3,8 +3,9 @@
 `export` converts the network alone (float32 input -> its output in the target encoding) with
 float32 or float16 weights, and records in the file's metadata which registered model it is
 and how it renders: a fully convolutional network takes any size there and keeps an image's
-shape as the Keras path does (`models.at_any_size`), the others take their own square size. `load` checks such a file and returns a `TFLiteModel`, which runs it
-with the TFLite interpreter (LiteRT's, XNNPACK on the CPU); `Colorizer.load` puts the same pre- and
+shape as the Keras path does (`models.at_any_size`), the others take their own square size.
+`load` checks such a file and returns a `TFLiteModel`, which runs it with the TFLite
+interpreter (LiteRT's, XNNPACK on the CPU); `Colorizer.load` puts the same pre- and
 post-processing around it as around the Keras model (`inference.prepared` / `finished`).
 
 A .tflite file holds no code: the interpreter runs its built-in operators only. A file with
