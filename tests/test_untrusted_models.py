@@ -93,14 +93,14 @@ def test_this_packages_export_loads_untrusted(tmp_path):
         assert Colorizer.load(path).colorize(np.zeros((8, 8), np.uint8)).shape == (8, 8, 3)
 
 
-def test_a_shipped_name_cannot_leave_the_weights_folder(tmp_path):
-    weights, outside = tmp_path / "weights", tmp_path / "elsewhere"
-    weights.mkdir()
+def test_a_shipped_name_cannot_leave_the_presets_folder(tmp_path):
+    presets, outside = tmp_path / "presets", tmp_path / "elsewhere"
+    presets.mkdir()
     config = models.config("unet", "small", base_filters=8)
     shipped.save(models.build("unet", **config), "unet", config, name="stolen", folder=outside)
-    assert json.loads((outside / "stolen.json").read_text())["model"] == "unet"
+    assert json.loads((outside / "stolen" / "config.json").read_text())["model"] == "unet"
     with pytest.raises(ModelLoadError, match=r"\.\./elsewhere/stolen: not a shipped model"):
-        shipped.load("../elsewhere/stolen", folder=weights)
+        shipped.load("../elsewhere/stolen", folder=presets)
     with pytest.raises(ModelLoadError, match="not a shipped model"):
         Colorizer.load("shipped:../../../" + str(outside / "stolen").lstrip("/"))
 
