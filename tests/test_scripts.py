@@ -22,7 +22,7 @@ def test_shipping_a_run_writes_weights_that_load_and_a_card(trained_run, tmp_pat
     run = trained_run("unet")
     # A later version's preset must not change the network a run ships as.
     wider = {**models.presets("unet")["small"], "base_filters": 64}
-    monkeypatch.setitem(models._PRESETS["unet"], "small", wider)
+    monkeypatch.setitem(models.spec("unet").presets, "small", wider)
 
     assert ship_model.main([str(run), "--name", "my_unet", "--check-data", str(photos)]) == 0
     description = json.loads((tmp_path / "weights" / "my_unet" / "config.json").read_text())
