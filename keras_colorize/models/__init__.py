@@ -59,8 +59,8 @@ class ModelSpec:
     """Everything the package knows about one model (see the module docstring).
 
     name: what `--model` and `build` take.
-    builder: `builder(**config) -> keras.Model`, uncompiled; `get_config` of a subclassed
-        model returns exactly these arguments.
+    builder: `builder(**config) -> keras.Model`, uncompiled; a subclassed model's `get_config`
+        returns exactly its constructor's arguments, as keras-hub's do.
     presets: {preset name: builder config}; at least "paper" and "small".
     element_format: the `keras_colorize.data` format of its (input, target) pairs.
     training: the paper's `training_settings.TrainingSettings` defaults (loss, learning_rate,
