@@ -32,9 +32,13 @@ class Colorizer:
     """Wraps a model and its element format; `colorize` handles sizes, dtypes and batches."""
 
     def __init__(self, colorize_batch, name, element_format, source="", input_size=None, predictor=None,
-                 rendering=None):
+                 rendering=None, predict_ab=None):
         self._colorize_batch = colorize_batch
         self._predictor = predictor  # the Keras model, to colorize large images in strips
+        # CIELAB lightness (N, H, W, 1) -> the predicted ab at the model's size
+        # (`inference.predicted_ab`), for callers that join it with the lightness themselves
+        # (`video`); None for a model that takes no lightness or runs outside Keras.
+        self.predict_ab = predict_ab
         self.name = name
         self.element_format = element_format
         self.source = str(source)
@@ -109,8 +113,13 @@ class Colorizer:
         def colorize_batch(batch):
             return inference.colorize_batch(predictor, batch, element_format, rendering)
 
+        @tf.function(reduce_retracing=True)
+        def predict_ab(lightness):
+            return inference.predicted_ab(predictor, lightness, element_format, rendering)
+
+        takes_lightness = data.get_format(element_format).takes_lightness
         return cls(lambda batch: colorize_batch(batch).numpy(), name, element_format, source,
-                   predictor.input_shape[1], predictor, rendering)
+                   predictor.input_shape[1], predictor, rendering, predict_ab if takes_lightness else None)
 
     @classmethod
     def load(cls, source, trust_savedmodel=False, size=None):
