@@ -73,6 +73,22 @@ def load_average():
     return round(os.getloadavg()[0], 2)
 
 
+def conditions(report):
+    """The machine and its load average before and after the work `report` records."""
+    return (f"{described(report['machine'])}, load average {report['load_average_before']} before, "
+            f"{report['load_average_after']} after")
+
+
+def write_report(report, out, table_text=""):
+    """Record the load average after the work in `report`, print the conditions and
+    `table_text`, and write `report` to `out` as JSON."""
+    report["load_average_after"] = load_average()
+    print(f"\n{conditions(report)}\n\n{table_text}".rstrip())
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(report, indent=2))
+    print(f"wrote {out}")
+
+
 # --- our side, each in a process of its own (--worker) -------------------------------------------
 
 
@@ -86,15 +102,10 @@ def _our_tensorflow():
     tf.config.threading.set_inter_op_parallelism_threads(THREADS)
 
 
-def median_ms(function, iters, warmup=2):
-    for _ in range(warmup):
-        function()
-    times = []
-    for _ in range(iters):
-        started = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - started)
-    return 1000 * statistics.median(times)
+def median_ms(function, iters):
+    from inference_speed import median_seconds
+
+    return 1000 * median_seconds(function, iters)
 
 
 def our_colorize_ms(iters, size=256, precision="float32"):
@@ -328,12 +339,7 @@ def main():
     producers = {"colorize256": colorize_rows, "pix2pix": pix2pix_rows, "folder": folder_rows}
     for work in args.works:
         report["rows"] += producers[work](args, python)
-    report["load_average_after"] = load_average()
-    print(f"\n{described(report['machine'])}, {THREADS} threads, load average {report['load_average_before']} "
-          f"before, {report['load_average_after']} after\n\n{table(report['rows'])}")
-    args.out.parent.mkdir(exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2))
-    print(f"wrote {args.out}")
+    write_report(report, args.out, table(report["rows"]))
     return 0
 
 

@@ -98,16 +98,11 @@ def data_table(report):
 
 
 def peers_table(report):
-    return f"{_conditions(report)}, `{report['command']}`\n\n{peers.table(report['rows'])}"
-
-
-def _conditions(report):
-    return (f"{peers.described(report['machine'])}, load average {report['load_average_before']} before, "
-            f"{report['load_average_after']} after")
+    return f"{peers.conditions(report)}, `{report['command']}`\n\n{peers.table(report['rows'])}"
 
 
 def video_table(report):
-    return _conditions(report) + "\n\n" + _table(
+    return peers.conditions(report) + "\n\n" + _table(
         ["clip", "frames", "frames/s", "whole command (s)", "peak memory (MiB)"],
         [[row["clip"], f"{row['frames']} at {report['frame_size']}", row["frames_per_second"], row["wall_seconds"],
           row["peak_rss_mib"]] for row in report["runs"]],

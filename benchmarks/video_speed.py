@@ -7,11 +7,10 @@ to 1280x720 into a temporary folder, then colorized `--rounds` times by the comm
 runs it, each run a process of its own: frames/s as the command reports it (reading, colorizing
 and writing every frame, the first batch's compilation included; not the start-up or the
 model's loading), the whole process's wall time, and its peak resident memory (wait4).
-Prints a table and writes benchmarks/results/video_speed.json.
+Prints a line per run and writes benchmarks/results/video_speed.json.
 """
 
 import argparse
-import json
 import re
 import sys
 import tempfile
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import cv2
 
-from peers import RESULTS, described, load_average, machine, run_measured
+from peers import RESULTS, load_average, machine, run_measured, write_report
 
 CLIPS = Path("bw_video")
 FRAME_SIZE = (1280, 720)
@@ -71,12 +70,7 @@ def main():
                                        "wall_seconds": seconds, "peak_rss_mib": peak})
                 print(f"{source.name:18s} {frames:4d} frames at {report['frame_size']}: {rate:5.1f} frames/s, "
                       f"{seconds:5.1f} s in all, peak {peak} MiB", flush=True)
-    report["load_average_after"] = load_average()
-    print(f"{described(report['machine'])}, load average {report['load_average_before']} before, "
-          f"{report['load_average_after']} after")
-    args.out.parent.mkdir(exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2))
-    print(f"wrote {args.out}")
+    write_report(report, args.out)
 
 
 if __name__ == "__main__":
