@@ -66,7 +66,8 @@ def machine():
 
 def described(machine_info):
     """'AMD EPYC, 2 cores, bf16 instructions' from `machine()`."""
-    return f"{machine_info['cpu']}, {machine_info['cores']} cores" + (", bf16 instructions" if machine_info["bf16"] else "")
+    bf16 = ", bf16 instructions" if machine_info["bf16"] else ""
+    return f"{machine_info['cpu']}, {machine_info['cores']} cores{bf16}"
 
 
 def load_average():

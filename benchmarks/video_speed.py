@@ -1,6 +1,6 @@
 """`keras-colorize video` with the default model on real 1280x720 clips: frames/s and peak memory.
 
-    python benchmarks/video_speed.py [--shared ../shared/data] [--rounds 2] [--batch-size 8]
+    python benchmarks/video_speed.py [--shared ../shared/data] [--rounds 2] [--batch-size N]
 
 Each clip of ../shared/data/bw_video (black-and-white film, 960x540 and 1280x720) is resized
 to 1280x720 into a temporary folder, then colorized `--rounds` times by the command as a user
@@ -39,10 +39,11 @@ def resized_clip(source, folder):
     return path
 
 
-def colorized(clip, output, batch_size):
-    """(frames, frames/s the command reports, wall seconds, peak MiB) of one `video` command."""
-    command = [sys.executable, "-m", "keras_colorize.cli", "video", str(clip), str(output),
-               "--batch-size", str(batch_size)]
+def colorized(clip, output, batch_size=None):
+    """(frames, frames/s the command reports, wall seconds, peak MiB) of one `video` command,
+    at its default batch size unless given one."""
+    command = [sys.executable, "-m", "keras_colorize.cli", "video", str(clip), str(output)]
+    command += ["--batch-size", str(batch_size)] if batch_size else []
     stdout, seconds, peak = run_measured(command)
     found = re.search(r"(\d+) frames .*: ([\d.]+) frames/s", stdout)
     return int(found.group(1)), float(found.group(2)), round(seconds, 1), round(peak)
@@ -52,13 +53,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--batch-size", type=int, help="frames per model call (default: the command's)")
     parser.add_argument("--out", type=Path, default=RESULTS / "video_speed.json")
     args = parser.parse_args()
     sources = sorted((args.shared / CLIPS).glob("*.mp4"))
     if not sources:
         sys.exit(f"no clips in {args.shared / CLIPS}: pass --shared")
-    report = {"machine": machine(), "load_average_before": load_average(), "batch_size": args.batch_size,
+    report = {"machine": machine(), "load_average_before": load_average(), "batch_size": args.batch_size or "default",
               "frame_size": "x".join(map(str, FRAME_SIZE)), "runs": []}
     with tempfile.TemporaryDirectory(prefix="video-speed-") as folder:
         for source in sources:
