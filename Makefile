@@ -47,6 +47,8 @@ bench: $(STAMP)
 	$(PY) benchmarks/training_speed.py
 	$(PY) benchmarks/layer_speed.py
 	$(PY) benchmarks/inference_speed.py --shared $(SHARED)
+	$(PY) benchmarks/peers.py --shared $(SHARED)
+	$(PY) benchmarks/video_speed.py --shared $(SHARED)
 	$(PY) benchmarks/summary.py
 
 clean:

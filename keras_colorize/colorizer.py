@@ -20,7 +20,7 @@ import tensorflow as tf
 from PIL import Image
 
 from keras_colorize import (
-    data, exporting, files, images, inference, models, runs, savedmodel_check, shipped, striped, tflite,
+    data, exporting, files, hardware, images, inference, models, runs, savedmodel_check, shipped, striped, tflite,
 )
 from keras_colorize.sketches import pencil_sketch_at
 from keras_colorize.errors import ModelLoadError
@@ -33,9 +33,13 @@ class Colorizer:
     """Wraps a model and its element format; `colorize` handles sizes, dtypes and batches."""
 
     def __init__(self, colorize_batch, name, element_format, source="", input_size=None, predictor=None,
-                 rendering=None):
+                 rendering=None, predict_ab=None):
         self._colorize_batch = colorize_batch
         self._predictor = predictor  # the Keras model, to colorize large images in strips
+        # CIELAB lightness (N, H, W, 1) -> the predicted ab at the model's size
+        # (`inference.predicted_ab`), for callers that join it with the lightness themselves
+        # (`video`); None for a model that takes no lightness or runs outside Keras.
+        self.predict_ab = predict_ab
         self.name = name
         self.element_format = element_format
         self.source = str(source)
@@ -76,13 +80,17 @@ class Colorizer:
         return f"Colorizer({self.name!r}, format={self.element_format!r}, source={self.source!r})"
 
     @classmethod
-    def from_model(cls, model, name=None, source="", size=None):
+    def from_model(cls, model, name=None, source="", size=None, precision="float32"):
         """A Colorizer around a Keras model built by `keras_colorize.models`. A fully
         convolutional model keeps an image's shape: it runs at `size` pixels (default: its own
         input size; a multiple of its stride) on the image's short side, the long side in
         proportion (`models.at_any_size`). Squeezing a photo into the square distorts what the
         network sees: measured in docs/render_size.md. A model with global features runs at its
-        own square size."""
+        own square size. `precision` "mixed_bfloat16" runs the network's convolutions in
+        bfloat16 (`hardware.in_bfloat16`): about twice as fast on a CPU with bf16 instructions;
+        how far the colours move depends on the network (tests/test_colorizer.py)."""
+        if precision not in hardware.INFERENCE_PRECISIONS:
+            raise ValueError(f"precision must be one of {hardware.INFERENCE_PRECISIONS}, not {precision!r}")
         name = name or model.name
         if name not in models.available():
             raise ModelLoadError(
@@ -104,14 +112,21 @@ class Colorizer:
             predictor, rendering = models.at_any_size(predictor, size)
         except ValueError as error:
             raise ModelLoadError(f"{source or model.name}: {error}") from None
+        if precision != "float32":
+            predictor = hardware.in_bfloat16(predictor)
 
         # One trace per input dtype and rank; sizes stay symbolic after the first retrace.
         @tf.function(reduce_retracing=True)
         def colorize_batch(batch):
             return inference.colorize_batch(predictor, batch, element_format, rendering)
 
+        @tf.function(reduce_retracing=True)
+        def predict_ab(lightness):
+            return inference.predicted_ab(predictor, lightness, element_format, rendering)
+
+        takes_lightness = data.get_format(element_format).takes_lightness
         return cls(lambda batch: colorize_batch(batch).numpy(), name, element_format, source,
-                   predictor.input_shape[1], predictor, rendering)
+                   predictor.input_shape[1], predictor, rendering, predict_ab if takes_lightness else None)
 
     @classmethod
     def load(cls, source, trust_savedmodel=False, size=None):

@@ -23,6 +23,9 @@ SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
 # pixels (8.6 GB decoded). A 12000 x 12000 scan (144 megapixels) passes; --max-pixels changes it.
 DEFAULT_MAX_PIXELS = 150_000_000
 OUTPUT_SUFFIX = ".png"  # lossless, so a written image is exactly what was computed
+# zlib level of written PNGs: on a 1-megapixel colorized photo level 1 takes a tenth of the
+# time of Pillow's default 6 for a file about 10% larger (striped.write_png: 16 megapixels).
+PNG_COMPRESS_LEVEL = 1
 max_pixels = DEFAULT_MAX_PIXELS
 # Pillow's own guard only warns up to twice its limit, and would refuse a --max-pixels above it.
 Image.MAX_IMAGE_PIXELS = None
@@ -225,5 +228,6 @@ def write_image(path, rgb, overwrite=False):
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path}: exists; refusing to overwrite it")
     with written_atomically(path) as temporary:
-        Image.fromarray(np.asarray(rgb, dtype=np.uint8)).save(temporary)
+        options = {"compress_level": PNG_COMPRESS_LEVEL} if path.suffix.lower() == ".png" else {}
+        Image.fromarray(np.asarray(rgb, dtype=np.uint8)).save(temporary, **options)
     return path

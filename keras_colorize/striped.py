@@ -80,7 +80,7 @@ def colorize(predictor, element_format, array, model_size=None):
     return out
 
 
-def write_png(path, height, width, strips, compress_level=1):
+def write_png(path, height, width, strips, compress_level=images.PNG_COMPRESS_LEVEL):
     """Write uint8 RGB `strips` (top to bottom, (rows, width, 3) each) as one PNG at `path`
     (which must not exist yet) without ever holding the whole image: Pillow copies an image
     into 4 bytes a pixel before encoding it. Rows use PNG's "Up" filter (difference from the

@@ -172,3 +172,48 @@ def test_a_slow_moment_of_the_machine_does_not_pass_for_its_peak(slow_moment, tm
     _peaks(monkeypatch, layer_speed, *peaks)
     row = layer_speed.measure("unet", "small", batch_size=2)
     assert row["float32_matmul_peak_gflops"] == 400.0
+
+
+def test_peers_rows_give_our_cost_over_theirs_and_the_table_their_ranges():
+    import peers
+
+    slower = peers.timed_row("work", "ours", "theirs", [(120.0, 100.0), (90.0, 100.0), (100.0, 100.0)])
+    assert slower["ratio"] == 1.0 and slower["ratios"] == [1.2, 0.9, 1.0]
+    faster = peers.timed_row("folder", "ours", "theirs", [(2.0, 1.0), (3.0, 1.0)], "images/s", higher_is_better=True)
+    assert faster["ratios"] == [0.5, 0.333]
+    table = peers.table([slower, faster])
+    assert "| work (ms): ours vs theirs | 90-120 | 100 | 1.00 (0.90-1.20) |" in table
+    assert "| folder (images/s): ours vs theirs | 2.00-3.00 | 1.00 | 0.42 (0.33-0.50) |" in table
+
+
+def test_peers_skip_with_a_message_without_the_reference_implementations(tmp_path, monkeypatch, capsys):
+    import peers
+
+    monkeypatch.setattr(sys, "argv", ["peers.py", "--peers", str(tmp_path / "none"), "--out", str(tmp_path / "p.json")])
+    assert peers.main() == 0
+    assert "skipped: no reference implementations" in capsys.readouterr().out
+    assert not (tmp_path / "p.json").exists()
+
+
+def test_our_side_of_the_peer_works_runs_at_tiny_sizes():
+    import peers
+
+    assert peers.our_colorize_ms(iters=1, size=32) > 0
+    ms, precision = peers.our_pix2pix_ms(iters=1, precision="float32", preset="small")
+    assert ms > 0 and precision == "float32"
+
+
+def test_the_folder_work_resizes_photos_to_a_megapixel_and_measures_a_child(tmp_path):
+    import peers
+    from PIL import Image
+
+    for name, size in [("bw_historical", (400, 300)), ("imagenet_sample", (200, 500))]:
+        (tmp_path / name).mkdir()
+        Image.new("RGB", size, "gray").save(tmp_path / name / f"{name}.jpg")
+    (tmp_path / "photos").mkdir()
+    assert peers.photo_folder(tmp_path, 5, tmp_path / "photos") == 2
+    for path in (tmp_path / "photos").iterdir():
+        with Image.open(path) as photo:
+            assert abs(photo.width * photo.height - peers.PHOTO_PIXELS) < 3000
+    stdout, seconds, peak_mib = peers.run_measured([sys.executable, "-c", "print(len(bytearray(50_000_000)))"])
+    assert stdout.strip() == "50000000" and seconds > 0 and peak_mib > 45

@@ -128,3 +128,19 @@ def test_integer_images_are_refused_rather_than_read_as_huge_lightness():
     # 0-255 levels taken as [0, 1] values would give L in the thousands without a word.
     with pytest.raises(TypeError, match="float sRGB in \\[0, 1\\], not uint8"):
         color.rgb_to_lab(skimage.data.astronaut()[:4, :4])
+
+
+def test_lightness_alone_is_rgb_to_lab_s_for_float_and_uint8_images():
+    levels = RNG.integers(0, 256, (40, 60, 3), dtype=np.uint8)
+    expected = color.rgb_to_lab(levels / np.float32(255.0)).numpy()[..., :1]
+    np.testing.assert_allclose(color.rgb_to_lightness(levels / np.float32(255.0)).numpy(), expected, atol=1e-4)
+    np.testing.assert_allclose(color.rgb_to_lightness(levels).numpy(), expected, atol=1e-4)  # looked up
+    with pytest.raises(TypeError, match="rgb_to_lightness takes float sRGB"):
+        color.rgb_to_lightness(levels.astype(np.int32))
+
+
+def test_looked_up_srgb_levels_are_at_most_one_off_and_rarely():
+    lab = np.concatenate([RNG.uniform(0, 100, (200_000, 1)), RNG.normal(0, 40, (200_000, 2))], -1)
+    exact = tf.cast(tf.round(color.lab_to_rgb(lab) * 255.0), tf.uint8).numpy().astype(int)
+    difference = np.abs(color.lab_to_rgb_uint8(lab).numpy() - exact)
+    assert difference.max() <= 1 and (difference > 0).mean() < 0.005

@@ -396,3 +396,14 @@ def test_a_run_stopped_before_its_end_points_to_its_best_checkpoint(tmp_path):
     (run / "best.keras").write_bytes(b"")
     with pytest.raises(ModelLoadError, match=r"holds neither model.keras.*load its best.keras"):
         Colorizer.load(run)
+
+
+@pytest.mark.parametrize("name", ["classifier", "unet"])
+def test_in_bfloat16_the_shipped_classifier_and_unet_colour_within_three_levels(name):
+    photo = skimage.data.astronaut()
+    exact = Colorizer.load(name).colorize(photo)
+    fast = Colorizer.from_model(shipped.load(name), precision="mixed_bfloat16").colorize(photo)
+    difference = np.abs(fast.astype(int) - exact)
+    assert difference.max() <= 3 and difference.mean() < 0.2
+    with pytest.raises(ValueError, match="precision must be one of"):
+        Colorizer.from_model(shipped.load(name), precision="float16")
