@@ -17,6 +17,7 @@ SHARED_DATA_FILES = {
     "classifier": "lfw128.h5",
     "pix2pix": "edges2shoes.h5",
     "mobilenet_unet": "general256_train.h5",
+    "hint_unet": "general256_train.h5",
 }
 
 
@@ -82,6 +83,9 @@ PAPER_SETTINGS = {
     # jitter and mirroring because general photos are few.
     "mobilenet_unet": dict(loss="rebalanced", learning_rate=3e-4, batch_size=32, epochs=10,
                            augment="pix2pix"),
+    # Zhang et al. 2017 (SIGGRAPH), sec. 3.3: smooth-L1 (Huber, delta 1) on ab, Adam; their rate
+    # (1e-5) and schedule are for training from scratch on ImageNet: ours are mobilenet_unet's.
+    "hint_unet": dict(loss="huber", learning_rate=3e-4, batch_size=32, epochs=10, augment="pix2pix"),
 }
 # The ab-bin models' losses (`classifier.training_loss`): class-rebalanced, or plain.
 BIN_LOSSES = ("rebalanced", "crossentropy")
