@@ -44,6 +44,11 @@ class Colorizer:
         self.takes_hints = takes_hints  # whether `colorize` takes colour hints (`keras_colorize.hints`)
 
     @property
+    def network(self):
+        """The Keras network a Colorizer of a Keras model runs; None for an exported graph."""
+        return self._predictor
+
+    @property
     def render_size(self):
         """The side the model runs at on an image's shorter side, the longer in proportion; None
         when it runs at its own square size (a model with global features, a SavedModel)."""

@@ -12,7 +12,10 @@ Two producers, one encoding (`encode`):
   the model's input size.
 """
 
+import json
 import math
+
+from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
@@ -158,3 +161,54 @@ def _checked_point(index, point, image_height, image_width):
     if rgb.min() < 0 or rgb.max() > scale:
         raise ValueError(f"hint {index}: colour {tuple(point[2])} is not RGB in 0-255 (or 0-1)")
     return x, y, (rgb / scale).astype(np.float32)
+
+
+def read_file(path):
+    """A hints file (JSON) -> its hints: a list of `[x, y, colour]` for every image, or
+    `{image file name: list}`; a colour is `[r, g, b]` (0-255) or "#rrggbb". ValueError names the
+    file and what is wrong in it."""
+    try:
+        given = json.loads(Path(path).read_text())
+    except OSError as error:
+        raise ValueError(f"{path}: cannot read the hints file ({error.strerror})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path}: not a JSON hints file ({error})") from None
+    try:
+        if isinstance(given, dict):
+            return {str(name): _parsed_points(points) for name, points in given.items()}
+        return _parsed_points(given)
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None
+
+
+def for_image(given, path):
+    """The hints `read_file` gave for the image at `path` (by its path or file name), or None."""
+    if given is None or isinstance(given, list):
+        return given
+    return given.get(str(path), given.get(Path(path).name))
+
+
+def _parsed_points(points):
+    if not isinstance(points, list):
+        raise ValueError(f"hints must be a list of [x, y, colour], not {type(points).__name__}")
+    return [(*point[:2], _parsed_colour(point[2])) if _is_point(point) else _bad_point(point) for point in points]
+
+
+def _is_point(point):
+    return isinstance(point, list) and len(point) == 3
+
+
+def _bad_point(point):
+    raise ValueError(f"hint {point!r} is not [x, y, colour]")
+
+
+def _parsed_colour(colour):
+    if isinstance(colour, str):
+        text = colour.removeprefix("#")
+        if len(text) != 6:
+            raise ValueError(f"colour {colour!r} is not #rrggbb")
+        try:
+            return tuple(int(text[index:index + 2], 16) for index in (0, 2, 4))
+        except ValueError:
+            raise ValueError(f"colour {colour!r} is not #rrggbb") from None
+    return tuple(colour) if isinstance(colour, list) else colour

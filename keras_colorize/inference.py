@@ -26,9 +26,10 @@ def to_float_rgb(images):
     return tf.ensure_shape(tf.tile(images, repeats), images.shape[:-1] + [3])
 
 
-def _resize(images, size):
-    # Both ways, as training resizes (`data.resize_samples`): bilinear, antialiased when
-    # shrinking (the filter changes nothing when enlarging); area would enlarge into blocks.
+def resized(images, size):
+    """`images` at `size` as a model sees them. Both ways, as training resizes
+    (`data.resize_samples`): bilinear, antialiased when shrinking (the filter changes nothing
+    when enlarging); area would enlarge into blocks."""
     return tf.image.resize(images, size, method="bilinear", antialias=True)
 
 
@@ -58,7 +59,7 @@ def outputs_to_rgb(element_format, full_inputs, outputs):
     with the predicted ab resized to it.
     """
     decoded = data.get_format(element_format).decode(tf.cast(outputs, tf.float32))
-    return joined_rgb(element_format, full_inputs, _resize(decoded, tf.shape(full_inputs)[1:3]))
+    return joined_rgb(element_format, full_inputs, resized(decoded, tf.shape(full_inputs)[1:3]))
 
 
 def joined_rgb(element_format, full_inputs, decoded):
@@ -114,7 +115,7 @@ def prepared(images, element_format, size):
     """(full-resolution inputs, the model's inputs at `size`) of uint8/float images (N, H, W, C):
     the two halves of `colorize_batch` around the model, for a model run outside TensorFlow."""
     full_inputs = full_resolution_input(images, element_format)
-    return full_inputs, _resize(full_inputs, size)
+    return full_inputs, resized(full_inputs, size)
 
 
 def finished(element_format, full_inputs, outputs):

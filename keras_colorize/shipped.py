@@ -27,6 +27,7 @@ WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 PHOTO_MODEL = "mobilenet_unet"  # general photos and faces (README results)
 SKETCH_MODEL = "sketch_inverter"  # artists' sketches of many styles, painted on their own paper
 PENCIL_SKETCH_MODEL = "sketch_inverter_pencil"  # pencil sketches made from photos: gray2color --via-sketch, video
+HINT_MODEL = "hint_unet"  # follows colour hints (`Colorizer.colorize(image, hints=...)`, --hints)
 SOURCE_PREFIX = "shipped:"  # a Colorizer's `source` when it was loaded by shipped name
 
 
