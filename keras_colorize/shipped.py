@@ -27,6 +27,7 @@ WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 PHOTO_MODEL = "mobilenet_unet"  # general photos and faces (README results)
 SKETCH_MODEL = "sketch_inverter"  # artists' sketches of many styles, painted on their own paper
 PENCIL_SKETCH_MODEL = "sketch_inverter_pencil"  # pencil sketches made from photos: gray2color --via-sketch, video
+HINT_MODEL = "hint_unet"  # follows colour hints the user places (`keras_colorize.hints`)
 SOURCE_PREFIX = "shipped:"  # a Colorizer's `source` when it was loaded by shipped name
 
 
@@ -43,6 +44,12 @@ def name_in(source):
 def available(folder=None):
     """Names of the models shipped in `folder` (default: the package's weights)."""
     return sorted(path.stem for path in Path(folder or WEIGHTS_DIR).glob("*.json"))
+
+
+def app_photo_model():
+    """The photo model the GUI and the web page start with: HINT_MODEL where it ships, since it
+    colorizes on its own too and takes the hints their users place; else PHOTO_MODEL."""
+    return HINT_MODEL if HINT_MODEL in available() else PHOTO_MODEL
 
 
 def _holder(model):
