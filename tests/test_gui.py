@@ -12,7 +12,7 @@ import skimage.data
 from conftest import change_around
 from PIL import Image, ImageGrab
 
-from keras_colorize import shipped
+from keras_colorize import cli, shipped
 from keras_colorize.images import read_rgb
 
 gui = pytest.importorskip("keras_colorize.gui", reason="needs Python's tkinter")
@@ -174,7 +174,9 @@ def _update_seconds(app):
 def test_hints_placed_recoloured_moved_and_deleted_with_the_mouse_steer_the_result(
         make_app, weights_with_a_hint_model, monkeypatch, cat_photo, tmp_path):
     monkeypatch.setattr(shipped, "WEIGHTS_DIR", weights_with_a_hint_model)
-    app = make_app(tmp_path / "no_sketch_model", shipped.app_photo_model())  # the hint model, shipped
+    photo_model = cli.build_parser().parse_args(["gui"]).photo_model
+    assert photo_model == shipped.HINT_MODEL  # shipped, it is the window's default
+    app = make_app(tmp_path / "no_sketch_model", photo_model)
     unhinted = app.open_image(cat_photo)
     assert app.tool.get() == "hint" and "click it to add colour hints" in app.status.get()
 

@@ -394,12 +394,13 @@ def test_the_page_places_colour_hints_on_a_photo_and_the_result_follows(
     browser.execute_script("document.getElementById('hint-colour').value = '#ff0000'")
     gray = browser.find_element(By.ID, "hint-gray")
     scale = gray.size["width"] / unhinted.shape[1]
-    ActionChains(browser).move_to_element_with_offset(
-        gray, round(40.5 * scale - gray.size["width"] / 2), round(30.5 * scale - gray.size["height"] / 2)).click().perform()
+    offset = (round(40.5 * scale - gray.size["width"] / 2), round(30.5 * scale - gray.size["height"] / 2))
+    ActionChains(browser).move_to_element_with_offset(gray, *offset).click().perform()  # from its centre
     wait.until(lambda driver: driver.find_element(By.ID, "hint-status").text == "Done: 1 hint followed.")
     place = browser.find_element(By.CSS_SELECTOR, "#hint-list .place").text
     x, y = map(int, place.split(", "))
-    assert abs(x - 40) <= 1 and abs(y - 30) <= 1 and len(browser.find_elements(By.CSS_SELECTOR, "#hint-frame .marker")) == 1
+    assert abs(x - 40) <= 1 and abs(y - 30) <= 1
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#hint-frame .marker")) == 1
     hinted = _shown(browser, "#hint-result")
     near = change_around(unhinted, hinted, x, y)
     assert near > 1 and change_around(unhinted, hinted, 120, 80) < near / 4
