@@ -34,7 +34,7 @@ from keras_colorize import console
 
 console.import_tensorflow_quietly()  # a command's output opens without TensorFlow's start-up lines
 
-from keras_colorize import files, hints, images, samples, tflite, video  # noqa: E402
+from keras_colorize import files, hints, images, samples, shipped, tflite, video  # noqa: E402
 from keras_colorize.cli_types import add_max_pixels_argument, add_trust_argument, positive_int  # noqa: E402
 from keras_colorize.colorizer import Colorizer  # noqa: E402
 from keras_colorize.errors import ColorizeError, ModelLoadError  # noqa: E402
@@ -304,7 +304,9 @@ def build_parser():
 
     sub = command("gui", _gui, "Open the drawing and colorizing window.")
     sub.add_argument("--sketch-model", default=SKETCH_MODEL, help="model for Convert")
-    sub.add_argument("--photo-model", default=PHOTO_MODEL, help="model for Open image")
+    sub.add_argument("--photo-model", default=shipped.app_photo_model(),
+                     help=f"model for Open image and its colour hints (default: {shipped.HINT_MODEL!r} "
+                          f"where it ships, else {PHOTO_MODEL!r})")
     return parser
 
 

@@ -46,6 +46,12 @@ def available(folder=None):
     return sorted(path.stem for path in Path(folder or WEIGHTS_DIR).glob("*.json"))
 
 
+def app_photo_model():
+    """The photo model the GUI and the web page start with: HINT_MODEL where it ships, since it
+    colorizes on its own too and takes the hints their users place; else PHOTO_MODEL."""
+    return HINT_MODEL if HINT_MODEL in available() else PHOTO_MODEL
+
+
 def _holder(model):
     """The part of `model` whose weights ship: a GAN's generator, else the whole model."""
     return model.generator if isinstance(model, ConditionalGAN) else model
