@@ -34,7 +34,9 @@ _FORMATS = {}
 _INFERENCE = {}
 # Builder options that name pretrained weights to load (a file, or "imagenet"): a model built
 # only to load trained weights over, or to read its interface, sets them to None.
-WEIGHT_FILE_OPTIONS = ("generator_weights", "vgg_weights", "mobilenet_weights", "backbone_weights")
+WEIGHT_FILE_OPTIONS = (
+    "generator_weights", "vgg_weights", "mobilenet_weights", "backbone_weights", "automatic_weights",
+)
 _MODULES = (
     "sketch_inverter", "lab_unet", "lab_unet_gan", "fusion", "pix2pix", "classifier", "mobilenet_unet", "hint_unet",
 )

@@ -3,31 +3,38 @@ ab out; with no hints it colorizes on its own.
 
 After Zhang et al. 2017, "Real-Time User-Guided Image Colorization with Learned Deep Priors"
 (SIGGRAPH; "SIGGRAPH17"), the local-hints network: the gray image and the user's points, each
-an ab value with a mask (sec. 3.1), go through a U-Net whose output is regressed to the true ab
-with the smooth-L1 (Huber, delta 1) loss (sec. 3.3); training reveals points of the ground truth
-at random (sec. 3.2, `keras_colorize.hints.simulated`), a geometric number of them, so the
-network learns both to propagate hints and to colorize where none are given. Built from this
-package's `mobilenet_unet`: its frozen ImageNet MobileNet encoder and its U-Net decoder, with
-a small trainable hint encoder beside MobileNet and two full-resolution stages after the
-decoder so that a hinted pixel gets its colour exactly. Inputs: L/100 ("lightness") and the
-hint map ("hints", `keras_colorize.hints.encode`); element format "l_ab".
+an ab value with a mask (sec. 3.1), go through a network whose output is regressed to the true
+ab with the smooth-L1 (Huber, delta 1) loss (sec. 3.3); training reveals points of the ground
+truth at random (sec. 3.2, `keras_colorize.hints.simulated`), a geometric number of them, so
+the network learns both to spread hints and to colorize where none are given. Built on this
+package's `mobilenet_unet`: its frozen ImageNet MobileNet encoder, U-Net decoder and ab-bin
+head, started from a shipped automatic model (`automatic_weights`), whose annealed-mean colours
+the hint head corrects. Inputs: L/100 ("lightness") and the hint map ("hints",
+`keras_colorize.hints.encode`); element format "l_ab".
 
 Layer table (`small` preset, 128x128 input; every conv 3x3 ReLU unless said):
 
-| part          | layer                                                        | output        |
-|---------------|--------------------------------------------------------------|---------------|
-| encoder       | L -> gray RGB -> MobileNet v1 0.75 (frozen), taps as `mobilenet_unet` | 32/16/8/4 px |
-| hint encoder  | concat(L, hints) -> conv 16                                  | 128 px x 16   |
-|               | conv stride 2: 32, 64, 64, 128, 128                          | 64/32/16/8/4 px |
-| decoder       | `mobilenet_unet`'s decoder, each tap concatenated with the hint encoder's map of its size | 32 px x 64 |
-| refinement    | bilinear x2, concat hint 64 px, conv 32                      | 64 px x 32    |
-|               | bilinear x2, concat hint 128 px, conv 16                     | 128 px x 16   |
-| head          | 1x1 conv to 2, x `color.AB_OFFSET` (float32)                 | 128 px x 2 ab |
+| part          | layer                                                         | output          |
+|---------------|---------------------------------------------------------------|-----------------|
+| automatic     | `mobilenet_unet`: MobileNet v1 0.75 (frozen), decoder, ab-bin logits | 32 px x 64, 261 |
+|               | annealed mean of the logits                                   | 32 px x 2 ab    |
+| hint fields   | hint map area-pooled to 32 px, Gaussian normalized convolution, sigma 1, 3, 8 px at 32 px: mean hinted ab and hint density | 32 px x 9 |
+| hint encoder  | concat(L, hints) -> conv 16; conv stride 2: 32, 64             | 128/64/32 px    |
+| hint head     | concat(decoder, automatic ab, fields, hint 32 px) -> conv 64, conv 64 | 32 px x 64 |
+|               | bilinear x2, concat hint 64 px, conv 32                        | 64 px x 32      |
+|               | bilinear x2, concat hint 128 px, conv 16                       | 128 px x 16     |
+| output        | automatic ab bilinear x4 + 1x1 conv (zero at the start) x `color.AB_OFFSET` | 128 px x 2 ab |
 
 Departures from SIGGRAPH17, and why:
-- Encoder: a frozen ImageNet MobileNet and a 256/128/64 decoder instead of their VGG-style
-  network trained from scratch on 1.3 M ImageNet photos: this package trains on a few thousand
-  photos on a 2-core CPU, where pretrained features are what generalizes.
+- The automatic part is a frozen ImageNet MobileNet with this package's decoder and bins, started
+  from a trained automatic model, where they train a VGG-style network from scratch on 1.3 M
+  ImageNet photos: this package trains on a few thousand photos on a 2-core CPU. Started so, the
+  model with no hints gives the automatic model's colours from its first step.
+- Hints spread by fixed Gaussian normalized convolutions (Knutsson & Westin 1993) beside the
+  learned hint encoder, where theirs spread only through the learned network: the long-range
+  spreading then needs no training, which this budget cannot give.
+- Training weighs the hinted pixels' loss `HINTED_PIXEL_WEIGHT` times, so that the output keeps
+  the hinted colours (they are about 1% of the pixels).
 - No global hints (their colour histogram and saturation inputs) and no colour-distribution
   side branch (their palette suggestions): only local points.
 - Patch sides 1, 3, 5, 7 or 9 px (odd, so a patch has a centre pixel) for their 1 to 9.
@@ -35,23 +42,32 @@ Departures from SIGGRAPH17, and why:
   as for the other LAB models, where they run at 256 px.
 """
 
+import math
+
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import layers
 
 from keras_colorize import color, hints, pretrained
 from keras_colorize.models import register
-from keras_colorize.models.mobilenet_unet import DECODER_FILTERS, INPUT_STRIDE, TAPS, conv, decoder, feature_extractor
+from keras_colorize.models.classifier import AnnealedMeanDecoding
+from keras_colorize.models.mobilenet_unet import (
+    DECODER_FILTERS, INPUT_STRIDE, OUTPUT_STRIDE, TAPS, AnnealedBinLogits, conv, decoder, feature_extractor,
+)
 
-HINT_FILTERS = (16, 32, 64, 64, 128, 128)  # at 1, 1/2, 1/4, 1/8, 1/16 and 1/32 of the input size
-REFINE_FILTERS = (32, 16)  # the refinement stages at 1/2 and 1/1
+HINT_FILTERS = (16, 32, 64)  # the hint encoder at 1, 1/2 and 1/4 of the input size
+HEAD_FILTERS = (64, 32, 16)  # the hint head at 1/4, 1/2 and 1/1
+FIELD_SIGMAS = (1.0, 3.0, 8.0)  # the hint fields' spreads, in pixels at 1/4 of the input size
+HINTED_PIXEL_WEIGHT = 10.0
 
 
 @keras.saving.register_keras_serializable(package="keras_colorize")
 class HintColorizer(keras.Model):
     """`network([lightness, hints]) -> ab`, trained on (L, ab) pairs with hints revealed from
-    the true ab in every step (`hints.simulated`): `fit` takes the "l_ab" pairs of the other
-    LAB models. Its graph is the network's, so `predict` and the exports see the colorizer."""
+    the true ab in every step (`hints.simulated`), the hinted pixels' loss weighed
+    `HINTED_PIXEL_WEIGHT` times: `fit` takes the "l_ab" pairs of the other LAB models. Its
+    graph is the network's, so `predict` and the exports see the colorizer."""
 
     def __init__(self, network, seed=0, **kwargs):
         inputs = [keras.Input(tensor.shape[1:], name=tensor.name) for tensor in network.inputs]
@@ -61,9 +77,10 @@ class HintColorizer(keras.Model):
         self._hint_seeds = keras.random.SeedGenerator(seed)
 
     def _with_hints(self, data):
-        lightness, ab, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        lightness, ab, _ = keras.utils.unpack_x_y_sample_weight(data)
         hint_map, _, _ = hints.simulated(ab, tf.cast(self._hint_seeds.next(), tf.int32))
-        return (lightness, hint_map), ab, sample_weight
+        pixel_weights = 1.0 + HINTED_PIXEL_WEIGHT * hint_map[..., -1]
+        return (lightness, hint_map), ab, pixel_weights
 
     def train_step(self, data):
         return super().train_step(self._with_hints(data))
@@ -84,6 +101,52 @@ class HintColorizer(keras.Model):
         return cls(**{**config, "network": keras.saving.deserialize_keras_object(config["network"])})
 
 
+@keras.saving.register_keras_serializable(package="keras_colorize")
+class HintFields(layers.Layer):
+    """Hint map (N, H, W, 3) -> dense hint fields (N, H/pool, W/pool, 3 per sigma): at every
+    pixel, the Gaussian-weighted mean of the hinted ab around it (normalized convolution: the
+    blurred ab x mask over the blurred mask) and how many hinted pixels that mean rests on."""
+
+    def __init__(self, sigmas=FIELD_SIGMAS, pool=OUTPUT_STRIDE, **kwargs):
+        super().__init__(**kwargs)
+        self.sigmas = tuple(float(sigma) for sigma in sigmas)
+        self.pool = int(pool)
+
+    def call(self, hint_map):
+        hint_map = tf.cast(hint_map, tf.float32)
+        # Channels: ab / AB_OFFSET already times the mask, then the mask.
+        pooled = tf.nn.avg_pool2d(hint_map, self.pool, self.pool, "VALID")
+        fields = []
+        for sigma in self.sigmas:
+            blurred = _gaussian_blur(pooled, sigma)
+            density = blurred[..., 2:]
+            fields += [blurred[..., :2] / tf.maximum(density, 1e-6), _hinted_pixels(density, sigma, self.pool)]
+        return tf.concat(fields, axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        side = [None if size is None else size // self.pool for size in input_shape[1:3]]
+        return (input_shape[0], *side, 3 * len(self.sigmas))
+
+    def get_config(self):
+        return {**super().get_config(), "sigmas": list(self.sigmas), "pool": self.pool}
+
+
+def _gaussian_blur(images, sigma):
+    radius = math.ceil(3 * sigma)
+    taps = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    taps = tf.constant(taps / taps.sum(), tf.float32)
+    channels = images.shape[-1]
+    rows = tf.tile(taps[:, tf.newaxis, tf.newaxis, tf.newaxis], [1, 1, channels, 1])
+    columns = tf.tile(taps[tf.newaxis, :, tf.newaxis, tf.newaxis], [1, 1, channels, 1])
+    images = tf.nn.depthwise_conv2d(images, rows, [1, 1, 1, 1], "SAME")
+    return tf.nn.depthwise_conv2d(images, columns, [1, 1, 1, 1], "SAME")
+
+
+def _hinted_pixels(density, sigma, pool):
+    """The blurred mask as a count of hinted input pixels within about sigma, capped at 4, / 4."""
+    return tf.minimum(density * 2.0 * math.pi * sigma**2 * pool**2, 4.0) / 4.0
+
+
 def hint_network(model):
     """The network a Colorizer runs: [L/100, hint map] -> ab in CIELAB units."""
     return model.network
@@ -93,17 +156,31 @@ def hint_network(model):
     "hint_unet",
     presets={
         "paper": {"image_size": 256, "decoder_filters": [512, 256, 128], "backbone_weights": "imagenet"},
-        "small": {"image_size": 128, "decoder_filters": [256, 128, 64], "backbone_weights": "imagenet"},
+        "small": {"image_size": 128, "decoder_filters": [256, 128, 64], "backbone_weights": "imagenet",
+                  "automatic_weights": "mobilenet_unet_ce", "temperature": 0.5},
     },
     element_format="l_ab",
     inference=hint_network,
 )
-def build_hint_unet(image_size=128, decoder_filters=None, backbone_weights=None, backbone_trainable=False, seed=0):
+def build_hint_unet(
+    image_size=128,
+    decoder_filters=None,
+    backbone_weights=None,
+    backbone_trainable=False,
+    automatic_weights=None,
+    grid_size=10.0,
+    temperature=color.ANNEALED_MEAN_TEMPERATURE,
+    seed=0,
+):
     """[L/100 (S, S, 1), hint map (S, S, 3)] -> ab (S, S, 2), as a `HintColorizer`.
 
     decoder_filters: the widths of the decoder's three stages (default `mobilenet_unet`'s).
     backbone_weights: "imagenet" (what `train.py` uses), None (random: for loading trained
-    weights over) or a weights path. seed: seeds the hints revealed in training.
+    weights over) or a weights path.
+    automatic_weights: a shipped `mobilenet_unet` model of the same decoder widths and grid to
+    start the automatic part from (the `small` preset: "mobilenet_unet_ce"), or None; give its
+    annealed-mean `temperature`.
+    seed: seeds the hints revealed in training.
     """
     decoder_filters = list(decoder_filters or DECODER_FILTERS)
     if image_size % INPUT_STRIDE:
@@ -113,27 +190,43 @@ def build_hint_unet(image_size=128, decoder_filters=None, backbone_weights=None,
     lightness = keras.Input((image_size, image_size, 1), name="lightness")
     hint_map = keras.Input((image_size, image_size, hints.HINT_CHANNELS), name="hints")
     rgb = pretrained.MobileNetInput(name="mobilenet_input")(lightness)
-    taps = feature_extractor(image_size, backbone_weights, backbone_trainable)(rgb)
-    hint_maps = _hint_encoder(layers.Concatenate(name="hint_input")([lightness, hint_map]))
-    # hint_maps run from full size down; the taps from the deepest (1/32) up to 1/4.
-    joined = [
-        layers.Concatenate(name=f"hinted_tap{index}")([tap, hinted])
-        for index, (tap, hinted) in enumerate(zip(taps, hint_maps[:1:-1]), 1)
-    ]
-    x = decoder(joined, decoder_filters)
-    for index, (hinted, filters) in enumerate(zip(hint_maps[1::-1], REFINE_FILTERS), 1):
-        x = layers.UpSampling2D(interpolation="bilinear", name=f"refine_up{index}")(x)
-        x = layers.Concatenate(name=f"refine_concat{index}")([x, hinted])
-        x = conv(x, filters, f"refine_conv{index}")
-    ab = layers.Conv2D(2, 1, dtype="float32", name="ab_signed")(x)
-    ab = layers.Rescaling(color.AB_OFFSET, dtype="float32", name="ab")(ab)
+    features = decoder(feature_extractor(image_size, backbone_weights, backbone_trainable)(rgb), decoder_filters)
+    logits = AnnealedBinLogits(grid_size, temperature, dtype="float32", name="ab_logits")(features)
+    automatic_ab = AnnealedMeanDecoding(grid_size, temperature, dtype="float32", name="automatic_ab")(logits)
+    full, half, quarter = _hint_encoder(layers.Concatenate(name="hint_input")([lightness, hint_map]))
+    x = layers.Concatenate(name="head_concat0")([
+        features, layers.Rescaling(1 / color.AB_OFFSET, name="automatic_ab_signed")(automatic_ab),
+        HintFields(name="hint_fields")(hint_map), quarter,
+    ])
+    x = conv(conv(x, HEAD_FILTERS[0], "head_conv0a"), HEAD_FILTERS[0], "head_conv0b")
+    for index, (hinted, filters) in enumerate(zip((half, full), HEAD_FILTERS[1:]), 1):
+        x = layers.UpSampling2D(interpolation="bilinear", name=f"head_up{index}")(x)
+        x = layers.Concatenate(name=f"head_concat{index}")([x, hinted])
+        x = conv(x, filters, f"head_conv{index}")
+    correction = layers.Conv2D(2, 1, kernel_initializer="zeros", dtype="float32", name="ab_correction")(x)
+    upsampled = layers.UpSampling2D(OUTPUT_STRIDE, interpolation="bilinear", dtype="float32", name="automatic_ab_up")(
+        automatic_ab
+    )
+    ab = layers.Add(dtype="float32", name="ab")([upsampled, layers.Rescaling(color.AB_OFFSET, dtype="float32")(correction)])
     network = keras.Model([lightness, hint_map], ab, name="hint_unet_network")
+    if automatic_weights:
+        _start_from(network, automatic_weights)
     return HintColorizer(network, seed=seed, name="hint_unet")
 
 
 def _hint_encoder(x):
-    """The hint encoder's maps, full size first, each half the size of the one before."""
+    """The hint encoder's maps at full, half and quarter size."""
     maps = [conv(x, HINT_FILTERS[0], "hint_conv0")]
     for index, filters in enumerate(HINT_FILTERS[1:], 1):
         maps.append(conv(maps[-1], filters, f"hint_conv{index}", strides=2))
     return maps
+
+
+def _start_from(network, shipped_name):
+    """Set the automatic part's weights from shipped model `shipped_name` (same layer names)."""
+    from keras_colorize import shipped  # here: shipped imports the model registry
+
+    automatic = shipped.load(shipped_name)
+    for layer in automatic.layers:
+        if layer.weights:
+            network.get_layer(layer.name).set_weights(layer.get_weights())
