@@ -236,6 +236,8 @@ class Colorizer:
         if os.path.lexists(path):
             raise FileExistsError(f"{path}: exists; refusing to overwrite it")
         if export_format == "tflite":
+            if self.takes_hints:
+                raise ValueError(f"{self.name}: a hint model exports as a SavedModel (its signature takes the hints)")
             if path.suffix.lower() != tflite.SUFFIX:
                 raise ValueError(f"{path}: a TensorFlow Lite model is written as a {tflite.SUFFIX} file")
             return tflite.export(self._predictor, self.name, self.element_format, path, quantization, self.rendering)

@@ -96,10 +96,24 @@ def weights_with_a_hint_model(tmp_path_factory):
     for path in shipped.WEIGHTS_DIR.iterdir():
         if path.stem != shipped.HINT_MODEL:
             (folder / path.name).symlink_to(path)
-    keras.utils.set_random_seed(0)  # the same weights, so the same pixels change, each session
     config = models.without_weight_files(shipped.HINT_MODEL)
-    shipped.save(models.build(shipped.HINT_MODEL, **config), shipped.HINT_MODEL, config, folder=folder)
+    shipped.save(untrained_hint_model(**config), shipped.HINT_MODEL, config, folder=folder)
     return folder
+
+
+def untrained_hint_model(**config):
+    """A `hint_unet` with random weights (seeded: the same pixels change each session) whose hint
+    correction, zero at the start of training, is random too, so that hints show."""
+    import keras
+
+    from keras_colorize import models
+    from keras_colorize.models.hint_unet import CORRECTION_LAYER
+
+    keras.utils.set_random_seed(0)
+    model = models.build("hint_unet", **config)
+    correction = model.network.get_layer(CORRECTION_LAYER)
+    correction.kernel.assign(keras.random.normal(correction.kernel.shape, stddev=0.05, seed=0))
+    return model
 
 
 def change_around(before, after, x, y, reach=4):

@@ -11,6 +11,8 @@ import tensorflow as tf
 from keras_colorize import Colorizer, cli, color, hints, models, pretrained, shipped
 from keras_colorize.models.hint_unet import HintColorizer
 
+from conftest import untrained_hint_model
+
 RED = (255, 0, 0)
 RED_AB = color.split_lab(color.rgb_to_lab(np.array([[[1.0, 0.0, 0.0]]], np.float32)))[1].numpy()[0, 0]
 
@@ -106,8 +108,24 @@ def test_hints_files_take_lists_or_a_map_by_image_name_and_name_their_problems(t
 @pytest.fixture(scope="module")
 def hint_model():
     """A small hint_unet with random weights (no pretrained files needed)."""
-    keras.utils.set_random_seed(1)
-    return models.build("hint_unet", backbone_weights=None, decoder_filters=[32, 16, 16])
+    return untrained_hint_model(backbone_weights=None, automatic_weights=None, decoder_filters=[32, 16, 16])
+
+
+@pytest.mark.parametrize("preset", ["paper", "small"])
+def test_presets_build_at_the_sizes_docs_models_md_states(preset):
+    from test_models import DOCUMENTED_SIZES, bare_build, forward_flops
+
+    model = bare_build("hint_unet", preset)
+    parameters, gflops = DOCUMENTED_SIZES["hint_unet", preset]
+    assert f"{model.count_params():,}" == parameters
+    assert forward_flops(model) / 1e9 == pytest.approx(gflops, rel=0.01)
+
+
+def test_untrained_it_colours_as_the_automatic_model_it_starts_from(lfw_faces):
+    if "mobilenet_unet_ce" not in shipped.available() or pretrained.find_imagenet_tfjs() is None:
+        pytest.skip("needs the shipped mobilenet_unet_ce and ../shared/pretrained")
+    started = Colorizer.from_model(models.build("hint_unet"))
+    np.testing.assert_array_equal(started.colorize(lfw_faces[:2]), Colorizer.load("mobilenet_unet_ce").colorize(lfw_faces[:2]))
 
 
 def test_the_model_takes_lightness_and_a_hint_map_and_gives_ab_at_the_input_size(hint_model):
@@ -124,7 +142,9 @@ def test_training_reveals_hints_and_the_loss_falls_when_overfitting(lfw_faces):
     lightness, ab = color.split_lab(color.rgb_to_lab(faces))
     lightness = color.l_to_unit(lightness)
     keras.utils.set_random_seed(0)
-    model = models.build("hint_unet", image_size=64, backbone_weights=None, decoder_filters=[32, 16, 16])
+    model = models.build(
+        "hint_unet", image_size=64, backbone_weights=None, automatic_weights=None, decoder_filters=[32, 16, 16]
+    )
     model.compile(keras.optimizers.Adam(2e-3), loss="huber")
     history = [float(model.train_on_batch(lightness, ab)) for _ in range(30)]
     assert np.mean(history[-5:]) < 0.6 * np.mean(history[:5])
@@ -175,6 +195,11 @@ def test_the_savedmodel_export_takes_hints(hint_colorizer, tmp_path):
     photo = _photo()
     np.testing.assert_array_equal(exported.colorize(photo), hint_colorizer.colorize(photo))
     assert not np.array_equal(exported.colorize(photo, hints=[(30, 40, RED)]), exported.colorize(photo))
+
+
+def test_a_hint_model_exports_to_savedmodel_only(hint_colorizer, tmp_path):
+    with pytest.raises(ValueError, match="exports as a SavedModel"):
+        hint_colorizer.export(tmp_path / "hints.tflite", "tflite")
 
 
 def test_evaluate_writes_the_psnr_curve_over_hint_counts(hint_model, tmp_path, lfw_faces):

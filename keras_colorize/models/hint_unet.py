@@ -60,6 +60,8 @@ HINT_FILTERS = (16, 32, 64)  # the hint encoder at 1, 1/2 and 1/4 of the input s
 HEAD_FILTERS = (64, 32, 16)  # the hint head at 1/4, 1/2 and 1/1
 FIELD_SIGMAS = (1.0, 3.0, 8.0)  # the hint fields' spreads, in pixels at 1/4 of the input size
 HINTED_PIXEL_WEIGHT = 10.0
+GATE_BIAS = 2.0  # the field gates start at sigmoid(2) = 0.88: hints spread before any training
+CORRECTION_LAYER = "ab_correction"  # the layer whose output corrects the automatic colours
 
 
 @keras.saving.register_keras_serializable(package="keras_colorize")
@@ -131,6 +133,24 @@ class HintFields(layers.Layer):
         return {**super().get_config(), "sigmas": list(self.sigmas), "pool": self.pool}
 
 
+@keras.saving.register_keras_serializable(package="keras_colorize")
+class FieldBlend(layers.Layer):
+    """[ab (N, h, w, 2), hint fields (N, h, w, 3 per sigma), gates (N, h, w, one per sigma)] ->
+    ab moved towards each field's hinted colour, widest first, by gate x the field's density:
+    where no hint is near, the ab stays as it was."""
+
+    def call(self, inputs):
+        ab, fields, gates = (tf.cast(tensor, tf.float32) for tensor in inputs)
+        for index in reversed(range(gates.shape[-1])):
+            hinted_ab = color.ab_from_signed(fields[..., 3 * index:3 * index + 2])
+            weight = gates[..., index:index + 1] * fields[..., 3 * index + 2:3 * index + 3]
+            ab = ab + weight * (hinted_ab - ab)
+        return ab
+
+    def compute_output_shape(self, input_shapes):
+        return input_shapes[0]
+
+
 def _gaussian_blur(images, sigma):
     radius = math.ceil(3 * sigma)
     taps = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
@@ -168,6 +188,7 @@ def build_hint_unet(
     backbone_weights=None,
     backbone_trainable=False,
     automatic_weights=None,
+    automatic_trainable=False,
     grid_size=10.0,
     temperature=color.ANNEALED_MEAN_TEMPERATURE,
     seed=0,
@@ -179,7 +200,8 @@ def build_hint_unet(
     weights over) or a weights path.
     automatic_weights: a shipped `mobilenet_unet` model of the same decoder widths and grid to
     start the automatic part from (the `small` preset: "mobilenet_unet_ce"), or None; give its
-    annealed-mean `temperature`.
+    annealed-mean `temperature`. automatic_trainable: train the decoder and bin head too (by
+    default only the hint encoder and head train, so no hints still give the automatic colours).
     seed: seeds the hints revealed in training.
     """
     decoder_filters = list(decoder_filters or DECODER_FILTERS)
@@ -194,23 +216,30 @@ def build_hint_unet(
     logits = AnnealedBinLogits(grid_size, temperature, dtype="float32", name="ab_logits")(features)
     automatic_ab = AnnealedMeanDecoding(grid_size, temperature, dtype="float32", name="automatic_ab")(logits)
     full, half, quarter = _hint_encoder(layers.Concatenate(name="hint_input")([lightness, hint_map]))
+    fields = HintFields(name="hint_fields")(hint_map)
     x = layers.Concatenate(name="head_concat0")([
-        features, layers.Rescaling(1 / color.AB_OFFSET, name="automatic_ab_signed")(automatic_ab),
-        HintFields(name="hint_fields")(hint_map), quarter,
+        features, layers.Rescaling(1 / color.AB_OFFSET, name="automatic_ab_signed")(automatic_ab), fields, quarter,
     ])
     x = conv(conv(x, HEAD_FILTERS[0], "head_conv0a"), HEAD_FILTERS[0], "head_conv0b")
+    gates = layers.Conv2D(
+        len(FIELD_SIGMAS), 1, activation="sigmoid", kernel_initializer="zeros",
+        bias_initializer=keras.initializers.Constant(GATE_BIAS), dtype="float32", name="field_gates",
+    )(x)
+    guided_ab = FieldBlend(name="field_blend")([automatic_ab, fields, gates])
     for index, (hinted, filters) in enumerate(zip((half, full), HEAD_FILTERS[1:]), 1):
         x = layers.UpSampling2D(interpolation="bilinear", name=f"head_up{index}")(x)
         x = layers.Concatenate(name=f"head_concat{index}")([x, hinted])
         x = conv(x, filters, f"head_conv{index}")
-    correction = layers.Conv2D(2, 1, kernel_initializer="zeros", dtype="float32", name="ab_correction")(x)
-    upsampled = layers.UpSampling2D(OUTPUT_STRIDE, interpolation="bilinear", dtype="float32", name="automatic_ab_up")(
-        automatic_ab
+    correction = layers.Conv2D(2, 1, kernel_initializer="zeros", dtype="float32", name=CORRECTION_LAYER)(x)
+    upsampled = layers.UpSampling2D(OUTPUT_STRIDE, interpolation="bilinear", dtype="float32", name="guided_ab_up")(
+        guided_ab
     )
     ab = layers.Add(dtype="float32", name="ab")([upsampled, layers.Rescaling(color.AB_OFFSET, dtype="float32")(correction)])
     network = keras.Model([lightness, hint_map], ab, name="hint_unet_network")
     if automatic_weights:
         _start_from(network, automatic_weights)
+    for layer in _automatic_layers(network):
+        layer.trainable = automatic_trainable
     return HintColorizer(network, seed=seed, name="hint_unet")
 
 
@@ -220,6 +249,11 @@ def _hint_encoder(x):
     for index, filters in enumerate(HINT_FILTERS[1:], 1):
         maps.append(conv(maps[-1], filters, f"hint_conv{index}", strides=2))
     return maps
+
+
+def _automatic_layers(network):
+    """The decoder and bin head: the layers `mobilenet_unet` shares (MobileNet is frozen anyway)."""
+    return [layer for layer in network.layers if layer.name.startswith("decoder_") or layer.name == "ab_logits"]
 
 
 def _start_from(network, shipped_name):
