@@ -1,6 +1,7 @@
 """`Colorizer`: load any trained model and colorize images of any size.
 
     from keras_colorize import Colorizer
+    colorizer = Colorizer.from_preset("unet")     # a shipped model; Colorizer.load takes those too
     colorizer = Colorizer.load("runs/unet")       # run folder, .keras file, SavedModel, shipped name
     rgb = colorizer.colorize("old_photo.jpg")     # uint8 RGB at the input's size
 
@@ -131,7 +132,7 @@ class Colorizer:
         in Keras's safe mode (no Lambda layers' code) whatever the setting."""
         shipped_name = shipped.name_in(str(source))
         if shipped_name is not None:
-            return cls._load_shipped(shipped_name, size)
+            return cls.from_preset(shipped_name, size)
         path = Path(source)
         if (path / "model.keras").is_file():
             return cls._load_keras(path / "model.keras", size)
@@ -140,7 +141,7 @@ class Colorizer:
         # Checked only now: a file or a folder without a model that shares a shipped model's
         # name (a `classifier/` of outputs, say) must not hide that model, the apps' default.
         if str(source) in shipped.available():
-            return cls._load_shipped(str(source), size)
+            return cls.from_preset(str(source), size)
         if path.is_file() and path.suffix.lower() == tflite.SUFFIX:
             return _fixed_size_only(cls._load_tflite(path), size)
         if path.is_file():
@@ -156,7 +157,9 @@ class Colorizer:
         )
 
     @classmethod
-    def _load_shipped(cls, name, size=None):
+    def from_preset(cls, name, size=None):
+        """The model shipped as preset `name` (`keras_colorize/presets/<name>/`: see `shipped`);
+        `size` as in `from_model`."""
         return cls.from_model(shipped.load(name), source=shipped.source_of(name), size=size)
 
     @classmethod

@@ -10,12 +10,11 @@ import tensorflow as tf
 from keras_colorize import augment as augment_lib
 from keras_colorize import data, datasets, models, samples
 from keras_colorize.run_folder import SAMPLE_FILE
-from keras_colorize.training_settings import SHARED_DATA_FILES
 
 
 def default_data(model, out_dir, data_dir="data"):
-    """`data/<standard file>` when `make data` has built it, else the built-in sample."""
-    standard = Path(data_dir) / SHARED_DATA_FILES[model]
+    """`data/<the model's standard data>` when `make data` has built it, else the built-in sample."""
+    standard = Path(data_dir) / models.spec(model).standard_data
     if standard.exists():
         return standard
     return build_sample_dataset(Path(out_dir) / SAMPLE_FILE)

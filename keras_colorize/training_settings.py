@@ -1,6 +1,5 @@
 """What a training run is given: its settings (`TrainingSettings`, the run folder's
-config.json), the papers' settings per model (`PAPER_SETTINGS`, the defaults; where a paper is
-silent the value is marked so in the comment) and the standard data each model trains on.
+config.json), starting from the paper's settings of its model (`models.spec(name).training`).
 """
 
 import dataclasses
@@ -8,18 +7,6 @@ import json
 
 from keras_colorize import models
 from keras_colorize.models.classifier import REBALANCING_MIX
-
-SHARED_DATA_FILES = {
-    "sketch_inverter": "celeba100.h5",
-    "unet": "lfw128.h5",
-    "unet_gan": "lfw128.h5",
-    "fusion": "lfw128.h5",
-    "classifier": "lfw128.h5",
-    "pix2pix": "edges2shoes.h5",
-    "mobilenet_unet": "general256_train.h5",
-    "hint_unet": "general256_train.h5",
-}
-
 
 @dataclasses.dataclass
 class TrainingSettings:
@@ -55,47 +42,13 @@ class TrainingSettings:
         return json.dumps({**dataclasses.asdict(self), **extra}, indent=2, sort_keys=True)
 
 
-PAPER_SETTINGS = {
-    # Joy & Singh 2017, section VIII: 6 epochs, batch 128, learning rate halved every half
-    # epoch; section VI: MSE, Adam (its rate unstated: 1e-3, tflearn's and Keras's default).
-    "sketch_inverter": dict(loss="mse", learning_rate=1e-3, batch_size=128, epochs=6,
-                            halve_lr_every_half_epoch=True),
-    # Varjas & Vitanov, section 4.2 and the Hungarian abstract: MAE, then SSIM "24 epoch
-    # után" (after 24 epochs), and no improvement "20 tanítási epoch után" (after 20 training
-    # epochs). 20 < 24, so the 20 are read as the SSIM stage's: 24 + 20 = 44 epochs in all.
-    # Adam (section 3.1); batch unstated (ours).
-    "unet": dict(loss="mae", second_loss="ssim", second_loss_epoch=24, learning_rate=1e-3,
-                 batch_size=32, epochs=44),
-    # Same paper, sec. 3.2: discriminator alone first, then both; the rest unstated (ours).
-    "unet_gan": dict(learning_rate=2e-4, beta_1=0.5, batch_size=16, epochs=10,
-                     discriminator_warmup_epochs=1),
-    # You et al., section III.A/C: MSE (eq. 2), Adam, batch 16; epochs unstated ("approximately
-    # 10 hours"), the rate is Keras's default.
-    "fusion": dict(loss="mse", learning_rate=1e-3, batch_size=16, epochs=20),
-    # Zhang, "Sketch-to-Color Image with GANs", section II.B: 65 epochs, Adam, rotation / shear /
-    # zoom / shift / Gaussian noise augmentation (II.A). Rate, beta_1 and batch are unstated:
-    # 2e-4, 0.5 and 1 are pix2pix's (Isola et al. 2017, the TensorFlow tutorial it follows).
-    "pix2pix": dict(learning_rate=2e-4, beta_1=0.5, batch_size=1, epochs=65, augment="gan"),
-    # Sayyed et al. give no training settings: Zhang et al. 2016's class-rebalanced
-    # cross-entropy, Adam 3e-5, batch 40; the regression baseline trains with eq. 2's Huber.
-    "classifier": dict(loss="rebalanced", learning_rate=3e-5, batch_size=40, epochs=10),
-    # No paper: the classifier's loss on a frozen pretrained encoder, so a higher learning rate;
-    # jitter and mirroring because general photos are few.
-    "mobilenet_unet": dict(loss="rebalanced", learning_rate=3e-4, batch_size=32, epochs=10,
-                           augment="pix2pix"),
-    # Zhang et al. 2017 (SIGGRAPH), sec. 3.3: smooth-L1 (Huber, delta 1) on ab, Adam; their rate
-    # (1e-5) and schedule are for training from scratch on ImageNet: ours are mobilenet_unet's.
-    "hint_unet": dict(loss="huber", learning_rate=3e-4, batch_size=32, epochs=10, augment="pix2pix"),
-}
 # The ab-bin models' losses (`classifier.training_loss`): class-rebalanced, or plain.
 BIN_LOSSES = ("rebalanced", "crossentropy")
-# Trained by `ConditionalGAN`'s own losses (adversarial BCE + l1_weight x L1), not by `loss`.
-GAN_MODELS = ("pix2pix", "unet_gan")
 
 
 def default_settings(model, **overrides):
-    """The paper settings of `model`, with overrides (None values are ignored)."""
-    models.presets(model)  # validates the name
+    """The paper settings of `model` (its spec's `training`), with overrides (None values are ignored)."""
+    spec = models.spec(model)
     fields = {field.name for field in dataclasses.fields(TrainingSettings)}
     unknown = sorted(set(overrides) - fields)
     if unknown:
@@ -111,12 +64,12 @@ def default_settings(model, **overrides):
     given = {key: value for key, value in overrides.items() if value is not None}
     _check_setting_types(given)
     pixel_losses = sorted({"loss", "second_loss"} & set(given))
-    if model in GAN_MODELS and pixel_losses:
+    if spec.adversarial and pixel_losses:
         raise ValueError(
             f"{model} trains with adversarial BCE + l1_weight x L1, so {pixel_losses} would be "
             "ignored; change the L1 weight with --set l1_weight=VALUE"
         )
-    return TrainingSettings(model=model, **{**PAPER_SETTINGS[model], **given})
+    return TrainingSettings(model=model, **{**spec.training, **given})
 
 
 def _check_setting_types(given):

@@ -2,14 +2,15 @@
 
     python scripts/results.py            # make results
 
-For each model in keras_colorize/weights/ (and each unshipped one named by --also, or scored
+For each model in keras_colorize/presets/ (and each unshipped one named by --also, or scored
 before): `evaluation.evaluate` on the LFW test faces (data/lfw128.h5, pencil sketches for sketch
 models), the CUFS test portraits (data/cufs.h5, artists' sketches) and, for gray-photo models,
 the general photos (data/general256_test.h5, with the Frechet distance), into
 docs/results/<lfw|cufs|general>/<name>/, unless that folder already holds the summary of the same
 weights (their sha256 in `weights.sha256`: a re-shipped or retrained model is scored again;
 `--rescore` scores every model again, after a change to how models are run or scored). Then:
-- keras_colorize/weights/<name>.md, the model card (training stages from <name>.json, metrics);
+- keras_colorize/presets/<name>/README.md, the model card (training stages from its config.json,
+  metrics);
 - the README's results tables, between the `results:begin` / `results:end` markers;
 - docs/results/bw_historical.jpg (old photographs through every gray model; a JPEG, as its PNG
   took 2 MB),
@@ -56,7 +57,7 @@ def weights_fingerprint(colorizer):
     """sha256 of what `colorizer` was loaded from: a shipped model's weights, a model file or a
     SavedModel folder (`Colorizer.load` has resolved the source to it)."""
     shipped_name = shipped.name_in(colorizer.source)
-    path = shipped.WEIGHTS_DIR / f"{shipped_name}.npz" if shipped_name else Path(colorizer.source)
+    path = shipped.weights_path(shipped_name) if shipped_name else Path(colorizer.source)
     files = sorted(file for file in path.rglob("*") if file.is_file()) if path.is_dir() else [path]
     digest = hashlib.sha256()
     for file in files:
@@ -200,7 +201,7 @@ def model_card(name, description, summaries):
         f"# Model card: `{name}`",
         "",
         f"Model `{description['model']}` (`keras_colorize/models/`), builder config "
-        f"`{json.dumps(description['config'])}`. Load it with `Colorizer.load(\"{name}\")`.",
+        f"`{json.dumps(description['config'])}`. Load it with `Colorizer.from_preset(\"{name}\")`.",
         "",
         "## Training",
         "",
@@ -329,7 +330,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     names = shipped.available()
     if not names:
-        print("error: no shipped models in keras_colorize/weights/", file=sys.stderr)
+        print("error: no shipped models in keras_colorize/presets/", file=sys.stderr)
         return 2
     also = unshipped_scored(args.out, names) if args.also is None else dict(args.also)
     if clashes := sorted(set(also) & set(names)):
@@ -344,7 +345,7 @@ def main(argv=None):
         return 2
     for name in names:
         description = shipped.description(name)
-        (shipped.WEIGHTS_DIR / f"{name}.md").write_text(model_card(name, description, summaries))
+        shipped.card_path(name).write_text(model_card(name, description, summaries))
     update_readme(args.readme, readme_section(summaries))
     by_input = {
         kind: {name: source for name, source in sources.items() if summaries["lfw", name]["model"]["input"] == kind}
@@ -353,7 +354,7 @@ def main(argv=None):
     historical_grid(by_input["gray"], args.shared / "bw_historical", args.out / "bw_historical.jpg")
     general_grid(by_input["gray"], args.shared / "imagenet_sample", args.out / "general_photos.jpg")
     sketch_grid(by_input["sketch"], args.data, args.out / "cufs_sketches.png")
-    print(f"cards in {shipped.WEIGHTS_DIR}, tables in {args.readme}, grids in {args.out}")
+    print(f"cards in {shipped.PRESETS_DIR}/*/{shipped.CARD_FILE}, tables in {args.readme}, grids in {args.out}")
     return 0
 
 

@@ -1,8 +1,9 @@
 """Ship a trained run inside the package: `python scripts/ship_model.py runs/unet --name unet`.
 
-Writes keras_colorize/weights/<name>.npz (float16) and <name>.json (see `keras_colorize.shipped`).
-The JSON also records how the model was trained, stage by stage (a fine-tuned run names the
-run it started from), which `scripts/results.py` turns into the model card.
+Writes the preset folder keras_colorize/presets/<name>/: model.weights.h5 (float16) and
+config.json (see `keras_colorize.shipped`). config.json also records how the model was trained,
+stage by stage (a fine-tuned run names the run it started from), which `scripts/results.py`
+turns into the model card, README.md.
 
 float16 is kept only when the shipped model's mean PSNR on the first --check-images test
 images stays within --tolerance dB (0.1) of the float32 model's; otherwise float32 ships.
@@ -85,7 +86,7 @@ def training_stages(run):
         })
         run, shipped_name = _started_from(settings)
         settings = runs.read_if_run(run) if run else None
-    # A shipped model's JSON keeps the stages that made it; read before this run replaces it.
+    # A shipped model's config.json keeps the stages that made it; read before this run replaces it.
     earlier = shipped.description(shipped_name)["training"] if shipped_name else []
     return earlier + stages[::-1]
 
@@ -100,25 +101,25 @@ def mean_psnr(colorizer, check_data, images):
     return summary["results"]["model"]["psnr"]["mean"], summary["images"]["evaluated"]
 
 
-def stored_psnr(model, model_name, config, dtype, check_data, images):
+def stored_psnr(model, model_name, config, preset, dtype, check_data, images):
     """(mean PSNR, images evaluated) of `model` stored in `dtype` and rebuilt as shipped: in
     float32, whatever precision policy the run trained and saved its layers with."""
     with tempfile.TemporaryDirectory() as folder:
-        shipped.save(model, model_name, config, folder=folder, dtype=dtype)
+        shipped.save(model, model_name, config, folder=folder, dtype=dtype, preset=preset)
         return mean_psnr(Colorizer.from_model(shipped.load(model_name, folder)), check_data, images)
 
 
 def ship(run, name, checkpoint, check_data, check_images, tolerance, replace=False, temperature=None):
     settings = runs.read(run)
     if name in shipped.available() and not replace:
-        raise ValueError(f"{name}: already shipped (keras_colorize/weights/{name}.npz); "
+        raise ValueError(f"{name}: already shipped (keras_colorize/presets/{name}/); "
                          "pass --replace to ship this run in its place, or --name to ship it beside")
     model = keras.saving.load_model(run_model_path(run, checkpoint), compile=False)
-    model_name, config = settings["model"], settings["model_config"]
+    model_name, config, preset = settings["model"], settings["model_config"], settings["preset"]
     if temperature is not None:  # refused (ValueError) for a model without the option
-        config = models.config(model_name, settings["preset"], **{**config, "temperature": temperature})
-    reference, evaluated = stored_psnr(model, model_name, config, "float32", check_data, check_images)
-    half, _ = stored_psnr(model, model_name, config, "float16", check_data, check_images)
+        config = models.config(model_name, preset, **{**config, "temperature": temperature})
+    reference, evaluated = stored_psnr(model, model_name, config, preset, "float32", check_data, check_images)
+    half, _ = stored_psnr(model, model_name, config, preset, "float16", check_data, check_images)
     dtype = "float16" if abs(reference - half) <= tolerance else "float32"
     extra = {
         "training": training_stages(run), "checkpoint": checkpoint,
@@ -127,13 +128,13 @@ def ship(run, name, checkpoint, check_data, check_images, tolerance, replace=Fal
             "psnr_float32": round(reference, 3), "psnr_float16": round(half, 3), "kept": dtype,
         },
     }
-    path = shipped.save(model, model_name, config, name=name, dtype=dtype, extra=extra)
+    path = shipped.save(model, model_name, config, name=name, dtype=dtype, preset=preset, extra=extra)
     print(f"{path}: {path.stat().st_size / 2**20:.2f} MiB, {dtype} "
           f"(PSNR float32 {reference:.3f} dB, float16 {half:.3f} dB)")
     if dtype == "float32":
         print(f"warning: {name} ships in float32 (twice float16's bytes): float16 moved PSNR by more "
               f"than {tolerance} dB", file=sys.stderr)
-    total = sum(file.stat().st_size for file in shipped.WEIGHTS_DIR.glob("*.npz"))
+    total = sum(shipped.weights_path(shipped_name).stat().st_size for shipped_name in shipped.available())
     if total > WEIGHTS_BUDGET_BYTES:
         print(f"warning: the shipped weights now total {total / 1e6:.1f} MB, over the "
               f"{WEIGHTS_BUDGET_BYTES / 1e6:.0f} MB budget", file=sys.stderr)

@@ -86,14 +86,14 @@ def trained_run(tmp_path_factory):
 @pytest.fixture(scope="session")
 def weights_with_a_hint_model(tmp_path_factory):
     """A shipped-models folder: the package's, linked, with an untrained `hint_unet` (in place of
-    any shipped one), for the tests of the hint interfaces to patch `shipped.WEIGHTS_DIR` to:
+    any shipped one), for the tests of the hint interfaces to patch `shipped.PRESETS_DIR` to:
     they must not wait for a trained hint model, and they check that hints reach the model."""
     import keras
 
     from keras_colorize import models, shipped
 
     folder = tmp_path_factory.mktemp("weights")
-    for path in shipped.WEIGHTS_DIR.iterdir():
+    for path in shipped.PRESETS_DIR.iterdir():
         if path.stem != shipped.HINT_MODEL:
             (folder / path.name).symlink_to(path)
     config = models.without_weight_files(shipped.HINT_MODEL)

@@ -142,7 +142,7 @@ def test_a_model_of_unknown_input_is_trusted(photo_folder, tmp_path, capsys, mon
 
 
 def test_model_errors_exit_2_with_a_hint(photo_folder, tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr("keras_colorize.shipped.WEIGHTS_DIR", tmp_path / "no_weights")
+    monkeypatch.setattr("keras_colorize.shipped.PRESETS_DIR", tmp_path / "no_presets")
     out = tmp_path / "out"
     assert cli.main(["colorize", str(photo_folder), "-o", str(out)]) == cli.EXIT_ERROR
     error = capsys.readouterr().err

@@ -139,7 +139,7 @@ def test_run_folder_keras_file_and_saved_model_load_the_same_model(trained_run, 
 
 
 def test_bad_model_sources_name_the_path_and_the_problem(tmp_path, monkeypatch):
-    monkeypatch.setattr("keras_colorize.shipped.WEIGHTS_DIR", tmp_path / "no_weights")
+    monkeypatch.setattr("keras_colorize.shipped.PRESETS_DIR", tmp_path / "no_presets")
     with pytest.raises(ModelLoadError, match=r"missing_run: no such file or folder.*not a shipped"):
         Colorizer.load(tmp_path / "missing_run")
     (tmp_path / "empty_run").mkdir()
@@ -153,12 +153,12 @@ def test_bad_model_sources_name_the_path_and_the_problem(tmp_path, monkeypatch):
 def test_shipped_weights_that_do_not_fit_are_a_model_load_error(tmp_path, monkeypatch):
     config = models.config("unet", "small", base_filters=8)
     shipped.save(models.build("unet", **config), "unet", config, folder=tmp_path)
-    description = json.loads((tmp_path / "unet.json").read_text())
+    description = json.loads((tmp_path / "unet" / "config.json").read_text())
     description["config"]["base_filters"] = 4
-    (tmp_path / "unet.json").write_text(json.dumps(description))
-    monkeypatch.setattr("keras_colorize.shipped.WEIGHTS_DIR", tmp_path)
+    (tmp_path / "unet" / "config.json").write_text(json.dumps(description))
+    monkeypatch.setattr("keras_colorize.shipped.PRESETS_DIR", tmp_path)
     # The apps catch ModelLoadError alone.
-    with pytest.raises(ModelLoadError, match="unet.npz: its arrays do not fit"):
+    with pytest.raises(ModelLoadError, match="model.weights.h5: its weights do not fit"):
         Colorizer.load("unet")
 
 
@@ -293,10 +293,10 @@ def test_float_images_outside_the_unit_range_are_refused(image, named):
 
 @pytest.fixture
 def shipped_unet(tmp_path, monkeypatch):
-    """A small untrained U-Net shipped as "unet" from a weights folder of its own."""
+    """A small untrained U-Net shipped as "unet" from a presets folder of its own."""
     config = models.config("unet", "small", base_filters=8)
-    shipped.save(models.build("unet", **config), "unet", config, folder=tmp_path / "weights")
-    monkeypatch.setattr("keras_colorize.shipped.WEIGHTS_DIR", tmp_path / "weights")
+    shipped.save(models.build("unet", **config), "unet", config, folder=tmp_path / "presets")
+    monkeypatch.setattr("keras_colorize.shipped.PRESETS_DIR", tmp_path / "presets")
     return "unet"
 
 

@@ -14,11 +14,11 @@ from keras_colorize.images import read_rgb
 
 @pytest.mark.slow
 def test_shipped_weights_and_earlier_runs_are_used_without_training(trained_run, tmp_path, monkeypatch):
-    weights, runs = tmp_path / "weights", tmp_path / "runs"
+    presets, runs = tmp_path / "presets", tmp_path / "runs"
     unet = keras.saving.load_model(trained_run("unet") / "model.keras", compile=False)
-    shipped.save(unet, "unet", models.config("unet", "small"), name=shipped.PHOTO_MODEL, folder=weights)
+    shipped.save(unet, "unet", models.config("unet", "small"), name=shipped.PHOTO_MODEL, folder=presets)
     shutil.copytree(trained_run("sketch_inverter"), runs / "sketch_inverter")
-    monkeypatch.setattr("keras_colorize.shipped.WEIGHTS_DIR", weights)
+    monkeypatch.setattr("keras_colorize.shipped.PRESETS_DIR", presets)
     monkeypatch.setattr("keras_colorize.training.train", lambda *args: pytest.fail("trained"))
 
     assert demo.load_or_train(shipped.PHOTO_MODEL, runs).source == f"shipped:{shipped.PHOTO_MODEL}"

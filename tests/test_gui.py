@@ -173,7 +173,7 @@ def _update_seconds(app):
 @needs_x
 def test_hints_placed_recoloured_moved_and_deleted_with_the_mouse_steer_the_result(
         make_app, weights_with_a_hint_model, monkeypatch, cat_photo, tmp_path):
-    monkeypatch.setattr(shipped, "WEIGHTS_DIR", weights_with_a_hint_model)
+    monkeypatch.setattr(shipped, "PRESETS_DIR", weights_with_a_hint_model)
     photo_model = cli.build_parser().parse_args(["gui"]).photo_model
     assert photo_model == shipped.HINT_MODEL  # shipped, it is the window's default
     app = make_app(tmp_path / "no_sketch_model", photo_model)

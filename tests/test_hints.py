@@ -9,7 +9,6 @@ import pytest
 import tensorflow as tf
 
 from keras_colorize import Colorizer, cli, color, hints, models, pretrained, shipped
-from keras_colorize.models.hint_unet import HintColorizer
 
 from conftest import untrained_hint_model
 
@@ -111,16 +110,6 @@ def hint_model():
     return untrained_hint_model(backbone_weights=None, automatic_weights=None, decoder_filters=[32, 16, 16])
 
 
-@pytest.mark.parametrize("preset", ["paper", "small"])
-def test_presets_build_at_the_sizes_docs_models_md_states(preset):
-    from test_models import DOCUMENTED_SIZES, bare_build, forward_flops
-
-    model = bare_build("hint_unet", preset)
-    parameters, gflops = DOCUMENTED_SIZES["hint_unet", preset]
-    assert f"{model.count_params():,}" == parameters
-    assert forward_flops(model) / 1e9 == pytest.approx(gflops, rel=0.01)
-
-
 def test_untrained_it_colours_as_the_automatic_model_it_starts_from(lfw_faces):
     if "mobilenet_unet_ce" not in shipped.available() or pretrained.find_imagenet_tfjs() is None:
         pytest.skip("needs the shipped mobilenet_unet_ce and ../shared/pretrained")
@@ -148,16 +137,6 @@ def test_training_reveals_hints_and_the_loss_falls_when_overfitting(lfw_faces):
     model.compile(keras.optimizers.Adam(2e-3), loss="huber")
     history = [float(model.train_on_batch(lightness, ab)) for _ in range(30)]
     assert np.mean(history[-5:]) < 0.6 * np.mean(history[:5])
-
-
-def test_a_saved_hint_model_loads_back_with_the_same_outputs(hint_model, tmp_path):
-    hint_model.save(tmp_path / "hints.keras")
-    loaded = keras.saving.load_model(tmp_path / "hints.keras")
-    assert isinstance(loaded, HintColorizer)
-    given = [
-        tf.random.stateless_uniform((1, 128, 128, 1), [0, 0]), hints.from_points([(5, 5, RED)], 128, 128, 128, 128)
-    ]
-    np.testing.assert_allclose(loaded.network(given), hint_model.network(given), atol=1e-5)
 
 
 # --- through the package ---------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""Every registered model: builds at both presets (the sizes docs/models.md states), fits its
-element format, serializes; FLOPs."""
+"""Every registered model builds at both presets, at the sizes docs/models.md states, taking and
+giving its element format (the rest of the shared contract: `test_model_contract.py`); FLOPs."""
 
 from pathlib import Path
 
@@ -8,26 +8,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_colorize import data, models
+import model_harness
+from keras_colorize import models
 from keras_colorize.models.flops import forward_flops
 from keras_colorize.models.layers import FusedBatchNormalization
-
-# A model taking colour hints beside its image has two inputs: tests/test_hints.py holds it to
-# the same contract.
-MODEL_NAMES = [name for name in models.available() if not models.takes_hints(name)]
-
-# What each element format's target holds, so what a model's (inference) output must stay in.
-TARGET_RANGES = {
-    "l_ab_unit": (0.0, 1.0),
-    "l_lab_unit": (0.0, 1.0),
-    "l_ab_signed": (-1.0, 1.0),
-    "l_ab": (-128.0, 128.0),
-    "gray_rgb": (0.0, 1.0),
-    "sketch_rgb": (0.0, 1.0),
-    "sketch_rgb_tanh": (-1.0, 1.0),
-}
-LINEAR_OUTPUTS = {"sketch_inverter"}  # Joy & Singh's last layer is linear: no range to check
-
 
 def documented_sizes():
     """{(model, preset): (parameters, GFLOPs)} from docs/models.md's summary table."""
@@ -45,84 +29,18 @@ def documented_sizes():
 DOCUMENTED_SIZES = documented_sizes()
 
 
-def bare_build(name, preset):
-    """`name` at `preset` without pretrained weights: the contract holds for any weights, and a
-    machine without ../shared/pretrained would otherwise try to download them."""
-    return models.build(name, preset, **models.without_weight_files(name, models.presets(name)[preset]))
-
-
-def format_shapes(name, size):
-    """(input shape, target shape) of one `name` element at size x size, batch dim first."""
-    sample = {"rgb": tf.zeros((size, size, 3)), "sketch": tf.zeros((size, size, 1))}
-    inputs, target = data.get_format(models.element_format(name)).to_pair(sample)
-    return (None, *inputs.shape), (None, *target.shape)
-
-
-@pytest.fixture(scope="module")
-def small_model():
-    """`small_model(name)`: the small preset of `name`, built once per module (seeded)."""
-    built = {}
-
-    def get(name):
-        if name not in built:
-            keras.utils.set_random_seed(0)
-            built[name] = bare_build(name, "small")
-        return built[name]
-
-    return get
-
-
 @pytest.mark.parametrize("preset", ["paper", "small"])
-@pytest.mark.parametrize("name", MODEL_NAMES)
+@pytest.mark.parametrize("name", models.available())
 def test_preset_builds_with_its_element_format_shapes(name, preset, record_property):
-    model = bare_build(name, preset)
-    size = model.input_shape[1]
-    input_shape, target_shape = format_shapes(name, size)
-    assert model.input_shape == input_shape
+    model = model_harness.bare_build(name, preset)
+    input_shape, target_shape = model_harness.format_shapes(name, model_harness.input_side(model))
+    assert tuple(model.inputs[0].shape) == input_shape
     assert models.inference_model(name, model).output_shape == target_shape
     parameters, gflops = DOCUMENTED_SIZES[name, preset]
     assert f"{model.count_params():,}" == parameters, "docs/models.md's summary table is out of date"
     assert forward_flops(model) / 1e9 == pytest.approx(gflops, rel=0.01, abs=0.0005)
     record_property("parameters", model.count_params())
     record_property("forward_flops", forward_flops(model))
-
-
-@pytest.mark.parametrize("name", MODEL_NAMES)
-def test_small_preset_output_on_real_faces(name, small_model, lfw_pairs):
-    model = small_model(name)
-    inputs, targets = lfw_pairs(name, model.input_shape[1])
-    outputs = models.inference_model(name, model).predict(inputs, verbose=0)
-    assert outputs.shape == targets.shape
-    assert outputs.dtype == np.float32
-    assert np.isfinite(outputs).all()
-    if name not in LINEAR_OUTPUTS:
-        low, high = TARGET_RANGES[models.element_format(name)]
-        assert low <= outputs.min() and outputs.max() <= high
-
-
-# An untrained model's optimizer has no slots yet, so Keras skips restoring its state.
-@pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")
-@pytest.mark.parametrize("name", MODEL_NAMES)
-def test_keras_file_round_trip_gives_equal_outputs(name, small_model, lfw_pairs, tmp_path):
-    model = small_model(name)
-    inputs, _ = lfw_pairs(name, model.input_shape[1])
-    model.save(tmp_path / f"{name}.keras")
-    loaded = keras.saving.load_model(tmp_path / f"{name}.keras")
-    assert type(loaded) is type(model)
-    assert loaded.count_params() == model.count_params()
-    np.testing.assert_allclose(
-        loaded.predict(inputs, verbose=0), model.predict(inputs, verbose=0), rtol=0, atol=1e-6
-    )
-
-
-@pytest.mark.parametrize("name", MODEL_NAMES)
-def test_saved_model_export_serves_equal_outputs(name, small_model, lfw_pairs, tmp_path):
-    model = small_model(name)
-    inputs, _ = lfw_pairs(name, model.input_shape[1])
-    model.export(tmp_path / name, verbose=False)
-    restored = tf.saved_model.load(str(tmp_path / name))  # kept: `serve` needs its variables alive
-    served = restored.serve(tf.constant(inputs))
-    np.testing.assert_allclose(served.numpy(), model.predict(inputs, verbose=0), rtol=0, atol=1e-5)
 
 
 def test_forward_flops_matches_a_hand_count():

@@ -9,8 +9,19 @@ from keras_colorize import color, data, losses, models, training, training_setti
 from keras_colorize.callbacks import DiscriminatorWarmup
 from keras_colorize.images import read_rgb
 from keras_colorize.models import fusion
+from keras_colorize.models.gan import ConditionalGAN
 
 OVERFIT_STEPS = 60
+
+
+def compiled(model, loss="mse"):
+    """`model` compiled with Adam 1e-3 and `loss` (a `keras_colorize.losses.get` name); a GAN with
+    its default optimizers. Builders return uncompiled models."""
+    if isinstance(model, ConditionalGAN):
+        model.compile()
+    else:
+        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=losses.get(loss))
+    return model
 
 
 def overfit(model, inputs, targets, loss_name="loss"):
@@ -97,7 +108,7 @@ def test_sketch_inverter_rejects_sizes_its_strides_cannot_restore():
 def test_small_sketch_inverter_overfits_eight_real_sketches(cufs_pairs):
     sketches, photos = cufs_pairs
     keras.utils.set_random_seed(0)
-    first, last = overfit(models.build("sketch_inverter", "small"), sketches, photos)
+    first, last = overfit(compiled(models.build("sketch_inverter", "small")), sketches, photos)
     assert last <= first / 2
     assert last < constant_colour_loss(photos)
 
@@ -116,7 +127,6 @@ def test_paper_unet_reaches_8x8x512_and_returns_lab():
         layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)
     ]
     assert len(normalizations) == len(convolutions) - 1 == 9  # all but the sigmoid output
-    assert isinstance(model.loss, keras.losses.MeanAbsoluteError)
 
 
 def test_unet_passes_the_input_lightness_through_unchanged(lfw_pairs):
@@ -127,15 +137,20 @@ def test_unet_passes_the_input_lightness_through_unchanged(lfw_pairs):
     assert 0.0 < lab[..., 1:].min() and lab[..., 1:].max() < 1.0
 
 
-def test_unet_compiles_with_a_named_loss_from_keras_colorize_losses():
-    assert isinstance(models.build("unet", "small", loss="ssim").loss, losses.SSIMLoss)
+def test_a_run_compiles_the_unet_with_mae_then_ssim_on_its_targets_range():
+    model = models.build("unet", "small")
+    assert not model.compiled  # a run compiles it from its settings
+    loss = training.compile_model(model, training_settings.default_settings("unet"), None, steps_per_epoch=4)
+    assert model.loss is loss and isinstance(loss, losses.SwitchingLoss)
+    assert (loss.first_name, loss.second_name, loss.value_range) == ("mae", "ssim", (0.0, 1.0))
+    assert isinstance(loss.second, losses.SSIMLoss)
 
 
 @pytest.mark.slow
 def test_small_unet_overfits_eight_real_faces(lfw_pairs):
     lightness, lab = lfw_pairs("unet", 64)
     keras.utils.set_random_seed(0)
-    first, last = overfit(models.build("unet", "small"), lightness, lab)
+    first, last = overfit(compiled(models.build("unet", "small"), "mae"), lightness, lab)
     assert last <= first / 2
     # The best constant ab with the true L (the model copies L through).
     assert last < constant_colour_loss(lab[..., 1:], "mae") * 2 / 3
@@ -148,7 +163,7 @@ def test_small_unet_overfits_eight_real_faces(lfw_pairs):
 def trained_unet_files(lfw_pairs, tmp_path_factory):
     """A small LAB U-Net after a few steps, saved as .keras and as .weights.h5."""
     keras.utils.set_random_seed(0)
-    unet = models.build("unet", "small")
+    unet = compiled(models.build("unet", "small"), "mae")
     lightness, lab = lfw_pairs("unet", 64)
     for _ in range(3):
         unet.train_on_batch(lightness, lab)
@@ -190,7 +205,7 @@ def test_gan_discriminator_judges_lab_images_with_one_logit():
 def test_gan_discriminator_only_phase_leaves_the_generator_untouched(lfw_pairs):
     lightness, lab = lfw_pairs("unet_gan", 64)
     keras.utils.set_random_seed(0)
-    gan = models.build("unet_gan", "small")
+    gan = compiled(models.build("unet_gan", "small"))
     generator, discriminator = _weights(gan.generator), _weights(gan.discriminator)
 
     gan.train_generator = False
@@ -206,7 +221,7 @@ def test_gan_discriminator_only_phase_leaves_the_generator_untouched(lfw_pairs):
 
 def test_gan_phase_switches_from_a_callback_and_survives_saving(lfw_pairs, tmp_path):
     lightness, lab = lfw_pairs("unet_gan", 64)
-    gan = models.build("unet_gan", "small")
+    gan = compiled(models.build("unet_gan", "small"))
     gan.fit(lightness, lab, batch_size=8, epochs=3, verbose=0, callbacks=[DiscriminatorWarmup(1)])
     # One discriminator-only epoch, then two of both: one step each on this single batch.
     assert int(gan.d_optimizer.iterations) == 3
@@ -226,7 +241,7 @@ def test_gan_phase_switches_from_a_callback_and_survives_saving(lfw_pairs, tmp_p
 def test_small_gan_generator_overfits_eight_real_faces(lfw_pairs):
     lightness, lab = lfw_pairs("unet_gan", 64)
     keras.utils.set_random_seed(0)
-    first, last = overfit(models.build("unet_gan", "small"), lightness, lab, loss_name="g_l1")
+    first, last = overfit(compiled(models.build("unet_gan", "small")), lightness, lab, loss_name="g_l1")
     assert last <= first / 2
     assert last < constant_colour_loss(lab[..., 1:], "mae") * 2 / 3
 
@@ -280,7 +295,7 @@ def test_vgg_input_is_the_exact_gray_of_l_preprocessed_for_vgg(lfw_faces):
 
 def test_fusion_loads_local_vgg_weights_and_freezes_them(vgg_weights_file, lfw_pairs):
     path, saved_vgg = vgg_weights_file
-    model = models.build("fusion", "small", vgg_weights=str(path), **VGG32)
+    model = compiled(models.build("fusion", "small", vgg_weights=str(path), **VGG32))
     vgg = model.get_layer("vgg16")
     assert not vgg.trainable
     assert _same_weights(_weights(vgg), _weights(saved_vgg))
@@ -313,7 +328,7 @@ def test_fusion_explains_how_to_work_without_the_imagenet_download(monkeypatch):
 def test_small_fusion_overfits_eight_real_faces(vgg_weights_file, lfw_pairs):
     lightness, ab = lfw_pairs("fusion", 64)
     keras.utils.set_random_seed(0)
-    model = models.build("fusion", "small", vgg_weights=str(vgg_weights_file[0]), **VGG32)
+    model = compiled(models.build("fusion", "small", vgg_weights=str(vgg_weights_file[0]), **VGG32))
     first, last = overfit(model, lightness, ab)
     assert last <= first / 2
     assert last < constant_colour_loss(ab)

@@ -16,17 +16,17 @@ import ship_model  # noqa: E402
 
 @pytest.mark.slow
 def test_shipping_a_run_writes_weights_that_load_and_a_card(trained_run, tmp_path, monkeypatch):
-    monkeypatch.setattr("keras_colorize.shipped.WEIGHTS_DIR", tmp_path / "weights")
+    monkeypatch.setattr("keras_colorize.shipped.PRESETS_DIR", tmp_path / "weights")
     photos = tmp_path / "photos"
     samples.write_sample_folder(photos)
     run = trained_run("unet")
     # A later version's preset must not change the network a run ships as.
     wider = {**models.presets("unet")["small"], "base_filters": 64}
-    monkeypatch.setitem(models._PRESETS["unet"], "small", wider)
+    monkeypatch.setitem(models.spec("unet").presets, "small", wider)
 
     assert ship_model.main([str(run), "--name", "my_unet", "--check-data", str(photos)]) == 0
-    description = json.loads((tmp_path / "weights" / "my_unet.json").read_text())
-    assert description["model"] == "unet" and description["dtype"] == "float16"
+    description = json.loads((tmp_path / "weights" / "my_unet" / "config.json").read_text())
+    assert description["model"] == "unet" and description["dtype"] == "float16" and description["preset"] == "small"
     assert [stage["run"] for stage in description["training"]] == [str(run)]
     check = description["storage_check"]
     assert abs(check["psnr_float16"] - check["psnr_float32"]) <= 0.1
@@ -42,7 +42,7 @@ def test_shipping_a_run_writes_weights_that_load_and_a_card(trained_run, tmp_pat
     summary["model"]["name"] = "unet"
     summary["images"]["skipped"] = {}
     card = results.model_card("my_unet", description, {(s, "my_unet"): summary for s in results.TEST_SETS})
-    assert "Colorizer.load(\"my_unet\")" in card and "25.00 ± 1.00" in card
+    assert "Colorizer.from_preset(\"my_unet\")" in card and "25.00 ± 1.00" in card
     trained_filters = description["config"]["base_filters"]
     assert trained_filters != 64 and f"preset `small`, base_filters={trained_filters}," in card
     assert shipped.available(tmp_path / "weights") == ["my_unet"]
@@ -51,12 +51,12 @@ def test_shipping_a_run_writes_weights_that_load_and_a_card(trained_run, tmp_pat
     assert description["training"][0]["wall_seconds"] == round(sum(epoch_seconds))
     assert ship_model.main([str(tmp_path / "no_run")]) == 2
 
-    before = (tmp_path / "weights" / "my_unet.npz").read_bytes()
+    before = (tmp_path / "weights" / "my_unet" / "model.weights.h5").read_bytes()
     assert ship_model.main([str(run), "--name", "my_unet", "--checkpoint", "final", "--check-data", str(photos)]) == 2
-    assert (tmp_path / "weights" / "my_unet.npz").read_bytes() == before
+    assert (tmp_path / "weights" / "my_unet" / "model.weights.h5").read_bytes() == before
     assert ship_model.main([str(run), "--name", "my_unet", "--checkpoint", "final", "--check-data", str(photos),
                             "--replace"]) == 0
-    assert json.loads((tmp_path / "weights" / "my_unet.json").read_text())["checkpoint"] == "final"
+    assert json.loads((tmp_path / "weights" / "my_unet" / "config.json").read_text())["checkpoint"] == "final"
 
 
 def _fake_run(folder, epochs, **settings):
@@ -93,7 +93,7 @@ def test_a_run_from_a_shipped_model_keeps_the_stages_that_made_it(tmp_path, monk
     config = models.config("unet", "small", base_filters=4)
     earlier = [{"run": "runs/ship/unet", "epochs_run": 6}]
     shipped.save(models.build("unet", **config), "unet", config, folder=tmp_path, extra={"training": earlier})
-    monkeypatch.setattr(shipped, "WEIGHTS_DIR", tmp_path)
+    monkeypatch.setattr(shipped, "PRESETS_DIR", tmp_path)
     run = _fake_run(tmp_path / "finer", 2, initial_weights="shipped:unet", loss="rebalanced", rebalancing_mix=0.75)
 
     stages = ship_model.training_stages(run)

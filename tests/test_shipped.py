@@ -1,8 +1,11 @@
-"""Shipped weights: the float16 .npz + .json format, and the models shipped in the package."""
+"""Shipped models: the preset folder (config.json + float16 model.weights.h5), and the models
+shipped in the package."""
 
 import json
+import warnings
 
 import cv2
+import h5py
 import keras
 import numpy as np
 import pytest
@@ -17,6 +20,14 @@ def _inputs(model, seed=0):
     return np.random.default_rng(seed).random((2, *model.input_shape[1:]), dtype=np.float32)
 
 
+def _stored_arrays(path):
+    """{path in the file: dtype} of the arrays in a weights file."""
+    arrays = {}
+    with h5py.File(path, "r") as stored:
+        stored.visititems(lambda key, item: arrays.update({key: item.dtype}) if isinstance(item, h5py.Dataset) else None)
+    return arrays
+
+
 def test_round_trip_in_float16_keeps_the_outputs_and_halves_the_bytes(tmp_path):
     keras.utils.set_random_seed(1)
     config = models.config("unet", "small", base_filters=8)
@@ -26,12 +37,16 @@ def test_round_trip_in_float16_keeps_the_outputs_and_halves_the_bytes(tmp_path):
 
     loaded = shipped.load("my_unet", folder=tmp_path)
     assert shipped.available(tmp_path) == ["my_unet", "unet32"]
-    assert json.loads((tmp_path / "my_unet.json").read_text())["model"] == "unet"
+    recorded = json.loads((tmp_path / "my_unet" / "config.json").read_text())
+    assert recorded["model"] == "unet" and recorded["preset"] == "small" and recorded["element_format"] == "l_lab_unit"
     assert loaded.count_params() == model.count_params()
     inputs = _inputs(model)
     difference = np.abs(loaded.predict(inputs, verbose=0) - model.predict(inputs, verbose=0))
     assert 0 < difference.max() < 1e-2  # float16 rounding, not another model
-    assert (tmp_path / "my_unet.npz").stat().st_size < 0.6 * (tmp_path / "unet32.npz").stat().st_size
+    half, full = shipped.weights_path("my_unet", tmp_path), shipped.weights_path("unet32", tmp_path)
+    assert half.stat().st_size < 0.6 * full.stat().st_size
+    # Keras's own layout, keyed by layer path: Keras's load_weights reads it.
+    assert "layers/conv2d/vars/0" in _stored_arrays(half)
 
 
 def test_a_gan_ships_its_generator_only_and_no_file_options(tmp_path):
@@ -39,10 +54,9 @@ def test_a_gan_ships_its_generator_only_and_no_file_options(tmp_path):
     gan = models.build("unet_gan", **config)
     shipped.save(gan, "unet_gan", {**config, "generator_weights": "/elsewhere/unet.keras"}, folder=tmp_path)
 
-    with np.load(tmp_path / "unet_gan.npz") as stored:
-        assert len(stored.files) == len(gan.generator.weights) < len(gan.weights)
-    # None, not the path: the weights it named are in the .npz, and a preset cannot bring one back.
-    assert json.loads((tmp_path / "unet_gan.json").read_text())["config"]["generator_weights"] is None
+    assert len(_stored_arrays(shipped.weights_path("unet_gan", tmp_path))) == len(gan.generator.weights) < len(gan.weights)
+    # None, not the path: the weights it named are in model.weights.h5, and a preset cannot bring one back.
+    assert json.loads((tmp_path / "unet_gan" / "config.json").read_text())["config"]["generator_weights"] is None
     loaded = shipped.load("unet_gan", folder=tmp_path)
     inputs = _inputs(gan)
     np.testing.assert_allclose(loaded.predict(inputs, verbose=0), gan.predict(inputs, verbose=0), atol=1e-2)
@@ -53,20 +67,40 @@ def test_unknown_names_and_misfit_weights_say_so(tmp_path):
         shipped.load("nothing", folder=tmp_path)
     config = models.config("unet", "small", base_filters=8)
     shipped.save(models.build("unet", **config), "unet", config, folder=tmp_path)
-    description = json.loads((tmp_path / "unet.json").read_text())
-    description["config"]["base_filters"] = 4
-    (tmp_path / "unet.json").write_text(json.dumps(description))
-    with pytest.raises(ModelLoadError, match="unet.npz: its arrays do not fit"):
+    config_path = tmp_path / "unet" / "config.json"
+    description = json.loads(config_path.read_text())
+    config_path.write_text(json.dumps({**description, "config": {**description["config"], "base_filters": 4}}))
+    with pytest.raises(ModelLoadError, match="unet/model.weights.h5: its weights do not fit"):
         shipped.load("unet", folder=tmp_path)
+    # A config.json that disagrees with the registry about the data is refused, not run.
+    config_path.write_text(json.dumps({**description, "element_format": "sketch_rgb"}))
+    with pytest.raises(ModelLoadError, match="recorded element format 'sketch_rgb'"):
+        shipped.load("unet", folder=tmp_path)
+    config_path.write_text(json.dumps({**description, "model": "os.system"}))
+    with pytest.raises(ModelLoadError, match="shipped as model 'os.system'"):
+        shipped.load("unet", folder=tmp_path)
+
+
+def test_a_compiled_model_ships_without_its_optimizer_and_loads_back_without_warnings(tmp_path):
+    config = models.config("unet", "small", base_filters=4)
+    model = models.build("unet", **config)
+    model.compile(optimizer="adam", loss="mae")
+    model.optimizer.build(model.trainable_variables)
+    shipped.save(model, "unet", config, folder=tmp_path)
+    assert not any(key.startswith("optimizer") for key in _stored_arrays(shipped.weights_path("unet", tmp_path)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        shipped.load_into(model, "unet", folder=tmp_path)
 
 
 def test_colorizer_loads_a_shipped_name(tmp_path, monkeypatch):
     config = models.config("sketch_inverter", "small")
     shipped.save(models.build("sketch_inverter", **config), "sketch_inverter", config, folder=tmp_path)
-    monkeypatch.setattr("keras_colorize.shipped.WEIGHTS_DIR", tmp_path)
+    monkeypatch.setattr("keras_colorize.shipped.PRESETS_DIR", tmp_path)
 
     colorizer = Colorizer.load("sketch_inverter")
     assert colorizer.name == "sketch_inverter" and colorizer.source == "shipped:sketch_inverter"
+    assert Colorizer.from_preset("sketch_inverter").source == colorizer.source
     assert colorizer.colorize(np.full((37, 53), 200, np.uint8)).shape == (37, 53, 3)
     with pytest.raises(ModelLoadError, match=r"unet: no such file.*shipped: \['sketch_inverter'\]"):
         Colorizer.load("unet")
@@ -136,13 +170,13 @@ def test_a_shipped_model_starts_a_run_at_another_image_size(tmp_path, monkeypatc
     config = models.config("unet", "small", base_filters=8)
     small = models.build("unet", **config)
     shipped.save(small, "unet", config, folder=tmp_path)
-    monkeypatch.setattr("keras_colorize.shipped.WEIGHTS_DIR", tmp_path)
+    monkeypatch.setattr("keras_colorize.shipped.PRESETS_DIR", tmp_path)
 
     larger = models.build("unet", "small", base_filters=8, image_size=2 * config["image_size"])
     training._load_initial_weights(larger, "shipped:unet")
     for started, shipped_array in zip(larger.get_weights(), small.get_weights()):
         np.testing.assert_allclose(started, shipped_array, atol=1e-2)  # float16 storage
-    with pytest.raises(ModelLoadError, match="unet.npz: its arrays do not fit"):
+    with pytest.raises(ModelLoadError, match="model.weights.h5: its weights do not fit"):
         training._load_initial_weights(models.build("unet", "small", base_filters=4), "shipped:unet")
 
 
@@ -155,5 +189,5 @@ def test_an_array_beyond_float16_ships_in_float32(tmp_path):
 
     loaded = shipped.load("unet", folder=tmp_path)
     np.testing.assert_allclose(next(v for v in loaded.weights if v.path == variance.path).numpy(), 1e6)
-    with np.load(tmp_path / "unet.npz") as stored:
-        assert {stored[key].dtype for key in stored.files} == {np.dtype("float16"), np.dtype("float32")}
+    stored = _stored_arrays(shipped.weights_path("unet", tmp_path))
+    assert set(stored.values()) == {np.dtype("float16"), np.dtype("float32")}

@@ -330,7 +330,9 @@ def test_paper_settings_are_the_defaults_and_overrides_win():
         training_settings.default_settings("nope")
     with pytest.raises(ValueError, match=r"\['learning_rate'\] are training settings"):
         training_settings.default_settings("unet", model_overrides={"learning_rate": 0.1, "base_filters": 8})
-    for gan in training_settings.GAN_MODELS:
+    adversarial = [name for name in models.available() if models.spec(name).adversarial]
+    assert adversarial == ["pix2pix", "unet_gan"]
+    for gan in adversarial:
         with pytest.raises(ValueError, match=rf"{gan} trains with adversarial BCE.*\['loss'\]"):
             training_settings.default_settings(gan, loss="mae")
 

@@ -84,23 +84,14 @@ def test_a_savedmodel_that_runs_code_while_loading_is_refused(tmp_path):
         Colorizer.load(path)
 
 
-def test_this_packages_export_loads_untrusted(tmp_path):
-    for name in ("unet", "classifier", "mobilenet_unet"):  # the last has depthwise convolutions
-        options = {"base_filters": 8} if name == "unet" else models.without_weight_files(name)
-        model = models.build(name, "small", **options)
-        predictor = models.inference_model(name, model)
-        path = exporting.export_serving(predictor, models.element_format(name), tmp_path / name)
-        assert Colorizer.load(path).colorize(np.zeros((8, 8), np.uint8)).shape == (8, 8, 3)
-
-
-def test_a_shipped_name_cannot_leave_the_weights_folder(tmp_path):
-    weights, outside = tmp_path / "weights", tmp_path / "elsewhere"
-    weights.mkdir()
+def test_a_shipped_name_cannot_leave_the_presets_folder(tmp_path):
+    presets, outside = tmp_path / "presets", tmp_path / "elsewhere"
+    presets.mkdir()
     config = models.config("unet", "small", base_filters=8)
     shipped.save(models.build("unet", **config), "unet", config, name="stolen", folder=outside)
-    assert json.loads((outside / "stolen.json").read_text())["model"] == "unet"
+    assert json.loads((outside / "stolen" / "config.json").read_text())["model"] == "unet"
     with pytest.raises(ModelLoadError, match=r"\.\./elsewhere/stolen: not a shipped model"):
-        shipped.load("../elsewhere/stolen", folder=weights)
+        shipped.load("../elsewhere/stolen", folder=presets)
     with pytest.raises(ModelLoadError, match="not a shipped model"):
         Colorizer.load("shipped:../../../" + str(outside / "stolen").lstrip("/"))
 

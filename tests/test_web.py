@@ -127,7 +127,7 @@ def test_bad_requests_get_a_json_message_naming_the_file_and_the_problem(client,
 @pytest.fixture
 def hint_model_shipped(weights_with_a_hint_model, monkeypatch):
     """An untrained `shipped.HINT_MODEL` among the shipped models (conftest), for the app to serve."""
-    monkeypatch.setattr(shipped, "WEIGHTS_DIR", weights_with_a_hint_model)
+    monkeypatch.setattr(shipped, "PRESETS_DIR", weights_with_a_hint_model)
 
 
 def test_hints_steer_a_hint_model(client, photos, hint_model_shipped):

@@ -1,25 +1,46 @@
-"""The papers' networks, registered by name and built from presets.
+"""The papers' networks, one spec per model, each declared in its own module of this package.
 
     >>> from keras_colorize import models
     >>> models.available()
     >>> model = models.build("unet", preset="small", base_filters=8)
 
-Each model module registers a builder with `@register(name, presets={...}, element_format=...)`;
-a preset is a dict of builder keyword arguments, `paper` holding the paper's sizes and `small` a
-size that trains in seconds on a 2-core CPU. `build(name, preset, **overrides)` merges overrides
-over the preset. `element_format(name)` names the `keras_colorize.data` format of the model's
-(input, target) pairs. A model whose raw output is not in that target format (the classifier's
-logits) registers `inference=fn`, turning the trained model into one that outputs the target
-format; `inference_model(name, model)` applies it (identity for the others).
+A model module builds its network and registers a `ModelSpec`: the builder, its presets, its
+element format, the paper's training defaults and the data it trains on. Every module of this
+package is imported below, so adding a model is one new module:
+
+    def build_my_model(image_size=128, base_filters=32):
+        ...  # the graph; returns an uncompiled keras.Model
+        return model
+
+    SPEC = register(ModelSpec(
+        name="my_model",
+        builder=build_my_model,
+        presets={"paper": {"image_size": 256, "base_filters": 64}, "small": {"image_size": 64, "base_filters": 8}},
+        element_format="l_ab_signed",  # a `keras_colorize.data` format: what its (input, target) pairs are
+        training=dict(loss="mae", learning_rate=1e-3, batch_size=16, epochs=10),  # TrainingSettings fields
+        standard_data="lfw128.h5",  # built by `make data` into data/
+    ))
+
+A preset is a dict of builder keyword arguments, `paper` holding the paper's sizes and `small`
+a size that trains in seconds on a 2-core CPU; `build(name, preset, **overrides)` merges
+overrides over the preset. Builders return uncompiled models: a run compiles one from its
+settings (`training.compile_model`), which start from the spec's `training`. A model whose raw
+output is not in its element format's target encoding (the classifier's logits) gives
+`inference`, turning the trained model into one that outputs it; `inference_model(name, model)`
+applies it (identity for the others). `tests/model_harness.py` holds the contract every
+registered model is tested against.
 """
 
 import collections
+import dataclasses
 import functools
 import importlib
 import inspect
+import pkgutil
 import warnings
 import zipfile
 from pathlib import Path
+from typing import Callable, Optional
 
 import keras
 import numpy as np
@@ -28,55 +49,77 @@ import tensorflow as tf
 from keras_colorize import console
 from keras_colorize.models.layers import ResizeUpSampling2D
 
-_BUILDERS = {}
-_PRESETS = {}
-_FORMATS = {}
-_INFERENCE = {}
 # Builder options that name pretrained weights to load (a file, or "imagenet"): a model built
 # only to load trained weights over, or to read its interface, sets them to None.
 WEIGHT_FILE_OPTIONS = (
     "generator_weights", "vgg_weights", "mobilenet_weights", "backbone_weights", "automatic_weights",
 )
-_MODULES = (
-    "sketch_inverter", "lab_unet", "lab_unet_gan", "fusion", "pix2pix", "classifier", "mobilenet_unet", "hint_unet",
-)
 
 
-def register(name, presets, element_format, inference=None):
-    """Decorator: register `builder(**config) -> keras.Model` under `name` with its presets."""
+@dataclasses.dataclass(frozen=True)
+class ModelSpec:
+    """Everything the package knows about one model (see the module docstring).
 
-    def decorate(builder):
-        _BUILDERS[name] = builder
-        _PRESETS[name] = {key: dict(value) for key, value in presets.items()}
-        _FORMATS[name] = element_format
-        if inference is not None:
-            _INFERENCE[name] = inference
-        return builder
+    name: what `--model` and `build` take.
+    builder: `builder(**config) -> keras.Model`, uncompiled; a subclassed model's `get_config`
+        returns exactly its constructor's arguments, as keras-hub's do.
+    presets: {preset name: builder config}; at least "paper" and "small".
+    element_format: the `keras_colorize.data` format of its (input, target) pairs.
+    training: the paper's `training_settings.TrainingSettings` defaults (loss, learning_rate,
+        batch_size, epochs, schedule, augmentation); where a paper is silent, its module says so.
+    standard_data: the file of `make data` (under data/) a run trains on unless told otherwise.
+    inference: model -> the model giving its element format's targets; None: the model does.
+    adversarial: trained by `ConditionalGAN`'s own losses (adversarial + L1), not by `loss`.
+    """
 
-    return decorate
+    name: str
+    builder: Callable
+    presets: dict
+    element_format: str
+    training: dict
+    standard_data: str
+    inference: Optional[Callable] = None
+    adversarial: bool = False
+
+
+_SPECS = {}
+
+
+def register(spec):
+    """Add `spec` (a `ModelSpec`) to the registry; returns it."""
+    if spec.name in _SPECS:
+        raise ValueError(f"model {spec.name!r} is registered twice")
+    if not {"paper", "small"} <= set(spec.presets):
+        raise ValueError(f"model {spec.name!r} needs 'paper' and 'small' presets, not {sorted(spec.presets)}")
+    _SPECS[spec.name] = spec
+    return spec
+
+
+def spec(name):
+    """The `ModelSpec` registered as `name`."""
+    _check_name(name)
+    return _SPECS[name]
 
 
 def available():
     """Names of the registered models, sorted."""
-    return sorted(_BUILDERS)
+    return sorted(_SPECS)
 
 
 def presets(name):
     """{preset name: config dict} for one model."""
-    _check_name(name)
-    return {key: dict(value) for key, value in _PRESETS[name].items()}
+    return {key: dict(value) for key, value in spec(name).presets.items()}
 
 
 def element_format(name):
     """The `keras_colorize.data` element format giving this model's (input, target) pairs."""
-    _check_name(name)
-    return _FORMATS[name]
+    return spec(name).element_format
 
 
 def inference_model(name, model):
     """`model` as a model whose output is in its element format's target encoding."""
-    _check_name(name)
-    return _INFERENCE[name](model) if name in _INFERENCE else model
+    inference = spec(name).inference
+    return model if inference is None else inference(model)
 
 
 def config(name, preset="small", **overrides):
@@ -98,7 +141,7 @@ def value_fits(value, kind):
 
 
 def _check_overrides(name, overrides):
-    parameters = inspect.signature(_BUILDERS[name]).parameters
+    parameters = inspect.signature(spec(name).builder).parameters
     unknown = sorted(set(overrides) - set(parameters))
     if unknown:
         raise ValueError(f"{name} has no option {unknown}; its options: {sorted(parameters)}")
@@ -115,7 +158,7 @@ def _check_overrides(name, overrides):
 
 def build(name, preset="small", **overrides):
     """Build model `name` at `preset` ('paper' or 'small'), with builder overrides."""
-    return _BUILDERS[name](**config(name, preset, **overrides))
+    return spec(name).builder(**config(name, preset, **overrides))
 
 
 def check_interface(name, predictor):
@@ -233,7 +276,7 @@ def _feature_sides(model):
 def without_weight_files(name, config=None):
     """`config` (default: the small preset) with every `WEIGHT_FILE_OPTIONS` option None."""
     config = dict(presets(name)["small"] if config is None else config)
-    parameters = inspect.signature(_BUILDERS[name]).parameters
+    parameters = inspect.signature(spec(name).builder).parameters
     return {**config, **{option: None for option in WEIGHT_FILE_OPTIONS if option in parameters}}
 
 
@@ -298,11 +341,12 @@ def load_weights(model, path):
 
 
 def _check_name(name):
-    if name not in _BUILDERS:
-        raise ValueError(f"unknown model {name!r}; available: {sorted(_BUILDERS)}")
+    if name not in _SPECS:
+        raise ValueError(f"unknown model {name!r}; available: {sorted(_SPECS)}")
 
 
-# Imported here, after `register` exists, so that `import keras_colorize` registers every model
-# and its custom layers, and `keras.saving.load_model` can rebuild any of them.
-for _module in _MODULES:
-    importlib.import_module(f"{__name__}.{_module}")
+# Every module of this package, imported here, after `register` exists, so that
+# `import keras_colorize` registers every model and its custom layers, and
+# `keras.saving.load_model` can rebuild any of them.
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")

@@ -64,7 +64,7 @@ from pathlib import Path
 import keras
 
 from keras_colorize import color, pretrained
-from keras_colorize.models import register
+from keras_colorize.models import ModelSpec, register
 
 # (filters / base_filters, stride, dropout rate after the conv): Figure II
 ENCODER = (
@@ -211,16 +211,6 @@ def _decoder(x, base_filters):
     return keras.layers.UpSampling2D(dtype="float32", name="ab")(x)
 
 
-@register(
-    "fusion",
-    presets={
-        "paper": {"image_size": 224, "base_filters": 64, "extractor": "vgg16", "extractor_top": True,
-                  "extractor_input_size": 224},
-        "small": {"image_size": 64, "base_filters": 16, "extractor": "mobilenet",
-                  "mobilenet_weights": "imagenet", "extractor_top": True, "extractor_input_size": 224},
-    },
-    element_format="l_ab_signed",
-)
 def build_fusion(
     image_size=224,
     base_filters=64,
@@ -230,9 +220,8 @@ def build_fusion(
     extractor_top=True,
     extractor_input_size=TOP_INPUT_SIZE,
     embedding_size=1000,
-    learning_rate=1e-3,
 ):
-    """The fusion network, compiled with Adam and MSE: L/100 (S, S, 1) -> ab/128 (S, S, 2).
+    """The fusion network, uncompiled: L/100 (S, S, 1) -> ab/128 (S, S, 2).
 
     extractor: "vgg16" or "mobilenet". vgg_weights / mobilenet_weights (the chosen
     extractor's): "imagenet", a path to a weights file (VGG16: a Keras file with or without
@@ -254,6 +243,21 @@ def build_fusion(
     embedding = _embedding(lightness, extractor, weights, extractor_top, extractor_input_size, embedding_size)
     ab = _decoder(_fuse(features, embedding, base_filters), base_filters)
 
-    model = keras.Model(lightness, ab, name="fusion")
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse")
-    return model
+    return keras.Model(lightness, ab, name="fusion")
+
+
+SPEC = register(ModelSpec(
+    name="fusion",
+    builder=build_fusion,
+    presets={
+        "paper": {"image_size": 224, "base_filters": 64, "extractor": "vgg16", "extractor_top": True,
+                  "extractor_input_size": 224},
+        "small": {"image_size": 64, "base_filters": 16, "extractor": "mobilenet",
+                  "mobilenet_weights": "imagenet", "extractor_top": True, "extractor_input_size": 224},
+    },
+    element_format="l_ab_signed",
+    # Section III.A/C: MSE (eq. 2), Adam, batch 16; epochs unstated ("approximately 10 hours"),
+    # the rate is Keras's default.
+    training=dict(loss="mse", learning_rate=1e-3, batch_size=16, epochs=20),
+    standard_data="lfw128.h5",
+))

@@ -32,7 +32,7 @@ Where and why this departs from the paper (readings of what it leaves open):
 
 import keras
 
-from keras_colorize.models import load_weights, register
+from keras_colorize.models import ModelSpec, load_weights, register
 from keras_colorize.models.gan import ConditionalGAN
 from keras_colorize.models.lab_unet import lab_unet
 from keras_colorize.models.layers import FusedBatchNormalization
@@ -73,14 +73,6 @@ class LabUNetGAN(ConditionalGAN):
         return self.discriminator(lab, training=training)
 
 
-@register(
-    "unet_gan",
-    presets={
-        "paper": {"image_size": 128, "base_filters": 64, "discriminator_filters": 64, "l1_weight": 100.0},
-        "small": {"image_size": 64, "base_filters": 16, "discriminator_filters": 16, "l1_weight": 100.0},
-    },
-    element_format="l_lab_unit",
-)
 def build_lab_unet_gan(
     image_size=128,
     base_filters=64,
@@ -88,7 +80,7 @@ def build_lab_unet_gan(
     generator_weights=None,
     l1_weight=100.0,
 ):
-    """The GAN, compiled with `default_optimizer()` for both networks.
+    """The GAN, uncompiled (`compile()` defaults to `default_optimizer()` for both networks).
 
     generator_weights: a trained `unet` (.keras, .weights.h5 or legacy .h5 file) to start
     the generator from, as section 3.2 does; None starts from a fresh U-Net.
@@ -96,11 +88,24 @@ def build_lab_unet_gan(
     generator = lab_unet(image_size, base_filters)
     if generator_weights is not None:
         load_weights(generator, generator_weights)
-    gan = LabUNetGAN(
+    return LabUNetGAN(
         generator,
         build_lab_discriminator(image_size, discriminator_filters),
         l1_weight=l1_weight,
         name="unet_gan",
     )
-    gan.compile()
-    return gan
+
+
+SPEC = register(ModelSpec(
+    name="unet_gan",
+    builder=build_lab_unet_gan,
+    presets={
+        "paper": {"image_size": 128, "base_filters": 64, "discriminator_filters": 64, "l1_weight": 100.0},
+        "small": {"image_size": 64, "base_filters": 16, "discriminator_filters": 16, "l1_weight": 100.0},
+    },
+    element_format="l_lab_unit",
+    # Section 3.2: the discriminator alone first, then both; the rest unstated (ours).
+    training=dict(learning_rate=2e-4, beta_1=0.5, batch_size=16, epochs=10, discriminator_warmup_epochs=1),
+    standard_data="lfw128.h5",
+    adversarial=True,
+))

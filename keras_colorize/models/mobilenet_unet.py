@@ -44,7 +44,7 @@ import keras
 from keras import layers
 
 from keras_colorize import color, pretrained
-from keras_colorize.models import register
+from keras_colorize.models import ModelSpec, register
 from keras_colorize.models.classifier import BinLogits, ab_model
 
 # MobileNet v1 layers whose outputs the decoder reads, from deepest to shallowest.
@@ -105,15 +105,6 @@ def decoder(taps, decoder_filters):
     return conv(x, decoder_filters[-1], "decoder_out")
 
 
-@register(
-    "mobilenet_unet",
-    presets={
-        "paper": {"image_size": 224, "decoder_filters": [512, 256, 128], "backbone_weights": "imagenet"},
-        "small": {"image_size": 128, "decoder_filters": [256, 128, 64], "backbone_weights": "imagenet"},
-    },
-    element_format="l_ab",
-    inference=decoded_ab_model,
-)
 def build_mobilenet_unet(
     image_size=128,
     decoder_filters=None,
@@ -140,3 +131,19 @@ def build_mobilenet_unet(
     features = decoder(taps, decoder_filters)
     logits = AnnealedBinLogits(grid_size, temperature, dtype="float32", name="ab_logits")(features)
     return keras.Model(lightness, logits, name="mobilenet_unet")
+
+
+SPEC = register(ModelSpec(
+    name="mobilenet_unet",
+    builder=build_mobilenet_unet,
+    presets={
+        "paper": {"image_size": 224, "decoder_filters": [512, 256, 128], "backbone_weights": "imagenet"},
+        "small": {"image_size": 128, "decoder_filters": [256, 128, 64], "backbone_weights": "imagenet"},
+    },
+    element_format="l_ab",
+    # No paper: the classifier's loss on a frozen pretrained encoder, so a higher learning rate;
+    # jitter and mirroring because general photos are few.
+    training=dict(loss="rebalanced", learning_rate=3e-4, batch_size=32, epochs=10, augment="pix2pix"),
+    standard_data="general256_train.h5",
+    inference=decoded_ab_model,
+))

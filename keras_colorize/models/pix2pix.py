@@ -38,7 +38,7 @@ Presets: `paper` as above; `small` is 64x64 with 6 down / 5 up blocks and 32 bas
 (1x1 bottleneck, dropout still in the first 3 up blocks), whose discriminator (same layers)
 gives 6x6 patch logits, each seeing a 70x70 window: more than the whole image.
 
-Training (`training_settings.PAPER_SETTINGS`): section II.B's 65 epochs with Adam, section II.A's
+Training (`SPEC.training`): section II.B's 65 epochs with Adam, section II.A's
 rotation / shear / zoom / shift / Gaussian-noise augmentation; the rate, beta_1, batch (1) and
 L1 weight (100) the paper leaves out are pix2pix's.
 
@@ -67,7 +67,7 @@ Where the code departs from the paper:
 import keras
 from keras import layers
 
-from keras_colorize.models import register
+from keras_colorize.models import ModelSpec, register
 from keras_colorize.models.gan import ConditionalGAN
 from keras_colorize.models.layers import FusedBatchNormalization
 
@@ -189,14 +189,6 @@ class Pix2Pix(ConditionalGAN):
         return self.discriminator([sketch, image], training=training)
 
 
-@register(
-    "pix2pix",
-    presets={
-        "paper": {"image_size": 256, "base_filters": 64, "depth": 8, "l1_weight": 100.0},
-        "small": {"image_size": 64, "base_filters": 32, "depth": 6, "l1_weight": 100.0},
-    },
-    element_format="sketch_rgb_tanh",
-)
 def build_pix2pix(image_size=256, base_filters=64, depth=8, l1_weight=100.0, upsampling="transpose"):
     """The pix2pix GAN (uncompiled; `compile()` defaults to the paper's optimizers)."""
     return Pix2Pix(
@@ -205,3 +197,20 @@ def build_pix2pix(image_size=256, base_filters=64, depth=8, l1_weight=100.0, ups
         l1_weight=l1_weight,
         name="pix2pix",
     )
+
+
+SPEC = register(ModelSpec(
+    name="pix2pix",
+    builder=build_pix2pix,
+    presets={
+        "paper": {"image_size": 256, "base_filters": 64, "depth": 8, "l1_weight": 100.0},
+        "small": {"image_size": 64, "base_filters": 32, "depth": 6, "l1_weight": 100.0},
+    },
+    element_format="sketch_rgb_tanh",
+    # Zhang, "Sketch-to-Color Image with GANs", section II.B: 65 epochs, Adam, rotation / shear /
+    # zoom / shift / Gaussian noise augmentation (II.A). Rate, beta_1 and batch are unstated:
+    # 2e-4, 0.5 and 1 are pix2pix's (Isola et al. 2017, the TensorFlow tutorial it follows).
+    training=dict(learning_rate=2e-4, beta_1=0.5, batch_size=1, epochs=65, augment="gan"),
+    standard_data="edges2shoes.h5",
+    adversarial=True,
+))
