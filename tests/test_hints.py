@@ -126,32 +126,6 @@ def test_the_model_takes_lightness_and_a_hint_map_and_gives_ab_at_the_input_size
     assert network([np.zeros((1, 96, 160, 1), np.float32), np.zeros((1, 96, 160, 3), np.float32)]).shape == (1, 96, 160, 2)
 
 
-def test_training_reveals_hints_and_the_loss_falls_when_overfitting(lfw_faces):
-    faces = tf.image.resize(lfw_faces.astype(np.float32) / 255.0, (64, 64))
-    lightness, ab = color.split_lab(color.rgb_to_lab(faces))
-    lightness = color.l_to_unit(lightness)
-    keras.utils.set_random_seed(0)
-    model = models.build(
-        "hint_unet", image_size=64, backbone_weights=None, automatic_weights=None, decoder_filters=[32, 16, 16]
-    )
-    model.compile(keras.optimizers.Adam(2e-3), loss="huber")
-    history = [float(model.train_on_batch(lightness, ab)) for _ in range(30)]
-    assert np.mean(history[-5:]) < 0.6 * np.mean(history[:5])
-
-
-# --- through the package ---------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def hint_colorizer(hint_model):
-    return Colorizer.from_model(hint_model)
-
-
-def _photo():
-    rng = np.random.default_rng(2)
-    return (rng.random((90, 150, 3)) * 255).astype(np.uint8)
-
-
 def test_a_hint_changes_the_colours_around_it_and_nothing_without_hints(hint_colorizer):
     photo = _photo()
     plain = hint_colorizer.colorize(photo).astype(int)
