@@ -1,6 +1,7 @@
 """`keras-colorize`: colorize photos, sketches and videos from the command line, or open the GUI.
 
     keras-colorize colorize old_photos/ scan.jpg -o colorized/ --model runs/unet
+    keras-colorize colorize wedding.jpg -o colorized/ --hints hints.json
     keras-colorize sketch2photo 'sketches/*.png' -o photos/
     keras-colorize gray2color --via-sketch faces/ -o colorized/
     keras-colorize video film.mp4 film_colour.mp4 --smooth 5
@@ -33,12 +34,12 @@ from keras_colorize import console
 
 console.import_tensorflow_quietly()  # a command's output opens without TensorFlow's start-up lines
 
-from keras_colorize import files, images, samples, tflite, video  # noqa: E402
+from keras_colorize import files, hints, images, samples, shipped, tflite, video  # noqa: E402
 from keras_colorize.cli_types import add_max_pixels_argument, add_trust_argument, positive_int  # noqa: E402
 from keras_colorize.colorizer import Colorizer  # noqa: E402
 from keras_colorize.errors import ColorizeError, ModelLoadError  # noqa: E402
 from keras_colorize.progress import Tally  # noqa: E402
-from keras_colorize.shipped import PENCIL_SKETCH_MODEL, PHOTO_MODEL, SKETCH_MODEL  # noqa: E402
+from keras_colorize.shipped import HINT_MODEL, PENCIL_SKETCH_MODEL, PHOTO_MODEL, SKETCH_MODEL  # noqa: E402
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_ERROR = 0, 1, 2
 
@@ -58,20 +59,21 @@ def load_model(source, trust_savedmodel=False, render_size=None):
         ) from None
 
 
-def convert_files(colorizer, paths, out_dir, prepare=None, label="colorizing", problems=()):
+def convert_files(colorizer, paths, out_dir, prepare=None, label="colorizing", problems=(), given_hints=None):
     """Colorize image files into `out_dir`; returns the Tally.
 
     `prepare` maps each uint8 RGB input to what the model gets (e.g. its pencil sketch).
     Files that cannot be read or written are skipped, named on stderr and counted, with the
     `problems` met while finding them (`images.find_images`). `out_dir` is made with the first
     output (`images.write_image`), so that a command that converts nothing leaves nothing behind.
+    `given_hints` (`hints.read_file`) gives a hint model each file's colour hints.
     """
     tally = Tally(len(paths) + len(problems), f"{label} with {colorizer.name} ({colorizer.source})")
     for error in problems:
         tally.reject(error)
     for path in paths:
         try:
-            convert_file(colorizer, path, out_dir, prepare)
+            convert_file(colorizer, path, out_dir, prepare, hints.for_image(given_hints, path))
         except images.ImageError as error:
             tally.reject(error)
         except OSError as error:
@@ -84,16 +86,23 @@ def convert_files(colorizer, paths, out_dir, prepare=None, label="colorizing", p
     return tally
 
 
-def convert_file(colorizer, path, out_dir, prepare):
+def convert_file(colorizer, path, out_dir, prepare, image_hints=None):
     """Colorize one image file into `out_dir`, under the first free name of its stem; a large
-    one straight into its PNG, in strips (bounded memory)."""
+    one straight into its PNG, in strips (bounded memory). A hint model follows `image_hints`."""
     image = images.open_image(path)
     out_path = out_dir / images.free_output_name([out_dir], path.stem, images.OUTPUT_SUFFIX)
     if prepare is None and colorizer.colorizes_in_strips(*image.size):
         colorizer.colorize_to_png(image, path, out_path)
         return
     rgb = images.to_rgb_array(image, path)
-    images.write_image(out_path, colorizer.colorize(prepare(rgb) if prepare else rgb))
+    if image_hints:
+        try:
+            colorized = colorizer.colorize(rgb, hints=image_hints)
+        except ValueError as error:
+            raise images.ImageError(path, "bad_hints", str(error)) from None
+    else:
+        colorized = colorizer.colorize(prepare(rgb) if prepare else rgb)
+    images.write_image(out_path, colorized)
 
 
 def os_error_reason(error):
@@ -109,14 +118,27 @@ def _convert_images(args):
     # Before any conversion: an unwritable folder would otherwise show only after all the work.
     files.prepare_output(args.out, hint="-o takes a folder (created when missing)")
     via_sketch = getattr(args, "via_sketch", False)
-    model = args.model or (PENCIL_SKETCH_MODEL if via_sketch else PHOTO_MODEL)
+    given_hints = _read_hints(getattr(args, "hints", None))
+    model = args.model or (PENCIL_SKETCH_MODEL if via_sketch else HINT_MODEL if given_hints else PHOTO_MODEL)
     takes_sketches = args.command == "sketch2photo" or via_sketch
     colorizer = _model_for(model, "sketch" if takes_sketches else "gray", args.trust_savedmodel, args.render_size)
+    if given_hints is not None and not colorizer.takes_hints:
+        raise CommandError(f"--hints: model {colorizer.name!r} takes no colour hints; leave out --model "
+                           f"(the shipped {HINT_MODEL!r} follows hints) or pass a hint model")
     prepare = colorizer.pencil_sketch if via_sketch else None
-    tally = convert_files(colorizer, paths, args.out, prepare, args.command, problems)
+    tally = convert_files(colorizer, paths, args.out, prepare, args.command, problems, given_hints)
     if not tally.kept:
         return EXIT_ERROR  # no input held an image: as when none was found
     return EXIT_SOME_FAILED if tally.rejects else EXIT_OK
+
+
+def _read_hints(path):
+    if path is None:
+        return None
+    try:
+        return hints.read_file(path)
+    except ValueError as error:
+        raise CommandError(f"--hints: {error}") from None
 
 
 # What to run instead when a command that gives a model this kind of input got the other kind of model.
@@ -225,7 +247,12 @@ def build_parser():
         return sub
 
     sub = command("colorize", _convert_images, "Colorize gray (or colour) photos with a photo model.")
-    _add_image_arguments(sub, PHOTO_MODEL, f"photo model (default: the shipped {PHOTO_MODEL!r})")
+    _add_image_arguments(
+        sub, None, f"photo model (default: the shipped {PHOTO_MODEL!r}, or {HINT_MODEL!r} with --hints)"
+    )
+    sub.add_argument("--hints", type=Path, metavar="HINTS.json",
+                     help="colour hints for a hint model: JSON [[x, y, [r, g, b] or \"#rrggbb\"], ...] for "
+                          "every image, or {\"image file name\": [...]}; x, y in the image's pixels")
 
     sub = command("sketch2photo", _convert_images, "Turn sketches into photos with a sketch model.")
     _add_image_arguments(sub, SKETCH_MODEL, f"sketch model (default: the shipped {SKETCH_MODEL!r})")
@@ -278,7 +305,9 @@ def build_parser():
 
     sub = command("gui", _gui, "Open the drawing and colorizing window.")
     sub.add_argument("--sketch-model", default=SKETCH_MODEL, help="model for Convert")
-    sub.add_argument("--photo-model", default=PHOTO_MODEL, help="model for Open image")
+    sub.add_argument("--photo-model", default=shipped.app_photo_model(),
+                     help=f"model for Open image and its colour hints (default: {shipped.HINT_MODEL!r} "
+                          f"where it ships, else {PHOTO_MODEL!r})")
     return parser
 
 

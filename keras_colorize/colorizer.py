@@ -22,6 +22,7 @@ from PIL import Image
 from keras_colorize import (
     data, exporting, files, hardware, images, inference, models, runs, savedmodel_check, shipped, striped, tflite,
 )
+from keras_colorize import hints as hint_maps
 from keras_colorize.sketches import pencil_sketch_at
 from keras_colorize.errors import ModelLoadError
 
@@ -33,8 +34,8 @@ class Colorizer:
     """Wraps a model and its element format; `colorize` handles sizes, dtypes and batches."""
 
     def __init__(self, colorize_batch, name, element_format, source="", input_size=None, predictor=None,
-                 rendering=None, predict_ab=None):
-        self._colorize_batch = colorize_batch
+                 rendering=None, predict_ab=None, takes_hints=False):
+        self._colorize_batch = colorize_batch  # (batch, hint map or None) -> uint8 RGB batch
         self._predictor = predictor  # the Keras model, to colorize large images in strips
         # CIELAB lightness (N, H, W, 1) -> the predicted ab at the model's size
         # (`inference.predicted_ab`), for callers that join it with the lightness themselves
@@ -45,6 +46,12 @@ class Colorizer:
         self.source = str(source)
         self.input_size = input_size  # the model's square input side; None when unknown
         self.rendering = rendering  # `models.Rendering`; None: the model runs at its own square size
+        self.takes_hints = takes_hints  # whether `colorize` takes colour hints (`keras_colorize.hints`)
+
+    @property
+    def network(self):
+        """The Keras network a Colorizer of a Keras model runs; None for an exported graph."""
+        return self._predictor
 
     @property
     def render_size(self):
@@ -117,16 +124,19 @@ class Colorizer:
 
         # One trace per input dtype and rank; sizes stay symbolic after the first retrace.
         @tf.function(reduce_retracing=True)
-        def colorize_batch(batch):
-            return inference.colorize_batch(predictor, batch, element_format, rendering)
+        def colorize_batch(batch, hint_map=None):
+            return inference.colorize_batch(predictor, batch, element_format, rendering, hint_map)
 
         @tf.function(reduce_retracing=True)
         def predict_ab(lightness):
             return inference.predicted_ab(predictor, lightness, element_format, rendering)
 
-        takes_lightness = data.get_format(element_format).takes_lightness
-        return cls(lambda batch: colorize_batch(batch).numpy(), name, element_format, source,
-                   predictor.input_shape[1], predictor, rendering, predict_ab if takes_lightness else None)
+        takes_hints = hint_maps.takes_hints(predictor)
+        # A hint model's video frames go through `colorize_batch`, given no hints.
+        joins_lightness = data.get_format(element_format).takes_lightness and not takes_hints
+        return cls(lambda batch, hint_map=None: colorize_batch(batch, hint_map).numpy(), name, element_format,
+                   source, predictor.inputs[0].shape[1], predictor, rendering,
+                   predict_ab if joins_lightness else None, takes_hints)
 
     @classmethod
     def load(cls, source, trust_savedmodel=False, size=None):
@@ -200,11 +210,15 @@ class Colorizer:
         _check_serving_signature(path, serve)
         name, input_size = _recorded_model(path.parent)
 
-        def colorize_batch(batch):
-            uint8 = inference.to_uint8(inference.to_float_rgb(batch))
-            return serve(images=uint8)["colorized"].numpy()
+        takes_hints = "hints" in serve.structured_input_signature[1]
 
-        return cls(colorize_batch, name, "saved_model", path, input_size)
+        def colorize_batch(batch, hint_map=None):
+            given = {"images": inference.to_uint8(inference.to_float_rgb(batch))}
+            if takes_hints:
+                given["hints"] = hint_maps.empty(len(batch), 1, 1) if hint_map is None else hint_map
+            return serve(**given)["colorized"].numpy()
+
+        return cls(colorize_batch, name, "saved_model", path, input_size, takes_hints=takes_hints)
 
     @classmethod
     def _load_tflite(cls, path):
@@ -220,7 +234,7 @@ class Colorizer:
 
         finish = tf.function(functools.partial(inference.finished, element_format), reduce_retracing=True)
 
-        def colorize_batch(batch):
+        def colorize_batch(batch, hint_map=None):
             full_inputs, model_inputs = prepare(batch)
             return finish(full_inputs, network(model_inputs.numpy())).numpy()
 
@@ -243,17 +257,25 @@ class Colorizer:
         if os.path.lexists(path):
             raise FileExistsError(f"{path}: exists; refusing to overwrite it")
         if export_format == "tflite":
+            if self.takes_hints:
+                raise ValueError(f"{self.name}: a hint model exports as a SavedModel (its signature takes the hints)")
             if path.suffix.lower() != tflite.SUFFIX:
                 raise ValueError(f"{path}: a TensorFlow Lite model is written as a {tflite.SUFFIX} file")
             return tflite.export(self._predictor, self.name, self.element_format, path, quantization, self.rendering)
         return exporting.export_serving(self._predictor, self.element_format, path, self.rendering)
 
-    def colorize(self, image):
+    def colorize(self, image, hints=None):
         """One image (array, PIL image or path) -> uint8 RGB (H, W, 3); or a list of them -> list.
 
         Arrays may be gray (H, W) / (H, W, 1) or RGB (H, W, 3), uint8 or float in [0, 1];
         a 4-D array is a batch of equal-sized images and gives a 4-D array back.
+
+        hints: for a model that takes them (`takes_hints`), colour hints for one image:
+        `[(x, y, (r, g, b)), ...]`, x and y in the image's pixels, the colour 0-255 (or floats
+        in [0, 1]); the model paints each point's surroundings that colour.
         """
+        if hints is not None:
+            return self._colorize_with_hints(image, hints)
         if isinstance(image, (list, tuple)):
             return [self.colorize(item) for item in image]
         if isinstance(image, np.ndarray) and image.ndim == 4:
@@ -268,6 +290,22 @@ class Colorizer:
             return striped.colorize(self._predictor, self.element_format, array, self._model_size(*array.shape[:2]))
         return self._colorize_batch(array[None])[0]
 
+    def _colorize_with_hints(self, image, points):
+        if not self.takes_hints:
+            raise ValueError(
+                f"model {self.name!r} takes no colour hints; a hint model does "
+                f"({', '.join(hint_models()) or 'none shipped'})"
+            )
+        if isinstance(image, (list, tuple)) or (isinstance(image, np.ndarray) and image.ndim == 4):
+            raise ValueError("hints are given for one image at a time")
+        array = _as_batch_input(to_array(image)[None])[0]
+        height, width = array.shape[:2]
+        # An exported graph of unknown size takes the hints at the image's size and resizes them.
+        own_size = (self.input_size, self.input_size) if self.input_size else (height, width)
+        model_height, model_width = self._model_size(height, width) or own_size
+        hint_map = hint_maps.from_points(points, height, width, model_height, model_width)
+        return self._colorize_batch(array[None], hint_map)[0]
+
     def _model_size(self, height, width):
         """(height, width) the model runs at for an image of this size; None: its own size."""
         if self.rendering is None:
@@ -277,7 +315,7 @@ class Colorizer:
     def colorizes_in_strips(self, width, height):
         """Whether an image this large is colorized in strips, in bounded memory (`striped`);
         a SavedModel colorizes whole images, in its own graph."""
-        return self._predictor is not None and width * height > striped.STRIPED_ABOVE_PIXELS
+        return self._predictor is not None and not self.takes_hints and width * height > striped.STRIPED_ABOVE_PIXELS
 
     def colorize_to_png(self, image, source, path):
         """Colorize a decoded Pillow image read from `source` into a new PNG at `path`, in strips:
@@ -288,6 +326,11 @@ class Colorizer:
         with files.written_atomically(path) as temporary:
             striped.write_png(temporary, height, width, (strip for _, strip in strips))
         return path
+
+
+def hint_models():
+    """Names of the shipped models that take colour hints."""
+    return [name for name in shipped.available() if models.takes_hints(shipped.description(name)["model"])]
 
 
 def input_kind_of(element_format):
@@ -326,7 +369,7 @@ def _check_serving_signature(path, serve):
     called, printing the whole input tensor."""
     inputs, outputs = serve.structured_input_signature[1], serve.structured_outputs
     images_spec = inputs.get("images")
-    if (set(inputs) != {"images"} or images_spec.dtype != tf.uint8 or images_spec.shape.rank != 4
+    if (set(inputs) - {"hints"} != {"images"} or images_spec.dtype != tf.uint8 or images_spec.shape.rank != 4
             or "colorized" not in outputs):
         expected = "images (uint8, N x H x W x C) -> colorized"
         raise ModelLoadError(

@@ -314,7 +314,7 @@ def evaluate(colorizer, dataset, metric_names, out_dir, *, baselines=None, model
     unknown = sorted(set(baselines) - set(BASELINES))
     if unknown:
         raise EvaluationError(f"unknown baselines {unknown}; choose from {list(BASELINES)}")
-    out_dir = _output_folder(out_dir, overwrite, dataset.path)
+    out_dir = output_folder(out_dir, overwrite, dataset.path)
     count = dataset.count if limit is None else min(dataset.count, limit)
     tally = Tally(count, f"evaluating {colorizer.name} on {dataset.path}", verbose)
     with_sketches = model_input == "sketch" or "sketch" in baselines
@@ -425,7 +425,7 @@ def _write_outputs(out_dir, summary, scores, per_image):
         plotting.image_grid(scores.grid, out_dir / "samples.png", title, titles=titles)
 
 
-def _output_folder(out_dir, overwrite, data_path, outputs=OUTPUT_FILES):
+def output_folder(out_dir, overwrite, data_path, outputs=OUTPUT_FILES):
     """`out_dir` as a Path, once it is known not to hold earlier `outputs` (unless `overwrite`)
     nor to lie in a data folder, where the next evaluation would score its images."""
     try:
@@ -497,8 +497,8 @@ def joy2017(colorizer, dataset, out_dir, *, batch_size=16, limit=None, overwrite
     `out_dir/<style>/` (`evaluate`'s files). `out_dir/joy2017.json` and `joy2017.txt` put both
     styles beside the paper's figures; returns that report."""
     for style in JOY2017_STYLES:
-        _output_folder(Path(out_dir) / style, overwrite, dataset.path)
-    out_dir = _output_folder(out_dir, overwrite, dataset.path, JOY2017_FILES)
+        output_folder(Path(out_dir) / style, overwrite, dataset.path)
+    out_dir = output_folder(out_dir, overwrite, dataset.path, JOY2017_FILES)
     summaries = {
         style: evaluate(
             colorizer, dataset, ["ssim", "psnr", "recognition"], out_dir / style, baselines=("sketch",),

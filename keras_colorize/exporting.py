@@ -5,7 +5,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from keras_colorize import inference
+from keras_colorize import hints, inference
 from keras_colorize.files import written_atomically
 
 SERVING_ENDPOINT = "serving_default"
@@ -24,7 +24,9 @@ def export_serving(model, element_format, path, rendering=None):
 
     Signature: `images`, uint8 (N, H, W, C) with C = 1 (gray) or 3 (RGB) and any H, W ->
     `colorized`, uint8 RGB (N, H, W, 3). Pre- and post-processing run inside the graph, so a
-    `tf.saved_model.load` or TF Serving user needs nothing from this package.
+    `tf.saved_model.load` or TF Serving user needs nothing from this package. A hint model's
+    signature also takes `hints`, float32 (N, h, w, 3) of any size, usually the images': the
+    hint map of `keras_colorize.hints.encode` (all zeros: no hints).
     """
     path = Path(path)
     if path.exists() and not (path / "saved_model.pb").is_file():
@@ -32,14 +34,20 @@ def export_serving(model, element_format, path, rendering=None):
     archive = keras.export.ExportArchive()
     archive.track(model)
 
-    def colorize(images):
-        return {"colorized": inference.colorize_batch(model, images, element_format, rendering)}
+    images = tf.TensorSpec([None, None, None, None], tf.uint8, name="images")
+    if hints.takes_hints(model):
 
-    archive.add_endpoint(
-        name=SERVING_ENDPOINT,
-        fn=colorize,
-        input_signature=[tf.TensorSpec([None, None, None, None], tf.uint8, name="images")],
-    )
+        def colorize(images, hint_map):
+            return {"colorized": inference.colorize_batch(model, images, element_format, rendering, hint_map)}
+
+        signature = [images, tf.TensorSpec([None, None, None, hints.HINT_CHANNELS], tf.float32, name="hints")]
+    else:
+
+        def colorize(images):
+            return {"colorized": inference.colorize_batch(model, images, element_format, rendering)}
+
+        signature = [images]
+    archive.add_endpoint(name=SERVING_ENDPOINT, fn=colorize, input_signature=signature)
     with written_atomically(path) as temporary:
         archive.write_out(str(temporary), verbose=False)
     return path

@@ -10,7 +10,7 @@ callbacks, the SavedModel export and the Colorizer all use these functions.
 
 import tensorflow as tf
 
-from keras_colorize import color, data
+from keras_colorize import color, data, hints
 
 
 def to_float_rgb(images):
@@ -102,11 +102,17 @@ def gray_version(images):
     return to_uint8(color.rgb_to_gray(to_float_rgb(images))).numpy()
 
 
-def colorize_batch(model, images, element_format, rendering=None):
+def colorize_batch(model, images, element_format, rendering=None, hint_map=None):
     """uint8/float images (N, H, W, C) -> uint8 RGB (N, H, W, 3), the model run at its own
-    input size, or keeping the images' shape as `rendering` (`models.Rendering`) says."""
-    size = model_size(model.input_shape[1:3], images, rendering)
+    input size, or keeping the images' shape as `rendering` (`models.Rendering`) says.
+
+    A hint model (`hints.takes_hints`) is also given `hint_map` (N, h, w, 3) of any size,
+    resized to the model's (`hints.resized`), or no hints when it is None."""
+    size = model_size(model.inputs[0].shape[1:3], images, rendering)
     full_inputs, model_inputs = prepared(images, element_format, size)
+    if hints.takes_hints(model):
+        given = hints.empty(tf.shape(images)[0], size[0], size[1]) if hint_map is None else hints.resized(hint_map, size)
+        model_inputs = [model_inputs, given]
     return finished(element_format, full_inputs, model(model_inputs, training=False))
 
 

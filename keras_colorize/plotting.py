@@ -38,3 +38,19 @@ def image_grid(rows, path, title="", titles=None, metadata=None):
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=80, metadata=metadata)
     return Path(path)
+
+
+def line_plot(x, y, path, title="", x_label="", y_label="", log_x=False):
+    """Save one line of points as a PNG; `log_x` spaces x logarithmically, 0 included."""
+    figure = Figure(figsize=(5, 3.5))
+    axis = figure.subplots()
+    axis.plot(x, y, marker="o")
+    if log_x:
+        axis.set_xscale("symlog", linthresh=1)
+        axis.set_xticks(x, [str(value) for value in x])
+    axis.set(title=title, xlabel=x_label, ylabel=y_label)
+    axis.grid(alpha=0.3)
+    figure.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100)
+    return Path(path)

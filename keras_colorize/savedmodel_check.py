@@ -36,7 +36,7 @@ COMPUTE_OPS = frozenset("""
     GreaterEqual Identity IdentityN If LeakyRelu Less LessEqual Log Log1p LogicalAnd LogicalNot
     LogicalOr LogSoftmax MatMul Max MaxPool Maximum Mean Min Minimum MirrorPad Mul Neg NoOp NotEqual
     OneHot Pack Pad PadV2 PartitionedCall Pow Prod Range Rank ReadVariableOp RealDiv Reciprocal Relu
-    Relu6 Reshape ResizeBilinear ResizeNearestNeighbor ReverseV2 Round Rsqrt ScaleAndTranslate
+    Relu6 Reshape ResizeArea ResizeBilinear ResizeNearestNeighbor ReverseV2 Round Rsqrt ScaleAndTranslate
     Select SelectV2 Selu Shape ShapeN Sigmoid Sign Sin Size Slice Softmax Softplus SpaceToBatchND
     SpaceToDepth Split SplitV Sqrt Square SquaredDifference Squeeze StatefulPartitionedCall
     StatelessIf StatelessWhile StopGradient StridedSlice Sub Sum Tanh Tile Transpose Unpack

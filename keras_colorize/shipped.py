@@ -37,6 +37,7 @@ CARD_FILE = "README.md"
 PHOTO_MODEL = "mobilenet_unet"  # general photos and faces (README results)
 SKETCH_MODEL = "sketch_inverter"  # artists' sketches of many styles, painted on their own paper
 PENCIL_SKETCH_MODEL = "sketch_inverter_pencil"  # pencil sketches made from photos: gray2color --via-sketch, video
+HINT_MODEL = "hint_unet"  # follows colour hints (`Colorizer.colorize(image, hints=...)`, --hints)
 SOURCE_PREFIX = "shipped:"  # a Colorizer's `source` when it was loaded by shipped name
 _OPTIMIZER_GROUP = "optimizer"  # what `save_weights` writes for a compiled model; a preset has no use for it
 
@@ -64,6 +65,12 @@ def weights_path(name, folder=None):
 def card_path(name, folder=None):
     """Shipped model `name`'s model card."""
     return Path(folder or PRESETS_DIR) / name / CARD_FILE
+
+
+def app_photo_model():
+    """The photo model the GUI and the web page start with: HINT_MODEL where it ships, since it
+    colorizes on its own too and takes the hints their users place; else PHOTO_MODEL."""
+    return HINT_MODEL if HINT_MODEL in available() else PHOTO_MODEL
 
 
 def _holder(model):

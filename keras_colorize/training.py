@@ -26,7 +26,7 @@ import keras
 
 from keras_colorize import callbacks as kc_callbacks
 from keras_colorize import (
-    console, data, exporting, files, hardware, losses, models, multiworker, run_folder, runlock, runs, shipped,
+    console, data, exporting, files, hardware, hints, losses, models, multiworker, run_folder, runlock, runs, shipped,
     training_data,
 )
 from keras_colorize.models.gan import ConditionalGAN
@@ -116,6 +116,11 @@ def _load_initial_weights(model, source):
         shipped.load_into(model, shipped_name)
 
 
+def _preview(predictor):
+    """What the prediction previews run: a hint model given no hints."""
+    return hints.without_hints(predictor) if len(predictor.inputs) > 1 else predictor
+
+
 def _callbacks(settings, out_dir, model, predictor, loss, validation_source, steps_per_epoch):
     inputs, targets = training_data.take_samples(
         training_data.pairs_for(validation_source, settings, training=False, cache=False), settings.triplet_samples
@@ -201,7 +206,7 @@ def _train(settings, out_dir):
         model = models.build(settings.model, **model_config)
         if settings.initial_weights:
             _load_initial_weights(model, settings.initial_weights)
-    image_size = model.input_shape[1]
+    image_size = model.inputs[0].shape[1]
     element_format = models.element_format(settings.model)
     train_source, validation_source = training_data.mixed_training_sources(
         [data_path, *settings.extra_data], settings.data_weights, image_size, element_format, settings.seed
@@ -241,7 +246,7 @@ def _train(settings, out_dir):
         validation_data=validation_pairs,
         validation_steps=settings.validation_steps or None,
         callbacks=_callbacks(
-            settings, out_dir, model, predictor, loss, validation_source, steps_per_epoch
+            settings, out_dir, model, _preview(predictor), loss, validation_source, steps_per_epoch
         ),
         shuffle=False,  # the pipeline shuffles, seeded
         verbose=1 if console.is_terminal() else 2,  # else one line per epoch

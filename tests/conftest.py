@@ -83,6 +83,46 @@ def trained_run(tmp_path_factory):
     return run
 
 
+@pytest.fixture(scope="session")
+def weights_with_a_hint_model(tmp_path_factory):
+    """A shipped-models folder: the package's, linked, with an untrained `hint_unet` (in place of
+    any shipped one), for the tests of the hint interfaces to patch `shipped.PRESETS_DIR` to:
+    they must not wait for a trained hint model, and they check that hints reach the model."""
+    import keras
+
+    from keras_colorize import models, shipped
+
+    folder = tmp_path_factory.mktemp("weights")
+    for path in shipped.PRESETS_DIR.iterdir():
+        if path.stem != shipped.HINT_MODEL:
+            (folder / path.name).symlink_to(path)
+    config = models.without_weight_files(shipped.HINT_MODEL)
+    shipped.save(untrained_hint_model(**config), shipped.HINT_MODEL, config, folder=folder)
+    return folder
+
+
+def untrained_hint_model(**config):
+    """A `hint_unet` with random weights (seeded: the same pixels change each session) whose hint
+    correction, zero at the start of training, is random too, so that hints show."""
+    import keras
+
+    from keras_colorize import models
+    from keras_colorize.models.hint_unet import CORRECTION_LAYER
+
+    keras.utils.set_random_seed(0)
+    model = models.build("hint_unet", **config)
+    correction = model.network.get_layer(CORRECTION_LAYER)
+    correction.kernel.assign(keras.random.normal(correction.kernel.shape, stddev=0.05, seed=0))
+    return model
+
+
+def change_around(before, after, x, y, reach=4):
+    """Mean change, in uint8 levels, between two colorized images around pixel (x, y): where a
+    hint there shows."""
+    around = np.s_[max(0, y - reach):y + reach + 1, max(0, x - reach):x + reach + 1]
+    return np.abs(after[around].astype(int) - before[around]).mean()
+
+
 # A made-up video with sound (`make_clip`).
 CLIP_FRAMES, CLIP_FPS, CLIP_SIZE = 12, 10, (64, 48)
 TONE_HZ = 440

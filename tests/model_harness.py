@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from data_prep.standard import STANDARD_DATASETS
-from keras_colorize import Colorizer, data, exporting, models, training, training_settings
+from keras_colorize import Colorizer, data, exporting, hints, models, training, training_settings
 
 # What each element format's target holds, so what a model's (inference) output must stay in.
 TARGET_RANGES = {
@@ -35,6 +35,19 @@ def bare_build(name, preset="small", **overrides):
     machine without ../shared/pretrained would otherwise try to download them."""
     config = {**models.presets(name)[preset], **overrides}
     return models.build(name, preset, **models.without_weight_files(name, config))
+
+
+def input_side(model):
+    """The side of the square images `model` was built for."""
+    return model.inputs[0].shape[1]
+
+
+def model_inputs(model, inputs, targets):
+    """What `model` takes for an element-format batch: the inputs, and for a hint model
+    (`hints.takes_hints`) five hints revealed from the targets beside them."""
+    if not hints.takes_hints(model):
+        return inputs
+    return [inputs, hints.simulated(targets, tf.constant([0, 0]), count=5)[0]]
 
 
 def format_shapes(name, size):
@@ -62,11 +75,11 @@ def check_spec(name, model):
 def check_element_format(name, model, inputs, targets):
     """The model takes its element format's inputs and, through its inference model, gives
     finite float32 outputs shaped and ranged as its targets."""
-    input_shape, target_shape = format_shapes(name, model.input_shape[1])
-    assert model.input_shape == input_shape
+    input_shape, target_shape = format_shapes(name, input_side(model))
+    assert tuple(model.inputs[0].shape) == input_shape
     predictor = models.inference_model(name, model)
     assert predictor.output_shape == target_shape
-    outputs = predictor.predict(inputs, verbose=0)
+    outputs = predictor.predict(model_inputs(model, inputs, targets), verbose=0)
     assert outputs.shape == targets.shape and outputs.dtype == np.float32
     assert np.isfinite(outputs).all()
     if name not in LINEAR_OUTPUTS:
@@ -74,13 +87,14 @@ def check_element_format(name, model, inputs, targets):
         assert low <= outputs.min() and outputs.max() <= high
 
 
-def check_keras_round_trip(model, inputs, path):
+def check_keras_round_trip(model, inputs, targets, path):
     """Saved as `.keras` and loaded back in safe mode: the same class, weights and outputs."""
     model.save(path)
     loaded = keras.saving.load_model(path, compile=False)
     assert type(loaded) is type(model)
     assert loaded.count_params() == model.count_params()
-    np.testing.assert_allclose(loaded.predict(inputs, verbose=0), model.predict(inputs, verbose=0), rtol=0, atol=1e-6)
+    given = model_inputs(model, inputs, targets)
+    np.testing.assert_allclose(loaded.predict(given, verbose=0), model.predict(given, verbose=0), rtol=0, atol=1e-6)
 
 
 def check_serving_export(name, model, images, path):

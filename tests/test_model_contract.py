@@ -31,14 +31,15 @@ def test_spec_is_whole_and_the_builder_uncompiled(name, small_model):
 @pytest.mark.parametrize("name", models.available())
 def test_takes_and_gives_its_element_format(name, small_model, lfw_pairs):
     model = small_model(name)
-    model_harness.check_element_format(name, model, *lfw_pairs(name, model.input_shape[1]))
+    model_harness.check_element_format(name, model, *lfw_pairs(name, model_harness.input_side(model)))
 
 
 @pytest.mark.parametrize("name", models.available())
 def test_keras_file_round_trip_gives_equal_outputs(name, small_model, lfw_pairs, tmp_path):
     model = small_model(name)
-    inputs, _ = lfw_pairs(name, model.input_shape[1])
-    model_harness.check_keras_round_trip(model, inputs, tmp_path / f"{name}.keras")
+    model_harness.check_keras_round_trip(
+        model, *lfw_pairs(name, model_harness.input_side(model)), tmp_path / f"{name}.keras"
+    )
 
 
 @pytest.mark.parametrize("name", models.available())
@@ -52,4 +53,4 @@ def test_serving_export_loads_untrusted_and_colorizes_alike(name, small_model, l
 def test_overfits_eight_real_faces(name, lfw_pairs):
     keras.utils.set_random_seed(0)
     model = model_harness.bare_build(name)  # its own: training changes the weights
-    model_harness.check_overfits(name, model, *lfw_pairs(name, model.input_shape[1]))
+    model_harness.check_overfits(name, model, *lfw_pairs(name, model_harness.input_side(model)))

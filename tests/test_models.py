@@ -13,16 +13,13 @@ from keras_colorize import models
 from keras_colorize.models.flops import forward_flops
 from keras_colorize.models.layers import FusedBatchNormalization
 
-MODEL_NAMES = models.available()
-
-
 def documented_sizes():
     """{(model, preset): (parameters, GFLOPs)} from docs/models.md's summary table."""
     table = (Path(__file__).resolve().parents[1] / "docs" / "models.md").read_text()
     sizes = {}
     for line in table.splitlines():
         cells = [cell.strip() for cell in line.strip("|").split("|")]
-        if len(cells) == 7 and cells[0].strip("`") in MODEL_NAMES:
+        if len(cells) == 7 and cells[0].strip("`") in models.available():
             name = cells[0].strip("`")
             sizes[name, "paper"] = (cells[2], float(cells[3]))
             sizes[name, "small"] = (cells[5], float(cells[6]))
@@ -33,12 +30,11 @@ DOCUMENTED_SIZES = documented_sizes()
 
 
 @pytest.mark.parametrize("preset", ["paper", "small"])
-@pytest.mark.parametrize("name", MODEL_NAMES)
+@pytest.mark.parametrize("name", models.available())
 def test_preset_builds_with_its_element_format_shapes(name, preset, record_property):
     model = model_harness.bare_build(name, preset)
-    size = model.input_shape[1]
-    input_shape, target_shape = model_harness.format_shapes(name, size)
-    assert model.input_shape == input_shape
+    input_shape, target_shape = model_harness.format_shapes(name, model_harness.input_side(model))
+    assert tuple(model.inputs[0].shape) == input_shape
     assert models.inference_model(name, model).output_shape == target_shape
     parameters, gflops = DOCUMENTED_SIZES[name, preset]
     assert f"{model.count_params():,}" == parameters, "docs/models.md's summary table is out of date"

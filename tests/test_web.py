@@ -1,5 +1,6 @@
 """`keras-colorize serve`: the HTTP API (FastAPI's TestClient), and the page in a real headless
-browser (Debian's chromium driven by Selenium): upload, result, before/after, downloads, video."""
+browser (Debian's chromium driven by Selenium): upload, result, before/after, downloads, video,
+colour hints."""
 
 import base64
 import io
@@ -15,10 +16,10 @@ import av
 import numpy as np
 import pytest
 import skimage.data
-from conftest import CLIP_FRAMES, CLIP_SIZE, make_clip
+from conftest import CLIP_FRAMES, CLIP_SIZE, change_around, make_clip
 from PIL import Image
 
-from keras_colorize import cli, images, video
+from keras_colorize import cli, images, shipped, video
 
 web = pytest.importorskip("keras_colorize.web", reason="needs the web extra (pip install 'keras-colorize[web]')")
 from fastapi.testclient import TestClient  # noqa: E402
@@ -68,9 +69,10 @@ def _colorize(client, files, **form):
 
 def test_the_models_are_listed_with_the_input_each_takes(client):
     listed = {entry["name"]: entry for entry in client.get("/api/models").json()["models"]}
-    assert listed["mobilenet_unet"] == {"name": "mobilenet_unet", "input": "photo", "default": True}
+    default = shipped.HINT_MODEL not in listed  # the hint model is the default photo model once it ships
+    assert listed["mobilenet_unet"] == {"name": "mobilenet_unet", "input": "photo", "hints": False, "default": default}
     assert listed["sketch_inverter"]["input"] == "sketch" and listed["sketch_inverter"]["default"]
-    assert listed["unet"] == {"name": "unet", "input": "photo", "default": False}
+    assert listed["unet"] == {"name": "unet", "input": "photo", "hints": False, "default": False}
 
 
 def test_one_photo_gives_a_png_of_its_size_and_several_a_zip(client, photos, upload_folder):
@@ -119,6 +121,45 @@ A_FILE = [("a.png", b"x", "image/png")]
 def test_bad_requests_get_a_json_message_naming_the_file_and_the_problem(client, files, form, status, message):
     response = _colorize(client, files, **form)
     assert response.status_code == status
+    assert message in response.json()["error"] and "Traceback" not in response.text
+
+
+@pytest.fixture
+def hint_model_shipped(weights_with_a_hint_model, monkeypatch):
+    """An untrained `shipped.HINT_MODEL` among the shipped models (conftest), for the app to serve."""
+    monkeypatch.setattr(shipped, "PRESETS_DIR", weights_with_a_hint_model)
+
+
+def test_hints_steer_a_hint_model(client, photos, hint_model_shipped):
+    listed = {entry["name"]: entry for entry in client.get("/api/models").json()["models"]}
+    assert listed[shipped.HINT_MODEL] == {"name": shipped.HINT_MODEL, "input": "photo", "hints": True, "default": True}
+    assert not listed["mobilenet_unet"]["default"]
+    cat = [("cat.png", photos["cat.png"], "image/png")]
+    unhinted = _image(_colorize(client, cat, model=shipped.HINT_MODEL).content)
+    response = _colorize(client, cat, model=shipped.HINT_MODEL, hints=json.dumps([[40, 30, [255, 0, 0]]]))
+    assert response.status_code == 200
+    hinted = _image(response.content)
+    near = change_around(unhinted, hinted, 40, 30)
+    assert near > 1 and change_around(unhinted, hinted, 120, 80) < near / 4
+
+    response = _colorize(client, cat, model=shipped.HINT_MODEL, hints="[[151, 30, [255, 0, 0]]]")
+    assert response.status_code == 400
+    assert response.json()["error"] == "cat.png: hint 0: (151, 30) lies outside the 151x100 image"
+
+
+SMALL_PHOTO = ("coffee.png", _png(skimage.data.coffee()[::16, ::16]), "image/png")
+
+
+@pytest.mark.parametrize("files, hints, message", [
+    ([SMALL_PHOTO], "[[4, 4, [255, 0, 0]]]", "coffee.png: model 'unet' takes no colour hints"),
+    ([SMALL_PHOTO], "[]", "coffee.png: model 'unet' takes no colour hints"),
+    ([SMALL_PHOTO], "red, please", "hints: not JSON"),
+    ([SMALL_PHOTO], '{"x": 4}', "hints: not a list of [x, y, [r, g, b]] points"),
+    ([SMALL_PHOTO] * 2, "[]", "hints: given for one image, and 2 files were sent"),
+])
+def test_hints_a_model_cannot_follow_get_400_naming_the_problem(client, files, hints, message):
+    response = _colorize(client, files, hints=hints)
+    assert response.status_code == 400
     assert message in response.json()["error"] and "Traceback" not in response.text
 
 
@@ -260,7 +301,7 @@ def test_the_page_colorizes_dropped_photos_compares_and_downloads(server, browse
     select = Select(browser.find_element(By.ID, "model"))
     groups = [group.get_attribute("label") for group in browser.find_elements(By.TAG_NAME, "optgroup")]
     assert groups == ["Photo models (gray photo → colour)", "Sketch models (sketch → photo)"]
-    assert select.first_selected_option.get_attribute("value") == "mobilenet_unet"
+    assert select.first_selected_option.get_attribute("value") == shipped.app_photo_model()
     select.select_by_value(MODEL)
 
     for name, content in photos.items():
@@ -316,6 +357,59 @@ def test_the_page_colorizes_a_video_with_a_progress_bar_and_a_download(server, b
     link.click()
     info = video.video_info(_downloaded(browser.downloads, "tone-colorized.mp4", seconds=60))
     assert (info.frames, (info.width, info.height)) == (CLIP_FRAMES, CLIP_SIZE)
+
+
+def _shown(browser, selector):
+    """The pixels of the image that `selector` shows, fetched from its source by the page."""
+    png = browser.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        fetch(document.querySelector(arguments[0]).src).then((response) => response.blob()).then((blob) => {
+            const reader = new FileReader();
+            reader.onload = () => done(reader.result.split(",")[1]);
+            reader.readAsDataURL(blob);
+        });""", selector)
+    return _image(base64.b64decode(png))
+
+
+@needs_browser
+def test_the_page_places_colour_hints_on_a_photo_and_the_result_follows(
+        server, browser, photos, tmp_path, hint_model_shipped):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    wait = WebDriverWait(browser, 60)
+    browser.get(server)
+    wait.until(lambda driver: driver.find_elements(By.CSS_SELECTOR, "#model option"))
+    assert Select(browser.find_element(By.ID, "model")).first_selected_option.get_attribute("value") \
+        == shipped.HINT_MODEL  # shipped, it is the page's default photo model
+    (tmp_path / "cat.png").write_bytes(photos["cat.png"])
+    browser.find_element(By.ID, "files").send_keys(str(tmp_path / "cat.png"))
+    wait.until(lambda driver: driver.find_elements(By.CSS_SELECTOR, ".result .edit-hints"))
+    unhinted = _shown(browser, ".result img.after")
+    assert not browser.find_element(By.ID, "hinting").is_displayed()
+    browser.find_element(By.CSS_SELECTOR, ".result .edit-hints").click()
+
+    # The colour picker's answer, without its dialog; then a click on the gray photo at (40, 30).
+    browser.execute_script("document.getElementById('hint-colour').value = '#ff0000'")
+    gray = browser.find_element(By.ID, "hint-gray")
+    scale = gray.size["width"] / unhinted.shape[1]
+    offset = (round(40.5 * scale - gray.size["width"] / 2), round(30.5 * scale - gray.size["height"] / 2))
+    ActionChains(browser).move_to_element_with_offset(gray, *offset).click().perform()  # from its centre
+    wait.until(lambda driver: driver.find_element(By.ID, "hint-status").text == "Done: 1 hint followed.")
+    place = browser.find_element(By.CSS_SELECTOR, "#hint-list .place").text
+    x, y = map(int, place.split(", "))
+    assert abs(x - 40) <= 1 and abs(y - 30) <= 1
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#hint-frame .marker")) == 1
+    hinted = _shown(browser, "#hint-result")
+    near = change_around(unhinted, hinted, x, y)
+    assert near > 1 and change_around(unhinted, hinted, 120, 80) < near / 4
+    np.testing.assert_array_equal(_shown(browser, ".result img.after"), hinted)  # the card's result, to download
+
+    browser.find_element(By.CSS_SELECTOR, "#hint-list button").click()
+    wait.until(lambda driver: driver.find_element(By.ID, "hint-status").text == "Done: 0 hints followed.")
+    assert browser.find_elements(By.CSS_SELECTOR, "#hint-list li, #hint-frame .marker") == []
+    assert np.abs(_shown(browser, "#hint-result").astype(int) - unhinted).max() <= 1
 
 
 def test_the_api_is_described_for_scripts(client):

@@ -51,7 +51,9 @@ from keras_colorize.models.layers import ResizeUpSampling2D
 
 # Builder options that name pretrained weights to load (a file, or "imagenet"): a model built
 # only to load trained weights over, or to read its interface, sets them to None.
-WEIGHT_FILE_OPTIONS = ("generator_weights", "vgg_weights", "mobilenet_weights", "backbone_weights")
+WEIGHT_FILE_OPTIONS = (
+    "generator_weights", "vgg_weights", "mobilenet_weights", "backbone_weights", "automatic_weights",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -171,6 +173,12 @@ def check_interface(name, predictor):
         )
 
 
+def takes_hints(name):
+    """Whether model `name` takes a colour-hint map beside its image (`keras_colorize.hints`)."""
+    _check_name(name)
+    return "hints" in _interface(name)[0]
+
+
 def accept_any_size(model):
     """Let `model` and the models nested in it take images of any height and width (their
     channels still checked): a fully convolutional network computes the same at any size, but
@@ -199,7 +207,7 @@ def at_any_size(model, short_side=None):
     network = _let_take_any_size(model)
     model_stride = _fully_convolutional_stride(network)
     if short_side is None:
-        own = model.input_shape[1]
+        own = network.inputs[0].shape[1]
         return (network, Rendering(own, model_stride)) if model_stride and own % model_stride == 0 else (model, None)
     if not model_stride:
         raise ValueError(
@@ -236,19 +244,20 @@ def _all_layers(model):
 def _fully_convolutional_stride(network):
     """`network`'s stride when it computes at any multiple of it, else None."""
     model_stride = stride(network)
-    probe = np.zeros((1, model_stride, 2 * model_stride, network.input_shape[-1]), np.float32)
+    probe = [np.zeros((1, model_stride, 2 * model_stride, tensor.shape[-1]), np.float32) for tensor in network.inputs]
+    probe = probe[0] if len(probe) == 1 else probe
     try:
         with console.native_logs_hidden():  # TensorFlow logs the failed concatenation it raises
             shape = tuple(network(probe, training=False).shape[1:3])
     except (ValueError, tf.errors.OpError):  # global features need the model's own shape
         return None
-    return model_stride if shape == probe.shape[1:3] else None
+    return model_stride if shape == (model_stride, 2 * model_stride) else None
 
 
 def stride(model):
     """Input pixels per step of `model`'s coarsest feature map (a U-Net's bottleneck): the
     sizes a fully convolutional model takes are multiples of it."""
-    return model.input_shape[1] // min(_feature_sides(model))
+    return model.inputs[0].shape[1] // min(_feature_sides(model))
 
 
 def _feature_sides(model):

@@ -91,18 +91,18 @@ def feature_extractor(image_size, weights, trainable):
     return extractor
 
 
-def _conv(x, filters, name, kernel_size=3):
-    return layers.Conv2D(filters, kernel_size, padding="same", activation="relu", name=name)(x)
+def conv(x, filters, name, kernel_size=3, strides=1):
+    return layers.Conv2D(filters, kernel_size, strides, padding="same", activation="relu", name=name)(x)
 
 
-def _decoder(taps, decoder_filters):
+def decoder(taps, decoder_filters):
     deepest, *skips = taps
-    x = _conv(deepest, decoder_filters[0], "decoder_in", kernel_size=1)
+    x = conv(deepest, decoder_filters[0], "decoder_in", kernel_size=1)
     for index, (skip, filters) in enumerate(zip(skips, decoder_filters + decoder_filters[-1:]), 1):
         x = layers.UpSampling2D(name=f"decoder_up{index}")(x)
         x = layers.Concatenate(name=f"decoder_concat{index}")([x, skip])
-        x = _conv(x, filters, f"decoder_conv{index}")
-    return _conv(x, decoder_filters[-1], "decoder_out")
+        x = conv(x, filters, f"decoder_conv{index}")
+    return conv(x, decoder_filters[-1], "decoder_out")
 
 
 def build_mobilenet_unet(
@@ -128,7 +128,7 @@ def build_mobilenet_unet(
     lightness = keras.Input((image_size, image_size, 1), name="lightness")
     rgb = pretrained.MobileNetInput(name="mobilenet_input")(lightness)
     taps = feature_extractor(image_size, backbone_weights, backbone_trainable)(rgb)
-    features = _decoder(taps, decoder_filters)
+    features = decoder(taps, decoder_filters)
     logits = AnnealedBinLogits(grid_size, temperature, dtype="float32", name="ab_logits")(features)
     return keras.Model(lightness, logits, name="mobilenet_unet")
 

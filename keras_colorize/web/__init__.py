@@ -2,18 +2,23 @@
 
     keras-colorize serve [--host 127.0.0.1] [--port 8000]
 
-    GET  /                      the page: drop photos or sketches, pick a model, compare, download
+    GET  /                      the page: drop photos or sketches, pick a model, compare, download;
+                                with a hint model, click a photo to give colours of places on it
     GET  /api/models            the shipped models, each with the input it takes (photo or sketch)
+                                and whether it takes colour hints
     POST /api/colorize          multipart `files` (1 to MAX_FILES images), `model`, `render_size`,
-                                `response`: "file" (one PNG, or a zip of several) or "json"
+                                `response`: "file" (one PNG, or a zip of several) or "json";
+                                `hints`: JSON [[x, y, [r, g, b]], ...] for one image (hint models)
     POST /api/video             multipart `file` (one video), `model` -> 202 {"job": id}
     GET  /api/video/{id}        {"state": "queued" | "running" | "done" | "failed", "progress", ...}
     GET  /api/video/{id}/result the colorized MP4, once; the job and its files are then removed
     GET  /docs, /openapi.json   the API's OpenAPI description (FastAPI's)
 
-Every error is JSON `{"error": message}` naming the file and the problem: 413 too large (bytes
-or pixels), 415 not an image or not a video, 422 a bad request (no file, too many, unknown
-model, a render size off the model's stride); never a traceback. In a batch, files that cannot
+Every error is JSON `{"error": message}` naming the file and the problem: 400 hints that cannot
+be followed (a model without hint input, not JSON [x, y, [r, g, b]] points, a point off the
+image, several files), 413 too large (bytes or pixels), 415 not an image or not a video, 422 a
+bad request (no file, too many, unknown model, a render size off the model's stride); never a
+traceback. In a batch, files that cannot
 be read are skipped and listed, and the others colorized. Uploads live in a temporary folder
 for the length of the request (a video: of its job) and are deleted with it; nothing is kept.
 """
@@ -22,6 +27,7 @@ import base64
 import concurrent.futures
 import contextlib
 import io
+import json
 import re
 import secrets
 import shutil
@@ -63,12 +69,14 @@ class UploadError(ColorizeError):
 
 
 def shipped_models():
-    """[{"name", "input": "photo" | "sketch", "default"}] of the shipped models, photo models first."""
+    """[{"name", "input": "photo" | "sketch", "hints", "default"}] of the shipped models, photo
+    models first; `hints`: whether the model takes colour hints."""
     listed = []
     for name in shipped.available():
-        kind = input_kind_of(models.element_format(shipped.description(name)["model"]))
-        listed.append({"name": name, "input": NAMES[kind],
-                       "default": name in (shipped.PHOTO_MODEL, shipped.SKETCH_MODEL)})
+        model = shipped.description(name)["model"]
+        listed.append({"name": name, "input": NAMES[input_kind_of(models.element_format(model))],
+                       "hints": models.takes_hints(model),
+                       "default": name in (shipped.app_photo_model(), shipped.SKETCH_MODEL)})
     return sorted(listed, key=lambda entry: (entry["input"] != "photo", entry["name"]))
 
 
@@ -114,16 +122,39 @@ def _saved(upload, folder, limit, index):
     return name, path
 
 
-def _colorized_png(colorizer, name, path):
-    """PNG bytes of the colorized image at `path`; UploadError naming `name` when it is no usable image."""
+def _colorized_png(colorizer, name, path, hints=None):
+    """PNG bytes of the colorized image at `path`, following `hints` (`Colorizer.colorize`'s);
+    UploadError naming `name` when it is no usable image or the hints cannot be followed."""
     try:
         rgb = images.read_rgb(path)
     except images.ImageError as error:
         status = 413 if error.reason == "too_large" else 415
         raise UploadError(status, _problem(name, error)) from None
+    try:
+        colorized = colorizer.colorize(rgb, hints=hints)
+    except ValueError as error:
+        if hints is None:
+            raise
+        # The hints' problem, in the Colorizer's words: no hint input, a malformed or outside point.
+        raise UploadError(400, f"{name}: {error}") from None
     buffer = io.BytesIO()
-    Image.fromarray(colorizer.colorize(rgb)).save(buffer, format="PNG")
+    Image.fromarray(colorized).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def _hints(text, file_count):
+    """The `hints` form field's points for `Colorizer.colorize`; None without the field."""
+    if text is None:
+        return None
+    try:
+        points = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise UploadError(400, f"hints: not JSON ({error})") from None
+    if not isinstance(points, list):
+        raise UploadError(400, "hints: not a list of [x, y, [r, g, b]] points")
+    if file_count != 1:
+        raise UploadError(400, f"hints: given for one image, and {file_count} files were sent")
+    return points
 
 
 def _problem(name, error):
@@ -257,6 +288,7 @@ def create_app():
         yield
         jobs.close()  # the server stops: no job's files outlive it
 
+    default_photo_model = shipped.app_photo_model()
     app = FastAPI(title="keras-colorize", summary="Colorize gray photos, sketches and videos.", lifespan=lifespan)
 
     @app.middleware("http")
@@ -295,22 +327,25 @@ def create_app():
     @app.post("/api/colorize", responses={200: {"content": {"image/png": {}, "application/zip": {}}}})
     def colorize(
         files: list[UploadFile] = File(description=f"1 to {MAX_FILES} images"),
-        model: str = Form(shipped.PHOTO_MODEL, description="a shipped model name (GET /api/models)"),
+        model: str = Form(default_photo_model, description="a shipped model name (GET /api/models)"),
         render_size: int | None = Form(None, ge=1, le=2048,
                                        description="the model's short side in pixels (default: its own size)"),
         response: str = Form("file", pattern="^(file|json)$",
                              description='"file": one PNG, or a zip of several; "json": base64 PNGs (and zip)'),
+        hints: str | None = Form(None, description="for a model that takes colour hints, one image's: JSON "
+                                 "[[x, y, [r, g, b]], ...], x and y in its pixels, r, g, b 0-255"),
     ):
         """Colorize uploaded images with a shipped model; unreadable files are skipped and named."""
         if len(files) > MAX_FILES:
             raise UploadError(422, f"{len(files)} files: at most {MAX_FILES} a request")
+        points = _hints(hints, len(files))
         colorizer = colorizers.get(model, render_size)
         results, skipped = [], []
         with colorizing, tempfile.TemporaryDirectory(prefix="keras-colorize-upload-") as folder:
             for index, upload in enumerate(files):
                 try:
                     name, path = _saved(upload, folder, MAX_IMAGE_BYTES, index)
-                    results.append((index, name, _colorized_png(colorizer, name, path)))
+                    results.append((index, name, _colorized_png(colorizer, name, path, points)))
                 except UploadError as error:
                     skipped.append(error)
         if not results:
