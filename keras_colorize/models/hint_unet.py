@@ -18,7 +18,7 @@ Layer table (`small` preset, 128x128 input; every conv 3x3 ReLU unless said):
 |---------------|---------------------------------------------------------------|-----------------|
 | automatic     | `mobilenet_unet`: MobileNet v1 0.75 (frozen), decoder, ab-bin logits | 32 px x 64, 261 |
 |               | annealed mean of the logits                                   | 32 px x 2 ab    |
-| hint fields   | hint map area-pooled to 32 px, Gaussian normalized convolution, sigma 1, 3, 8 px at 32 px: mean hinted ab and hint density | 32 px x 9 |
+| hint fields   | hint map pooled to 32 px, normalized convolution, sigma 1/3/8 px: hinted ab, density | 32 px x 9 |
 | hint encoder  | concat(L, hints) -> conv 16; conv stride 2: 32, 64             | 128/64/32 px    |
 | hint head     | concat(decoder, automatic ab, fields, hint 32 px) -> conv 64, conv 64 | 32 px x 64 |
 |               | bilinear x2, concat hint 64 px, conv 32                        | 64 px x 32      |
@@ -49,12 +49,10 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from keras_colorize import color, hints, pretrained
+from keras_colorize import color, hints
 from keras_colorize.models import ModelSpec, register
 from keras_colorize.models.classifier import AnnealedMeanDecoding
-from keras_colorize.models.mobilenet_unet import (
-    DECODER_FILTERS, INPUT_STRIDE, OUTPUT_STRIDE, TAPS, AnnealedBinLogits, conv, decoder, feature_extractor,
-)
+from keras_colorize.models.mobilenet_unet import OUTPUT_STRIDE, AnnealedBinLogits, conv, decoded_features
 
 HINT_FILTERS = (16, 32, 64)  # the hint encoder at 1, 1/2 and 1/4 of the input size
 HEAD_FILTERS = (64, 32, 16)  # the hint head at 1/4, 1/2 and 1/1
@@ -194,15 +192,9 @@ def build_hint_unet(
     default only the hint encoder and head train, so no hints still give the automatic colours).
     seed: seeds the hints revealed in training.
     """
-    decoder_filters = list(decoder_filters or DECODER_FILTERS)
-    if image_size % INPUT_STRIDE:
-        raise ValueError(f"image_size must be a multiple of {INPUT_STRIDE}; got {image_size}")
-    if len(decoder_filters) != len(TAPS) - 1:
-        raise ValueError(f"decoder_filters takes {len(TAPS) - 1} widths; got {decoder_filters}")
     lightness = keras.Input((image_size, image_size, 1), name="lightness")
     hint_map = keras.Input((image_size, image_size, hints.HINT_CHANNELS), name="hints")
-    rgb = pretrained.MobileNetInput(name="mobilenet_input")(lightness)
-    features = decoder(feature_extractor(image_size, backbone_weights, backbone_trainable)(rgb), decoder_filters)
+    features = decoded_features(lightness, decoder_filters, backbone_weights, backbone_trainable)
     logits = AnnealedBinLogits(grid_size, temperature, dtype="float32", name="ab_logits")(features)
     automatic_ab = AnnealedMeanDecoding(grid_size, temperature, dtype="float32", name="automatic_ab")(logits)
     full, half, quarter = _hint_encoder(layers.Concatenate(name="hint_input")([lightness, hint_map]))
@@ -224,7 +216,8 @@ def build_hint_unet(
     upsampled = layers.UpSampling2D(OUTPUT_STRIDE, interpolation="bilinear", dtype="float32", name="guided_ab_up")(
         guided_ab
     )
-    ab = layers.Add(dtype="float32", name="ab")([upsampled, layers.Rescaling(color.AB_OFFSET, dtype="float32")(correction)])
+    correction = layers.Rescaling(color.AB_OFFSET, dtype="float32", name="ab_correction_scaled")(correction)
+    ab = layers.Add(dtype="float32", name="ab")([upsampled, correction])
     network = keras.Model([lightness, hint_map], ab, name="hint_unet_network")
     if automatic_weights:
         _start_from(network, automatic_weights)

@@ -91,6 +91,19 @@ def feature_extractor(image_size, weights, trainable):
     return extractor
 
 
+def decoded_features(lightness, decoder_filters=None, backbone_weights=None, backbone_trainable=False):
+    """L/100 (S, S, 1), a Keras input -> the decoder's features (S/4, S/4, decoder_filters[-1]):
+    MobileNet's taps through the U-Net decoder. decoder_filters default DECODER_FILTERS."""
+    image_size = lightness.shape[1]
+    decoder_filters = list(decoder_filters or DECODER_FILTERS)
+    if image_size % INPUT_STRIDE:
+        raise ValueError(f"image_size must be a multiple of {INPUT_STRIDE}; got {image_size}")
+    if len(decoder_filters) != len(TAPS) - 1:
+        raise ValueError(f"decoder_filters takes {len(TAPS) - 1} widths; got {decoder_filters}")
+    rgb = pretrained.MobileNetInput(name="mobilenet_input")(lightness)
+    return decoder(feature_extractor(image_size, backbone_weights, backbone_trainable)(rgb), decoder_filters)
+
+
 def conv(x, filters, name, kernel_size=3, strides=1):
     return layers.Conv2D(filters, kernel_size, strides, padding="same", activation="relu", name=name)(x)
 
@@ -120,15 +133,8 @@ def build_mobilenet_unet(
     backbone_weights: "imagenet" (what `train.py` uses; see `keras_colorize.pretrained`), None
     (random: for loading trained weights over) or a weights path.
     """
-    decoder_filters = list(decoder_filters or DECODER_FILTERS)
-    if image_size % INPUT_STRIDE:
-        raise ValueError(f"image_size must be a multiple of {INPUT_STRIDE}; got {image_size}")
-    if len(decoder_filters) != len(TAPS) - 1:
-        raise ValueError(f"decoder_filters takes {len(TAPS) - 1} widths; got {decoder_filters}")
     lightness = keras.Input((image_size, image_size, 1), name="lightness")
-    rgb = pretrained.MobileNetInput(name="mobilenet_input")(lightness)
-    taps = feature_extractor(image_size, backbone_weights, backbone_trainable)(rgb)
-    features = decoder(taps, decoder_filters)
+    features = decoded_features(lightness, decoder_filters, backbone_weights, backbone_trainable)
     logits = AnnealedBinLogits(grid_size, temperature, dtype="float32", name="ab_logits")(features)
     return keras.Model(lightness, logits, name="mobilenet_unet")
 
