@@ -176,7 +176,7 @@ class _InputRecorder:
     """A stand-in model at `size` x `size` that keeps what it was given and predicts zeros."""
 
     def __init__(self, size):
-        self.input_shape = (None, size, size, 1)
+        self.inputs = [tf.TensorSpec((None, size, size, 1))]
         self.seen = None
 
     def __call__(self, inputs, training):
