@@ -114,7 +114,8 @@ def test_untrained_it_colours_as_the_automatic_model_it_starts_from(lfw_faces):
     if "mobilenet_unet_ce" not in shipped.available() or pretrained.find_imagenet_tfjs() is None:
         pytest.skip("needs the shipped mobilenet_unet_ce and ../shared/pretrained")
     started = Colorizer.from_model(models.build("hint_unet"))
-    np.testing.assert_array_equal(started.colorize(lfw_faces[:2]), Colorizer.load("mobilenet_unet_ce").colorize(lfw_faces[:2]))
+    automatic = Colorizer.load("mobilenet_unet_ce")
+    np.testing.assert_array_equal(started.colorize(lfw_faces[:2]), automatic.colorize(lfw_faces[:2]))
 
 
 def test_the_model_takes_lightness_and_a_hint_map_and_gives_ab_at_the_input_size(hint_model):
@@ -124,6 +125,19 @@ def test_the_model_takes_lightness_and_a_hint_map_and_gives_ab_at_the_input_size
     network, rendering = models.at_any_size(models.inference_model("hint_unet", hint_model))
     assert rendering == models.Rendering(128, 32)
     assert network([np.zeros((1, 96, 160, 1), np.float32), np.zeros((1, 96, 160, 3), np.float32)]).shape == (1, 96, 160, 2)
+
+
+# --- through the package ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def hint_colorizer(hint_model):
+    return Colorizer.from_model(hint_model)
+
+
+def _photo():
+    rng = np.random.default_rng(2)
+    return (rng.random((90, 150, 3)) * 255).astype(np.uint8)
 
 
 def test_a_hint_changes_the_colours_around_it_and_nothing_without_hints(hint_colorizer):
