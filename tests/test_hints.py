@@ -124,7 +124,8 @@ def test_the_model_takes_lightness_and_a_hint_map_and_gives_ab_at_the_input_size
     assert models.takes_hints("hint_unet") and not models.takes_hints("mobilenet_unet")
     network, rendering = models.at_any_size(models.inference_model("hint_unet", hint_model))
     assert rendering == models.Rendering(128, 32)
-    assert network([np.zeros((1, 96, 160, 1), np.float32), np.zeros((1, 96, 160, 3), np.float32)]).shape == (1, 96, 160, 2)
+    wide = [np.zeros((1, 96, 160, 1), np.float32), np.zeros((1, 96, 160, 3), np.float32)]
+    assert network(wide).shape == (1, 96, 160, 2)
 
 
 # --- through the package ---------------------------------------------------------------------
