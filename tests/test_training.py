@@ -60,6 +60,7 @@ def _epochs_logged(run):
 MONITORED = {
     "sketch_inverter": "val_loss", "unet": "val_mae", "unet_gan": "val_g_l1",
     "fusion": "val_loss", "pix2pix": "val_g_l1", "classifier": "val_loss", "mobilenet_unet": "val_loss",
+    "hint_unet": "val_loss",
 }
 
 
