@@ -176,7 +176,7 @@ class Colorizer:
 
     @classmethod
     def from_preset(cls, name, size=None):
-        """The model shipped as preset `name` (`keras_colorize/presets/<name>/`: see `shipped`);
+        """The model shipped as preset `name` (`keras_colorize/weights/<name>/`: see `shipped`);
         `size` as in `from_model`."""
         return cls.from_model(shipped.load(name), source=shipped.source_of(name), size=size)
 

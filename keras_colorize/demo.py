@@ -2,7 +2,7 @@
 
     python -m keras_colorize.demo --out runs/demo
 
-The models are the ones shipped in keras_colorize/presets/ when they are there. Otherwise a
+The models are the ones shipped in keras_colorize/weights/ when they are there. Otherwise a
 small U-Net (gray -> colour) and sketch inverter (sketch -> photo) are first trained for about
 a minute on the sample photos themselves, into OUT/runs/ (reused by the next demo): enough to
 show the whole pipeline on a fresh machine, not to judge the methods.

@@ -1,6 +1,6 @@
 """The trained models shipped inside the package, as Keras presets: `Colorizer.from_preset("unet")`.
 
-Each shipped model is a folder `keras_colorize/presets/<name>/`:
+Each shipped model is a folder `keras_colorize/weights/<name>/`:
 
     config.json        the registered model, its builder preset and config, its element format,
                        its storage dtype, how it was trained and the storage check
@@ -29,7 +29,7 @@ from keras_colorize import files, models
 from keras_colorize.errors import ModelLoadError
 from keras_colorize.models.gan import ConditionalGAN
 
-PRESETS_DIR = Path(__file__).resolve().parent / "presets"
+PRESETS_DIR = Path(__file__).resolve().parent / "weights"
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.weights.h5"
 CARD_FILE = "README.md"

@@ -2,14 +2,14 @@
 
     python scripts/results.py            # make results
 
-For each model in keras_colorize/presets/ (and each unshipped one named by --also, or scored
+For each model in keras_colorize/weights/ (and each unshipped one named by --also, or scored
 before): `evaluation.evaluate` on the LFW test faces (data/lfw128.h5, pencil sketches for sketch
 models), the CUFS test portraits (data/cufs.h5, artists' sketches) and, for gray-photo models,
 the general photos (data/general256_test.h5, with the Frechet distance), into
 docs/results/<lfw|cufs|general>/<name>/, unless that folder already holds the summary of the same
 weights (their sha256 in `weights.sha256`: a re-shipped or retrained model is scored again;
 `--rescore` scores every model again, after a change to how models are run or scored). Then:
-- keras_colorize/presets/<name>/README.md, the model card (training stages from its config.json,
+- keras_colorize/weights/<name>/README.md, the model card (training stages from its config.json,
   metrics);
 - the README's results tables, between the `results:begin` / `results:end` markers;
 - docs/results/bw_historical.jpg (old photographs through every gray model; a JPEG, as its PNG
@@ -330,7 +330,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     names = shipped.available()
     if not names:
-        print("error: no shipped models in keras_colorize/presets/", file=sys.stderr)
+        print("error: no shipped models in keras_colorize/weights/", file=sys.stderr)
         return 2
     also = unshipped_scored(args.out, names) if args.also is None else dict(args.also)
     if clashes := sorted(set(also) & set(names)):

@@ -1,6 +1,6 @@
 """Ship a trained run inside the package: `python scripts/ship_model.py runs/unet --name unet`.
 
-Writes the preset folder keras_colorize/presets/<name>/: model.weights.h5 (float16) and
+Writes the preset folder keras_colorize/weights/<name>/: model.weights.h5 (float16) and
 config.json (see `keras_colorize.shipped`). config.json also records how the model was trained,
 stage by stage (a fine-tuned run names the run it started from), which `scripts/results.py`
 turns into the model card, README.md.
@@ -112,7 +112,7 @@ def stored_psnr(model, model_name, config, preset, dtype, check_data, images):
 def ship(run, name, checkpoint, check_data, check_images, tolerance, replace=False, temperature=None):
     settings = runs.read(run)
     if name in shipped.available() and not replace:
-        raise ValueError(f"{name}: already shipped (keras_colorize/presets/{name}/); "
+        raise ValueError(f"{name}: already shipped (keras_colorize/weights/{name}/); "
                          "pass --replace to ship this run in its place, or --name to ship it beside")
     model = keras.saving.load_model(run_model_path(run, checkpoint), compile=False)
     model_name, config, preset = settings["model"], settings["model_config"], settings["preset"]
