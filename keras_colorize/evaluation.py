@@ -198,7 +198,7 @@ def _usable_samples(items, tally, sketch_of, smallest_side):
             yield item
 
 
-def _batches(samples, batch_size):
+def batches(samples, batch_size):
     """Runs of up to `batch_size` consecutive samples of one image size."""
     batch = []
     for sample in samples:
@@ -325,7 +325,7 @@ def evaluate(colorizer, dataset, metric_names, out_dir, *, baselines=None, model
     usable = _usable_samples(items, tally, sketch_of, _smallest_side(columns))
 
     scores = _Scores(("model", *baselines), columns, samples)
-    for batch in _batches(usable, batch_size):
+    for batch in batches(usable, batch_size):
         scores.add(batch, _outputs(colorizer, batch, model_input, baselines))
     skipped = tally.finish(f"evaluated {colorizer.name} on {dataset.path}")["skipped"]
     if len(scores.names) < (2 if "recognition" in columns else 1):

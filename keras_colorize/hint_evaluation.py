@@ -10,6 +10,7 @@ kept when the predicted ab at its centre lies within `KEPT_WITHIN` ab units of t
 """
 
 import csv
+import itertools
 
 import numpy as np
 import tensorflow as tf
@@ -55,21 +56,13 @@ def hint_curve(colorizer, dataset, out_dir, counts=HINT_COUNTS, *, batch_size=16
 
 def _truth_batches(dataset, batch_size, limit):
     """uint8 RGB ground truths (N, H, W, 3) of one size each; unreadable and gray ones left out."""
-    truths = (
-        sample.truth
+    usable = (
+        sample
         for sample in dataset.read(with_sketches=False)
         if not isinstance(sample, Exception) and not is_grayscale(sample.truth)
     )
-    batch = []
-    for number, truth in enumerate(truths):
-        if limit is not None and number >= limit:
-            break
-        if batch and (len(batch) == batch_size or truth.shape != batch[0].shape):
-            yield np.stack(batch)
-            batch = []
-        batch.append(truth)
-    if batch:
-        yield np.stack(batch)
+    for batch in evaluation.batches(itertools.islice(usable, limit), batch_size):
+        yield np.stack([sample.truth for sample in batch])
 
 
 def _score(colorizer, truth, count, seed):

@@ -191,15 +191,12 @@ def for_image(given, path):
 def _parsed_points(points):
     if not isinstance(points, list):
         raise ValueError(f"hints must be a list of [x, y, colour], not {type(points).__name__}")
-    return [(*point[:2], _parsed_colour(point[2])) if _is_point(point) else _bad_point(point) for point in points]
-
-
-def _is_point(point):
-    return isinstance(point, list) and len(point) == 3
-
-
-def _bad_point(point):
-    raise ValueError(f"hint {point!r} is not [x, y, colour]")
+    parsed = []
+    for point in points:
+        if not (isinstance(point, list) and len(point) == 3):
+            raise ValueError(f"hint {point!r} is not [x, y, colour]")
+        parsed.append((*point[:2], _parsed_colour(point[2])))
+    return parsed
 
 
 def _parsed_colour(colour):
